@@ -1,0 +1,408 @@
+//! The JSON documents of the views (SEMANTICS §6): `segments.json`, `selection.json`,
+//! notification lines and dead-letter lines. Times are seconds with at most 3 decimals.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::time::Seconds;
+use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
+use crate::view::{
+    ClipView, EventView, Feature, Notification, OptoBounds, ReplayView, SegmentView,
+};
+
+/// A feature: `{"plugin", "attribute", "value"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct FeatureDoc {
+    /// The plugin that reported it.
+    pub plugin: String,
+    /// The attribute name.
+    pub attribute: String,
+    /// The attribute value.
+    pub value: JsonValue,
+}
+
+impl From<&Feature> for FeatureDoc {
+    fn from(f: &Feature) -> Self {
+        FeatureDoc {
+            plugin: f.plugin.clone(),
+            attribute: f.attribute.clone(),
+            value: JsonValue(f.value.clone()),
+        }
+    }
+}
+
+/// Optimized bounds on one track.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct OptoDoc {
+    /// In-point in seconds.
+    pub opto_start: Seconds,
+    /// Out-point in seconds.
+    pub opto_end: Seconds,
+}
+
+impl From<&OptoBounds> for OptoDoc {
+    fn from(b: &OptoBounds) -> Self {
+        OptoDoc { opto_start: Seconds(b.opto_start_ms), opto_end: Seconds(b.opto_end_ms) }
+    }
+}
+
+/// One segment in `segments.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct SegmentDoc {
+    /// Start in seconds.
+    pub start: Seconds,
+    /// End in seconds; null while open without an end.
+    pub end: Option<Seconds>,
+    /// Whether the segment is complete.
+    pub complete: bool,
+    /// The classifier.
+    pub plugin: String,
+    /// The classifier's attributes.
+    pub attributes: JsonAttributes,
+    /// The label, or null.
+    pub label: Option<String>,
+    /// The labeler, or null.
+    pub label_plugin: Option<String>,
+    /// The labeler's attributes.
+    pub label_attributes: JsonAttributes,
+    /// Optimized bounds per track (keys are track numbers).
+    pub optimizations: BTreeMap<String, OptoDoc>,
+    /// Features per track, sorted by plugin, attribute, value.
+    pub features: BTreeMap<String, Vec<FeatureDoc>>,
+    /// Feedback per track: `like` or `dislike`.
+    pub feedback: BTreeMap<String, String>,
+}
+
+impl From<&SegmentView> for SegmentDoc {
+    fn from(s: &SegmentView) -> Self {
+        SegmentDoc {
+            start: Seconds(s.start_ms),
+            end: s.end_ms.map(Seconds),
+            complete: s.complete,
+            plugin: s.plugin.clone(),
+            attributes: to_json_attributes(&s.attributes),
+            label: s.label.as_ref().map(|l| l.label.clone()),
+            label_plugin: s.label.as_ref().map(|l| l.plugin.clone()),
+            label_attributes: s
+                .label
+                .as_ref()
+                .map(|l| to_json_attributes(&l.attributes))
+                .unwrap_or_default(),
+            optimizations: s.optimizations.iter().map(|(t, b)| (t.to_string(), b.into())).collect(),
+            features: s
+                .features
+                .iter()
+                .map(|(t, fs)| (t.to_string(), fs.iter().map(FeatureDoc::from).collect()))
+                .collect(),
+            feedback: s
+                .feedback
+                .iter()
+                .map(|(t, v)| (t.to_string(), v.as_str().to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// `events/<event_id>/segments.json`: every segment of an event, by start.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct SegmentsDoc {
+    /// The event.
+    pub event_id: String,
+    /// Its segments, by start.
+    pub segments: Vec<SegmentDoc>,
+}
+
+/// One selected clip in `selection.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct ClipDoc {
+    /// The segment's start in seconds.
+    pub start: Seconds,
+    /// The segment's end in seconds.
+    pub end: Seconds,
+    /// The clip's in-point (optimized when optimized for the replay's track).
+    pub clip_start: Seconds,
+    /// The clip's out-point.
+    pub clip_end: Seconds,
+    /// Sum of the matching priorities' weights; null in features and timestamps mode.
+    pub score: Option<u64>,
+    /// Selected because liked.
+    pub forced: bool,
+    /// The features that matched a priority.
+    pub features: Vec<FeatureDoc>,
+}
+
+impl From<&ClipView> for ClipDoc {
+    fn from(c: &ClipView) -> Self {
+        ClipDoc {
+            start: Seconds(c.start_ms),
+            end: Seconds(c.end_ms),
+            clip_start: Seconds(c.clip_start_ms),
+            clip_end: Seconds(c.clip_end_ms),
+            score: c.score,
+            forced: c.forced,
+            features: c.features.iter().map(FeatureDoc::from).collect(),
+        }
+    }
+}
+
+/// `replays/<replay_id>/selection.json`: the latest version of a replay.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct SelectionDoc {
+    /// The replay.
+    pub replay_id: String,
+    /// Its event.
+    pub event_id: String,
+    /// Its version: 1, 2, ... one per change of the view.
+    pub version: u64,
+    /// `waiting_for_event`, `queued`, `in_progress` or `complete`.
+    pub status: String,
+    /// `duration`, `features` or `timestamps`.
+    pub mode: String,
+    /// The audio track.
+    pub track: u32,
+    /// Sum of the clips' durations in seconds.
+    pub total_duration: Seconds,
+    /// Sum of the clips' scores; null in features and timestamps mode.
+    pub total_score: Option<u64>,
+    /// The clips, by clip start (timestamps mode: in the given order).
+    pub clips: Vec<ClipDoc>,
+}
+
+impl SelectionDoc {
+    /// The document of a replay view at a version.
+    pub fn new(view: &ReplayView, version: u64) -> Self {
+        SelectionDoc {
+            replay_id: view.replay_id.clone(),
+            event_id: view.event_id.clone(),
+            version,
+            status: view.status.as_str().to_owned(),
+            mode: view.mode.as_str().to_owned(),
+            track: view.track,
+            total_duration: Seconds(view.total_duration_ms),
+            total_score: view.total_score,
+            clips: view.clips.iter().map(ClipDoc::from).collect(),
+        }
+    }
+}
+
+/// `events/<event_id>/event.json`: what is known of the event itself.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct EventDoc {
+    /// The event.
+    pub event_id: String,
+    /// Its programme.
+    pub program: Option<String>,
+    /// Its profile's name.
+    pub profile: String,
+    /// Whether the profile is known.
+    pub profile_known: bool,
+    /// `scheduled`, `started` or `ended`.
+    pub status: String,
+    /// Frame rate, e.g. 25 or 29.97.
+    pub frame_rate: Option<f64>,
+    /// Audio tracks.
+    pub audio_tracks: Vec<u32>,
+    /// Title.
+    pub title: Option<String>,
+}
+
+impl From<&EventView> for EventDoc {
+    fn from(e: &EventView) -> Self {
+        EventDoc {
+            event_id: e.event_id.clone(),
+            program: e.program.clone(),
+            profile: e.profile.clone(),
+            profile_known: e.profile_known,
+            status: e.status.as_str().to_owned(),
+            frame_rate: e.frame_rate_milli.map(|r| r as f64 / 1000.0),
+            audio_tracks: e.audio_tracks.clone(),
+            title: e.title.clone(),
+        }
+    }
+}
+
+/// One line of `notifications.jsonl` (and one message of `reeltime.notifications`).
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NotificationDoc {
+    /// An input record was rejected.
+    RecordRejected {
+        /// The epoch it was seen in.
+        epoch: u64,
+        /// Its position: a 1-based line number, or `topic/partition/offset`.
+        position: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// An event started.
+    EventStarted {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+    },
+    /// An event ended.
+    EventEnded {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+    },
+    /// A segment became open.
+    SegmentStarted {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// Its start in seconds.
+        start: Seconds,
+    },
+    /// A segment became complete (or its bounds changed while complete).
+    SegmentCompleted {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// Start in seconds.
+        start: Seconds,
+        /// End in seconds.
+        end: Seconds,
+    },
+    /// A segment got new optimized bounds.
+    SegmentOptimized {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// The segment's start in seconds.
+        start: Seconds,
+        /// The track.
+        track: u32,
+        /// Optimized in-point in seconds.
+        opto_start: Seconds,
+        /// Optimized out-point in seconds.
+        opto_end: Seconds,
+    },
+    /// A replay has a new version.
+    ReplayUpdated {
+        /// The epoch.
+        epoch: u64,
+        /// The replay.
+        replay_id: String,
+        /// Its event.
+        event_id: String,
+        /// The new version.
+        version: u64,
+        /// Its status.
+        status: String,
+        /// Whether its clip bounds changed (only then is it rendered again).
+        clips_changed: bool,
+        /// Number of clips.
+        clip_count: usize,
+        /// Total duration in seconds.
+        total_duration: Seconds,
+    },
+    /// A replay was deleted.
+    ReplayDeleted {
+        /// The epoch.
+        epoch: u64,
+        /// The replay.
+        replay_id: String,
+        /// Its last version.
+        version: u64,
+    },
+}
+
+impl NotificationDoc {
+    /// The document of a notification of an epoch.
+    pub fn new(epoch: u64, n: &Notification) -> Self {
+        match n.clone() {
+            Notification::RecordRejected { position, reason } => {
+                NotificationDoc::RecordRejected { epoch, position, reason }
+            }
+            Notification::EventStarted { event_id } => {
+                NotificationDoc::EventStarted { epoch, event_id }
+            }
+            Notification::EventEnded { event_id } => NotificationDoc::EventEnded { epoch, event_id },
+            Notification::SegmentStarted { event_id, start_ms } => {
+                NotificationDoc::SegmentStarted { epoch, event_id, start: Seconds(start_ms) }
+            }
+            Notification::SegmentCompleted { event_id, start_ms, end_ms } => {
+                NotificationDoc::SegmentCompleted {
+                    epoch,
+                    event_id,
+                    start: Seconds(start_ms),
+                    end: Seconds(end_ms),
+                }
+            }
+            Notification::SegmentOptimized { event_id, start_ms, track, bounds } => {
+                NotificationDoc::SegmentOptimized {
+                    epoch,
+                    event_id,
+                    start: Seconds(start_ms),
+                    track,
+                    opto_start: Seconds(bounds.opto_start_ms),
+                    opto_end: Seconds(bounds.opto_end_ms),
+                }
+            }
+            Notification::ReplayUpdated {
+                replay_id,
+                event_id,
+                version,
+                status,
+                clips_changed,
+                clip_count,
+                total_duration_ms,
+            } => NotificationDoc::ReplayUpdated {
+                epoch,
+                replay_id,
+                event_id,
+                version,
+                status: status.as_str().to_owned(),
+                clips_changed,
+                clip_count,
+                total_duration: Seconds(total_duration_ms),
+            },
+            Notification::ReplayDeleted { replay_id, version } => {
+                NotificationDoc::ReplayDeleted { epoch, replay_id, version }
+            }
+        }
+    }
+}
+
+/// Where a rejected record was: a 1-based line number of a log file, or
+/// `topic/partition/offset` for Kafka.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Position {
+    /// A line of a log file.
+    Line(u64),
+    /// A Kafka message.
+    Kafka(String),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Line(line) => write!(f, "line {line}"),
+            Position::Kafka(position) => f.write_str(position),
+        }
+    }
+}
+
+/// One line of `dead-letter.jsonl`: a rejected record, kept whole.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct DeadLetterDoc {
+    /// Where it was.
+    pub position: Position,
+    /// Why it was rejected.
+    pub reason: String,
+    /// A short stable name of the reason (`not_json`, `unknown_type`, `invalid`, ...).
+    pub kind: String,
+    /// The record's text (invalid UTF-8 replaced by U+FFFD).
+    pub record: String,
+    /// When it was seen (UTC, RFC 3339).
+    pub seen_at: String,
+}
