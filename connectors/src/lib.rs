@@ -1,1 +1,12 @@
-//! x
+//! Sources and sinks of reeltime: where records come from and where views go.
+//!
+//! This crate sits beside the dataflow: it turns bytes into positioned records for the
+//! engine, and writes the views the engine hands it.
+//!
+//! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
+//!   1-based line numbers as positions.
+//! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
+//!   atomically; notification and dead-letter logs appended as JSON Lines).
+
+pub mod log_file;
+pub mod output_dir;

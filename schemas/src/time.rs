@@ -31,14 +31,17 @@ impl Seconds {
 /// Rounding works on the shortest decimal that reads back as `seconds` (what the publisher
 /// wrote, for up to 15 significant digits), so `1.0005` rounds up to 1001 ms although its
 /// nearest double is slightly below the half.
+///
+/// The range is checked on the rounded value (SEMANTICS §8.1): `-0`, `-0.0` and `-0.0004`
+/// round to 0 ms and are valid; `-0.0005` rounds to -1 ms and is negative.
 pub fn seconds_to_ms(seconds: f64) -> Result<u64, String> {
     if !seconds.is_finite() {
         return Err(format!("{seconds} is not a finite number of seconds"));
     }
-    if seconds < 0.0 {
+    let millis = round_decimal_thousandths(seconds.abs());
+    if seconds.is_sign_negative() && millis > 0 {
         return Err(format!("{seconds} is negative"));
     }
-    let millis = round_decimal_thousandths(seconds);
     if millis > MAX_TIME_MS {
         return Err(format!("{seconds} is more than 10 days (864000 s)"));
     }
@@ -218,6 +221,10 @@ mod tests {
     #[test]
     fn rejects_negative_non_finite_and_too_large() {
         assert!(seconds_to_ms(-0.001).is_err());
+        assert!(seconds_to_ms(-0.0005).is_err());
+        // Rounds to 0 ms, which is not negative.
+        assert_eq!(seconds_to_ms(-0.0), Ok(0));
+        assert_eq!(seconds_to_ms(-0.0004), Ok(0));
         assert!(seconds_to_ms(f64::NAN).is_err());
         assert!(seconds_to_ms(f64::INFINITY).is_err());
         assert_eq!(seconds_to_ms(864000.0), Ok(MAX_TIME_MS));

@@ -121,6 +121,10 @@ impl<'de> Deserialize<'de> for JsonValue {
             fn visit_string<E: de::Error>(self, v: String) -> Result<AttrValue, E> {
                 Ok(AttrValue::String(v))
             }
+            // Said in words of its own: a null attribute value is invalid, not a missing field.
+            fn visit_unit<E: de::Error>(self) -> Result<AttrValue, E> {
+                Err(E::custom("null is not an attribute value (a boolean, a number or a string)"))
+            }
         }
         deserializer.deserialize_any(ValueVisitor).map(JsonValue)
     }

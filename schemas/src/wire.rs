@@ -493,26 +493,46 @@ fn typed<W: for<'de> Deserialize<'de>>(
 ) -> Result<Record, RecordError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let wire: W = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        RecordError::Invalid { record_type, message: describe(e.path().to_string(), e.inner()) }
+        RecordError::Invalid { record_type, message: describe(text, e.path(), e.inner()) }
     })?;
     validate(wire).map_err(|rule| RecordError::Invalid { record_type, message: rule.0 })
 }
 
 /// Words a serde error the way SEMANTICS speaks: a `null` in a required field is missing.
-fn describe(path: String, error: &serde_json::Error) -> String {
+fn describe(text: &str, path: &serde_path_to_error::Path, error: &serde_json::Error) -> String {
     let message = error.to_string();
     // serde_json appends " at line L column C"; the record is one line, the field is named.
     let message = match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message,
     };
-    if path == "." || path.is_empty() {
+    let field = path.to_string();
+    if field == "." || field.is_empty() {
         return message;
     }
-    if message.starts_with("invalid type: null") {
-        return format!("missing field `{path}` (null)");
+    // serde_json rejects a null enum (`"status": null`) with a bare "expected value".
+    let null_enum = message == "expected value" && is_null_at(text, path);
+    if message.starts_with("invalid type: null") || null_enum {
+        return format!("missing field `{field}` (null)");
     }
-    format!("field `{path}`: {message}")
+    format!("field `{field}`: {message}")
+}
+
+/// Whether the value at `path` in the (valid JSON) `text` is `null`.
+fn is_null_at(text: &str, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let Ok(root) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let mut value = Some(&root);
+    for segment in path {
+        value = match segment {
+            Segment::Seq { index } => value.and_then(|v| v.get(index)),
+            Segment::Map { key } => value.and_then(|v| v.get(key)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        };
+    }
+    value.is_some_and(serde_json::Value::is_null)
 }
 
 fn extra(fields: ExtraFields) -> Extra {

@@ -1,0 +1,211 @@
+//! The output layout of ARCHITECTURE.md on disk.
+//!
+//! Contract: a view file is written to a temporary name in its folder and renamed into place,
+//! so a reader sees the old file or the new one, never half of one. Ids become path components
+//! through [`path_component`], so an id can never step out of its folder. The directory is
+//! marked as reeltime's with a `.reeltime-output` file; reeltime refuses to write into a
+//! non-empty directory without that mark, and clears only its own entries in one with it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// The file that marks a directory as reeltime output.
+pub const MARKER: &str = ".reeltime-output";
+
+/// The entries reeltime owns in an output directory.
+const OWNED: [&str; 5] = ["events", "replays", "tables", "notifications.jsonl", "dead-letter.jsonl"];
+
+/// An output directory that could not be used.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// A non-empty directory reeltime did not create.
+    #[error("refusing to write into {path:?}: it is not empty and was not made by reeltime (no {MARKER} file); choose a new or empty directory")]
+    Foreign {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("cannot {action} {path:?}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> OutputError + 'a {
+    move |source| OutputError::Io { action, path: path.to_owned(), source }
+}
+
+/// A directory holding reeltime's output layout.
+#[derive(Clone, Debug)]
+pub struct OutputDir {
+    root: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates `root` if needed and clears reeltime's own entries from an earlier run.
+    pub fn prepare(root: &Path) -> Result<OutputDir, OutputError> {
+        fs::create_dir_all(root).map_err(io_error("create directory", root))?;
+        let marker = root.join(MARKER);
+        if !marker.exists() {
+            let mut entries = fs::read_dir(root).map_err(io_error("read directory", root))?;
+            if entries.next().is_some() {
+                return Err(OutputError::Foreign { path: root.to_owned() });
+            }
+            fs::write(&marker, "reeltime output directory\n")
+                .map_err(io_error("write", &marker))?;
+        }
+        for owned in OWNED {
+            let path = root.join(owned);
+            let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+            match removed {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(io_error("remove", &path)(e));
+                }
+                _ => {}
+            }
+        }
+        Ok(OutputDir { root: root.to_owned() })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes `value` as pretty JSON to `relative`, atomically.
+    pub fn write_json<T: Serialize>(&self, relative: &Path, value: &T) -> Result<(), OutputError> {
+        let mut text = serde_json::to_vec_pretty(value).expect("views serialize to JSON");
+        text.push(b'\n');
+        self.write_bytes(relative, &text)
+    }
+
+    /// Writes `bytes` to `relative`, atomically (temporary name, then rename).
+    pub fn write_bytes(&self, relative: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+        let path = self.root.join(relative);
+        let folder = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(folder).map_err(io_error("create directory", folder))?;
+        let mut temporary = path.clone().into_os_string();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
+        fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
+        fs::rename(&temporary, &path).map_err(io_error("rename into", &path))
+    }
+
+    /// Removes `relative` if it is there.
+    pub fn remove(&self, relative: &Path) -> Result<(), OutputError> {
+        let path = self.root.join(relative);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Opens the JSON Lines log `name` for appending.
+    pub fn json_lines(&self, name: &str) -> Result<JsonLines, OutputError> {
+        let path = self.root.join(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error("open", &path))?;
+        Ok(JsonLines { path, writer: BufWriter::new(file) })
+    }
+}
+
+/// A JSON Lines file open for appending.
+pub struct JsonLines {
+    path: PathBuf,
+    writer: BufWriter<File>,
+}
+
+impl JsonLines {
+    /// Appends one value as one line.
+    pub fn write<T: Serialize>(&mut self, value: &T) -> Result<(), OutputError> {
+        serde_json::to_writer(&mut self.writer, value)
+            .map_err(io::Error::from)
+            .and_then(|()| self.writer.write_all(b"\n"))
+            .map_err(io_error("write", &self.path))
+    }
+
+    /// Flushes what was appended to the file.
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.writer.flush().map_err(io_error("write", &self.path))
+    }
+}
+
+/// Turns an id into one safe path component: ASCII letters, digits, `-`, `_` and `.` stay,
+/// every other byte becomes `%XX`, and an id of only dots is fully escaped, so ids like
+/// `../x` or `a/b` stay inside their folder and distinct ids give distinct names.
+pub fn path_component(id: &str) -> String {
+    let only_dots = id.bytes().all(|b| b == b'.');
+    let mut name = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        let keep = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_') || (byte == b'.' && !only_dots);
+        if keep {
+            name.push(byte as char);
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_inside_their_folder() {
+        assert_eq!(path_component("wimbledon-sf1"), "wimbledon-sf1");
+        assert_eq!(path_component("../etc"), "..%2Fetc");
+        assert_eq!(path_component(".."), "%2E%2E");
+        assert_eq!(path_component("a b/c"), "a%20b%2Fc");
+        assert_eq!(path_component("%"), "%25");
+        assert_eq!(path_component("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn refuses_a_foreign_non_empty_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+        let error = OutputDir::prepare(dir.path()).unwrap_err();
+        assert!(matches!(error, OutputError::Foreign { .. }), "{error}");
+        assert!(dir.path().join("precious.txt").exists());
+    }
+
+    #[test]
+    fn clears_only_its_own_entries_on_a_second_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(dir.path()).unwrap();
+        out.write_json(Path::new("replays/r1/selection.json"), &serde_json::json!({"a": 1})).unwrap();
+        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        OutputDir::prepare(dir.path()).unwrap();
+        assert!(!dir.path().join("replays").exists());
+        assert!(dir.path().join("notes.txt").exists());
+    }
+
+    #[test]
+    fn writes_json_atomically_and_appends_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(dir.path()).unwrap();
+        out.write_json(Path::new("events/e1/segments.json"), &serde_json::json!({"x": [1]})).unwrap();
+        let text = fs::read_to_string(dir.path().join("events/e1/segments.json")).unwrap();
+        assert_eq!(text, "{\n  \"x\": [\n    1\n  ]\n}\n");
+        assert!(!dir.path().join("events/e1/segments.json.tmp").exists());
+        let mut lines = out.json_lines("notifications.jsonl").unwrap();
+        lines.write(&serde_json::json!({"n": 1})).unwrap();
+        lines.write(&serde_json::json!({"n": 2})).unwrap();
+        lines.flush().unwrap();
+        let text = fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap();
+        assert_eq!(text, "{\"n\":1}\n{\"n\":2}\n");
+    }
+}

@@ -1,0 +1,11 @@
+//! The reeltime engine: wires sources, the dataflow and sinks together, and runs them.
+//!
+//! This crate sits at the top of the workspace. The `reeltime` binary is a thin command line
+//! over it.
+//!
+//! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
+//!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
+//! - [`progress`]: progress reporting for long work, on a terminal or in logs.
+
+pub mod process;
+pub mod progress;

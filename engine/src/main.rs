@@ -1,0 +1,94 @@
+//! The `reeltime` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use reeltime::process::{process, ProcessOptions};
+use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
+
+/// reeltime: sports clips and highlight reels, computed incrementally from an event log.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an event log (JSON Lines) through the dataflow and write every view.
+    Process {
+        /// The event log: one JSON record per line.
+        #[arg(long)]
+        log: PathBuf,
+        /// The output directory (created; must be empty or an earlier reeltime output).
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Log lines per epoch: views, versions and notifications advance once per epoch.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+        epoch_records: u64,
+        /// Records larger than this are rejected without being parsed.
+        #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES)]
+        max_record_bytes: usize,
+        /// Do not show progress.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Print the JSON Schema of every record reeltime reads and writes.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Process { log, out, workers, epoch_records, max_record_bytes, quiet } => {
+            let options = ProcessOptions {
+                log,
+                out,
+                workers,
+                epoch_records,
+                max_record_bytes,
+                progress: !quiet,
+            };
+            process(&options).map(|summary| {
+                println!(
+                    "accepted {} records, rejected {}{}",
+                    summary.accepted,
+                    summary.rejected,
+                    if summary.rejected > 0 { " (see dead-letter.jsonl)" } else { "" }
+                );
+                println!(
+                    "{} events, {} segments, {} replays; {} notifications in {} epochs",
+                    summary.events,
+                    summary.segments,
+                    summary.replays,
+                    summary.notifications,
+                    summary.epochs
+                );
+                println!(
+                    "wrote {} in {:.2} s",
+                    options.out.display(),
+                    summary.elapsed.as_secs_f64()
+                );
+            })
+        }
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())
+                .expect("the schema serializes");
+            println!("{text}");
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

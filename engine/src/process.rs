@@ -1,0 +1,269 @@
+//! `reeltime process`: an event log through the dataflow, in the embedded mode.
+//!
+//! Every worker thread reads the whole log and decodes its share of the lines (line number
+//! modulo workers), so parsing runs in parallel; epochs are every `epoch_records` lines, the
+//! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
+//! the last epoch are written in the output layout of ARCHITECTURE.md.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+use reeltime_connectors::log_file::{Line, LogFile};
+use reeltime_connectors::output_dir::{path_component, OutputDir};
+use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::read_model::ReadModel;
+use reeltime_schemas::document::{
+    DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
+};
+use reeltime_schemas::view::Notification;
+use reeltime_schemas::{decode, RecordError};
+
+use crate::progress::Progress;
+
+/// Settings of one `process` run.
+#[derive(Clone, Debug)]
+pub struct ProcessOptions {
+    /// The event log (JSON Lines).
+    pub log: PathBuf,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Worker threads.
+    pub workers: usize,
+    /// Log lines per epoch; a replay gets at most one new version per epoch.
+    pub epoch_records: u64,
+    /// Records larger than this many bytes are rejected unparsed.
+    pub max_record_bytes: usize,
+    /// Show progress on standard error for runs that take more than a moment.
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records that entered the dataflow.
+    pub accepted: u64,
+    /// Records that went to the dead-letter log.
+    pub rejected: u64,
+    /// Epochs run.
+    pub epochs: u64,
+    /// Live events at the end.
+    pub events: usize,
+    /// Live segments at the end.
+    pub segments: usize,
+    /// Live replays at the end.
+    pub replays: usize,
+    /// Notifications written.
+    pub notifications: u64,
+    /// Wall-clock time of the run.
+    pub elapsed: Duration,
+}
+
+/// A line a worker rejected.
+struct Rejected {
+    line: u64,
+    error: RecordError,
+    text: String,
+}
+
+/// What a worker reports with each epoch besides its view updates.
+enum WorkerNote {
+    Accepted(u64),
+    Rejected(Rejected),
+}
+
+/// Runs the log through the dataflow and writes the output layout.
+pub fn process(options: &ProcessOptions) -> Result<Summary> {
+    let started = Instant::now();
+    let log = LogFile::open(&options.log)?;
+    let out = OutputDir::prepare(&options.out)?;
+    let epoch_records = options.epoch_records.max(1);
+    let read_error: Arc<Mutex<Option<String>>> = Arc::default();
+    let bytes_read = Arc::new(AtomicU64::new(0));
+
+    let source: Arc<harness::Source<WorkerNote>> = {
+        let log = log.clone();
+        let read_error = read_error.clone();
+        let bytes_read = bytes_read.clone();
+        let max_record_bytes = options.max_record_bytes;
+        Arc::new(move |index, peers| {
+            let lines = match log.lines() {
+                Ok(lines) => lines,
+                Err(e) => {
+                    read_error.lock().unwrap().get_or_insert(e.to_string());
+                    return Box::new(std::iter::empty());
+                }
+            };
+            let read_error = read_error.clone();
+            let bytes_read = bytes_read.clone();
+            let lines = lines.map_while(move |line| match line {
+                Ok(line) => Some(line),
+                Err(e) => {
+                    read_error.lock().unwrap().get_or_insert(e.to_string());
+                    None
+                }
+            });
+            let epochs = Epochs { lines: lines.peekable(), epoch_records, next_epoch: 0 };
+            Box::new(epochs.map(move |lines| {
+                if index == 0 {
+                    if let Some(last) = lines.last() {
+                        bytes_read.store(last.offset, Ordering::Relaxed);
+                    }
+                }
+                decode_share(lines, index, peers, max_record_bytes)
+            }))
+        })
+    };
+
+    let mut model = ReadModel::default();
+    let mut notifications = out.json_lines("notifications.jsonl")?;
+    let mut dead_letters = out.json_lines("dead-letter.jsonl")?;
+    let mut summary = Summary::default();
+    let mut progress = Progress::new(
+        format!("processing {}", options.log.display()),
+        log.size(),
+        options.progress,
+    );
+    let mut sink_error: Option<anyhow::Error> = None;
+    harness::run(options.workers, source, |updates| {
+        let epoch = updates.epoch;
+        summary.epochs = epoch + 1;
+        let mut rejected = Vec::new();
+        for note in updates.side {
+            match note {
+                WorkerNote::Accepted(count) => summary.accepted += count,
+                WorkerNote::Rejected(r) => rejected.push(r),
+            }
+        }
+        rejected.sort_by_key(|r| r.line);
+        summary.rejected += rejected.len() as u64;
+        let changes = model.apply(updates.events, updates.segments, updates.replays);
+        if sink_error.is_some() {
+            return;
+        }
+        let written = (|| -> Result<()> {
+            let seen_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+            for r in &rejected {
+                dead_letters.write(&DeadLetterDoc {
+                    position: Position::Line(r.line),
+                    reason: r.error.to_string(),
+                    kind: r.error.kind().to_owned(),
+                    record: r.text.clone(),
+                    seen_at: seen_at.clone(),
+                })?;
+            }
+            let rejections = rejected.iter().map(|r| Notification::RecordRejected {
+                position: r.line.to_string(),
+                reason: r.error.to_string(),
+            });
+            for notification in rejections.chain(changes.notifications) {
+                notifications.write(&NotificationDoc::new(epoch, &notification))?;
+                summary.notifications += 1;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            sink_error = Some(e);
+        }
+        progress.update(bytes_read.load(Ordering::Relaxed), summary.accepted + summary.rejected);
+    })
+    .map_err(|e| anyhow::anyhow!("the dataflow failed: {e}"))?;
+    progress.finish();
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    if let Some(e) = read_error.lock().unwrap().take() {
+        anyhow::bail!(e);
+    }
+    notifications.flush()?;
+    dead_letters.flush()?;
+    write_views(&out, &model).with_context(|| format!("writing views to {:?}", out.root()))?;
+
+    let views = model.views();
+    summary.events = views.events.len();
+    summary.segments = views.segments.len();
+    summary.replays = views.replays.len();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Groups lines into epochs of `epoch_records` line numbers; every epoch up to the last line
+/// is yielded, empty or not, so that all workers see the same epochs.
+struct Epochs<I: Iterator<Item = Line>> {
+    lines: std::iter::Peekable<I>,
+    epoch_records: u64,
+    next_epoch: u64,
+}
+
+impl<I: Iterator<Item = Line>> Iterator for Epochs<I> {
+    type Item = Vec<Line>;
+
+    fn next(&mut self) -> Option<Vec<Line>> {
+        let epoch_of = |line: &Line| (line.number - 1) / self.epoch_records;
+        let first = self.lines.peek()?;
+        let epoch = self.next_epoch;
+        self.next_epoch += 1;
+        if epoch_of(first) > epoch {
+            return Some(Vec::new());
+        }
+        let mut lines = Vec::new();
+        while let Some(line) = self.lines.next_if(|l| epoch_of(l) == epoch) {
+            lines.push(line);
+        }
+        Some(lines)
+    }
+}
+
+/// Decodes this worker's share of an epoch's lines.
+fn decode_share(
+    lines: Vec<Line>,
+    index: usize,
+    peers: usize,
+    max_record_bytes: usize,
+) -> EpochInput<WorkerNote> {
+    let mut records = Vec::new();
+    let mut side = Vec::new();
+    for line in lines.into_iter().filter(|l| l.number % peers as u64 == index as u64) {
+        match decode(&line.bytes, max_record_bytes) {
+            Ok(record) => records.push((line.number, record)),
+            Err(error) => side.push(WorkerNote::Rejected(Rejected {
+                line: line.number,
+                error,
+                text: String::from_utf8_lossy(&line.bytes).into_owned(),
+            })),
+        }
+    }
+    side.push(WorkerNote::Accepted(records.len() as u64));
+    EpochInput { records, side }
+}
+
+/// Writes every view of the read model in the output layout.
+fn write_views(out: &OutputDir, model: &ReadModel) -> Result<()> {
+    let views = model.views();
+    let mut event_ids: Vec<&String> = views.events.keys().collect();
+    event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id));
+    event_ids.sort();
+    event_ids.dedup();
+    for event_id in event_ids {
+        let folder = Path::new("events").join(path_component(event_id));
+        if let Some(event) = views.events.get(event_id) {
+            out.write_json(&folder.join("event.json"), &EventDoc::from(event))?;
+        }
+        let segments = views
+            .segments
+            .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
+            .map(|(_, segment)| SegmentDoc::from(segment))
+            .collect();
+        let doc = SegmentsDoc { event_id: event_id.clone(), segments };
+        out.write_json(&folder.join("segments.json"), &doc)?;
+    }
+    for (replay_id, view) in &views.replays {
+        let version = model.version(replay_id).expect("a live replay has a version");
+        let path = Path::new("replays").join(path_component(replay_id)).join("selection.json");
+        out.write_json(&path, &SelectionDoc::new(view, version))?;
+    }
+    Ok(())
+}
