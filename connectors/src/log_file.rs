@@ -61,7 +61,8 @@ pub struct LogFile {
 impl LogFile {
     /// Checks that `path` is a readable file.
     pub fn open(path: &Path) -> Result<LogFile, LogError> {
-        let file = File::open(path).map_err(|source| LogError::Open { path: path.into(), source })?;
+        let file =
+            File::open(path).map_err(|source| LogError::Open { path: path.into(), source })?;
         let metadata =
             file.metadata().map_err(|source| LogError::Open { path: path.into(), source })?;
         if metadata.is_dir() {

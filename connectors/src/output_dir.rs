@@ -17,7 +17,8 @@ use thiserror::Error;
 pub const MARKER: &str = ".reeltime-output";
 
 /// The entries reeltime owns in an output directory.
-const OWNED: [&str; 5] = ["events", "replays", "tables", "notifications.jsonl", "dead-letter.jsonl"];
+const OWNED: [&str; 5] =
+    ["events", "replays", "tables", "notifications.jsonl", "dead-letter.jsonl"];
 
 /// An output directory that could not be used.
 #[derive(Debug, Error)]
@@ -40,7 +41,10 @@ pub enum OutputError {
     },
 }
 
-fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> OutputError + 'a {
+fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> OutputError + 'a {
     move |source| OutputError::Io { action, path: path.to_owned(), source }
 }
 
@@ -65,7 +69,8 @@ impl OutputDir {
         }
         for owned in OWNED {
             let path = root.join(owned);
-            let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+            let removed =
+                if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             match removed {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => {
                     return Err(io_error("remove", &path)(e));
@@ -149,7 +154,9 @@ pub fn path_component(id: &str) -> String {
     let only_dots = id.bytes().all(|b| b == b'.');
     let mut name = String::with_capacity(id.len());
     for byte in id.bytes() {
-        let keep = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_') || (byte == b'.' && !only_dots);
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_')
+            || (byte == b'.' && !only_dots);
         if keep {
             name.push(byte as char);
         } else {
@@ -186,7 +193,8 @@ mod tests {
     fn clears_only_its_own_entries_on_a_second_run() {
         let dir = tempfile::tempdir().unwrap();
         let out = OutputDir::prepare(dir.path()).unwrap();
-        out.write_json(Path::new("replays/r1/selection.json"), &serde_json::json!({"a": 1})).unwrap();
+        out.write_json(Path::new("replays/r1/selection.json"), &serde_json::json!({"a": 1}))
+            .unwrap();
         fs::write(dir.path().join("notes.txt"), "mine").unwrap();
         OutputDir::prepare(dir.path()).unwrap();
         assert!(!dir.path().join("replays").exists());
@@ -197,7 +205,8 @@ mod tests {
     fn writes_json_atomically_and_appends_lines() {
         let dir = tempfile::tempdir().unwrap();
         let out = OutputDir::prepare(dir.path()).unwrap();
-        out.write_json(Path::new("events/e1/segments.json"), &serde_json::json!({"x": [1]})).unwrap();
+        out.write_json(Path::new("events/e1/segments.json"), &serde_json::json!({"x": [1]}))
+            .unwrap();
         let text = fs::read_to_string(dir.path().join("events/e1/segments.json")).unwrap();
         assert_eq!(text, "{\n  \"x\": [\n    1\n  ]\n}\n");
         assert!(!dir.path().join("events/e1/segments.json.tmp").exists());

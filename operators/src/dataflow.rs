@@ -27,9 +27,7 @@ use reeltime_schemas::record::{
     DeleteKind, Detection, Event, Label, Optimization, Profile, Record, Replay, ReplayMode,
     Segment, Seq, Verdict,
 };
-use reeltime_schemas::view::{
-    EventView, Feature, LabelView, OptoBounds, ReplayView, SegmentView,
-};
+use reeltime_schemas::view::{EventView, Feature, LabelView, OptoBounds, ReplayView, SegmentView};
 
 use crate::selection::{self, Candidate};
 
@@ -55,8 +53,9 @@ pub fn views<'s>(records: Collection<'s, (Seq, Record)>) -> Views<'s> {
     let inputs = live_inputs(records, barriers);
 
     let events = event_views(inputs.events.clone(), inputs.profiles.clone());
-    let features = feature_rows(&inputs);
-    let segments = segment_views(&inputs, events.clone(), features.clone());
+    let in_segments = detections_in_segments(&inputs);
+    let features = feature_rows(&inputs, in_segments.clone());
+    let segments = segment_views(&inputs, events.clone(), features.clone(), in_segments);
     let replays = replay_views(&inputs, events.clone(), features);
     Views { events, segments, replays }
 }
@@ -96,7 +95,8 @@ where
     K: ExchangeData + Hashable,
     V: ExchangeData,
 {
-    let by_event = winners.map(move |(key, (seq, value))| (event_of(&key, &value), (key, seq, value)));
+    let by_event =
+        winners.map(move |(key, (seq, value))| (event_of(&key, &value), (key, seq, value)));
     let removed = by_event
         .clone()
         .join(barriers)
@@ -190,7 +190,9 @@ fn live_inputs<'s>(
 
     let feedback = after_barrier(
         latest(records.flat_map(|(seq, record)| match record {
-            Record::Feedback(f) => Some(((f.event_id.clone(), f.start_ms, f.track), (seq, f.verdict))),
+            Record::Feedback(f) => {
+                Some(((f.event_id.clone(), f.start_ms, f.track), (seq, f.verdict)))
+            }
             _ => None,
         }))
         .filter(|(_key, (_seq, verdict))| *verdict != Verdict::Reset),
@@ -207,9 +209,8 @@ fn event_views<'s>(
 ) -> Collection<'s, (String, EventView)> {
     let by_profile = events.map(|(id, event)| (event.profile.clone(), (id, event)));
     let has_optimizer = profiles.map(|(name, profile)| (name, profile.optimizer.is_some()));
-    let known = by_profile
-        .clone()
-        .join_map(has_optimizer.clone(), |_name, (id, event), has_optimizer| {
+    let known =
+        by_profile.clone().join_map(has_optimizer.clone(), |_name, (id, event), has_optimizer| {
             (id.clone(), event_view(event, true, *has_optimizer))
         });
     let unknown = by_profile
@@ -246,10 +247,15 @@ const BASE_SHIFT: u32 = 13;
 const MAX_BUCKETS: u64 = 4;
 
 fn bucket_level(start_ms: u64, end_ms: u64) -> u32 {
-    (0..).find(|level| (end_ms >> (BASE_SHIFT + level)) - (start_ms >> (BASE_SHIFT + level)) < MAX_BUCKETS).unwrap_or(0)
+    (0..)
+        .find(|level| {
+            (end_ms >> (BASE_SHIFT + level)) - (start_ms >> (BASE_SHIFT + level)) < MAX_BUCKETS
+        })
+        .unwrap_or(0)
 }
 
-fn feature_rows<'s>(inputs: &Inputs<'s>) -> Collection<'s, FeatureRow> {
+/// Every detection paired with every segment whose range holds its start.
+fn detections_in_segments<'s>(inputs: &Inputs<'s>) -> Collection<'s, ((String, u64), Detection)> {
     let segment_buckets = inputs.segments.clone().flat_map(|((event_id, start), segment)| {
         let end = segment.range_end_ms();
         let level = bucket_level(start, end);
@@ -266,23 +272,30 @@ fn feature_rows<'s>(inputs: &Inputs<'s>) -> Collection<'s, FeatureRow> {
         .clone()
         .map(|detection| (detection.event_id.clone(), detection))
         .join_map(levels_in_use, |event_id, detection, level| {
-            ((event_id.clone(), *level, detection.start_ms >> (BASE_SHIFT + level)), detection.clone())
+            let bucket = detection.start_ms >> (BASE_SHIFT + level);
+            ((event_id.clone(), *level, bucket), detection.clone())
         });
-    let detection_features = detection_buckets
+    detection_buckets
         .join_map(segment_buckets, |(event_id, _, _), detection, (start, end)| {
             (event_id.clone(), *start, *end, detection.clone())
         })
         .filter(|(_event_id, start, end, detection)| {
             *start <= detection.start_ms && detection.start_ms <= *end
         })
-        .flat_map(|(event_id, start, _end, detection)| {
-            let track = detection.track;
-            let plugin = detection.plugin;
-            detection.attributes.into_iter().map(move |(attribute, value)| {
-                let feature = Feature { plugin: plugin.clone(), attribute, value };
-                ((event_id.clone(), start), (track, feature))
-            })
-        });
+        .map(|(event_id, start, _end, detection)| ((event_id, start), detection))
+}
+
+fn feature_rows<'s>(
+    inputs: &Inputs<'s>,
+    in_segments: Collection<'s, ((String, u64), Detection)>,
+) -> Collection<'s, FeatureRow> {
+    let detection_features = in_segments.flat_map(|(key, detection)| {
+        let track = detection.track;
+        let plugin = detection.plugin;
+        detection.attributes.into_iter().map(move |(attribute, value)| {
+            (key.clone(), (track, Feature { plugin: plugin.clone(), attribute, value }))
+        })
+    });
     let segment_features = inputs.segments.clone().flat_map(|(key, segment)| {
         let plugin = segment.plugin;
         segment.attributes.into_iter().map(move |(attribute, value)| {
@@ -307,12 +320,15 @@ enum SegmentPart {
     Feedback(u32, Verdict),
     Feature(Option<u32>, Feature),
     EventTracks(Vec<u32>),
+    /// A detection of this track lies in the segment (it may have no attributes).
+    TrackDetection(u32),
 }
 
 fn segment_views<'s>(
     inputs: &Inputs<'s>,
     events: Collection<'s, (String, EventView)>,
     features: Collection<'s, FeatureRow>,
+    in_segments: Collection<'s, ((String, u64), Detection)>,
 ) -> Collection<'s, ((String, u64), SegmentView)> {
     let event_tracks = events.map(|(id, event)| (id, event.audio_tracks));
     let tracks = inputs
@@ -335,7 +351,10 @@ fn segment_views<'s>(
             ((event_id, start), SegmentPart::Feedback(track, verdict))
         }))
         .concat(features.map(|(key, (track, feature))| (key, SegmentPart::Feature(track, feature))))
-        .concat(tracks);
+        .concat(tracks)
+        .concat(in_segments.flat_map(|(key, detection)| {
+            detection.track.map(|track| (key, SegmentPart::TrackDetection(track)))
+        }));
     parts.reduce(|(event_id, start), parts, output| {
         if let Some(view) = segment_view(event_id, *start, parts.iter().map(|(part, _)| *part)) {
             output.push((view, 1));
@@ -355,6 +374,7 @@ fn segment_view<'a>(
     let mut shared = BTreeSet::new();
     let mut per_track: BTreeMap<u32, BTreeSet<Feature>> = BTreeMap::new();
     let mut tracks = BTreeSet::new();
+    let mut detection_tracks = Vec::new();
     for part in parts {
         match part {
             SegmentPart::Segment(s) => segment = Some(s),
@@ -372,13 +392,14 @@ fn segment_view<'a>(
                 per_track.entry(*track).or_default().insert(feature.clone());
             }
             SegmentPart::EventTracks(event_tracks) => tracks.extend(event_tracks.iter().copied()),
+            SegmentPart::TrackDetection(track) => detection_tracks.push(*track),
         }
     }
     let segment = segment?;
     if tracks.is_empty() {
         tracks.insert(1);
     }
-    tracks.extend(optimizations.keys().chain(feedback.keys()).chain(per_track.keys()));
+    tracks.extend(optimizations.keys().chain(feedback.keys()).chain(&detection_tracks));
     let features = tracks
         .into_iter()
         .map(|track| {
@@ -422,7 +443,7 @@ enum CandidatePart {
 /// Everything that goes into one replay view.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum ReplayPart {
-    Replay(Replay, Option<EventView>),
+    Replay(Box<(Replay, Option<EventView>)>),
     /// A candidate, and whether it is optimized on the replay's track.
     Candidate(bool, Candidate),
 }
@@ -456,32 +477,35 @@ fn replay_views<'s>(
         .map(|((event_id, start), (track, feature))| {
             ((event_id, feature.attribute.clone(), feature.value.clone()), (start, track, feature))
         })
-        .join_map(entries, |_key, (start, track, feature), (id, replay_track, index, plugin, weight)| {
-            let applies = track.is_none_or(|t| t == *replay_track)
-                && plugin.as_ref().is_none_or(|p| *p == feature.plugin);
-            (applies, (id.clone(), *start), *index, *weight, feature.clone())
-        })
-        .filter(|(applies, ..)| *applies)
-        .map(|(_, key, index, weight, feature)| (key, CandidatePart::Match { index, weight, feature }));
-
-    let pairs = choosing
-        .clone()
         .join_map(
-            inputs
-                .segments
-                .clone()
-                .filter(|(_key, segment)| segment.is_complete())
-                .map(|((event_id, start), segment)| (event_id, (start, segment.range_end_ms()))),
-            |_event_id, (id, replay), (start, end)| {
-                let part = CandidatePart::Pair {
-                    include_liked: replay.include_liked,
-                    ignore_disliked: replay.ignore_disliked,
-                    start_ms: *start,
-                    end_ms: *end,
-                };
-                ((id.clone(), *start), part)
+            entries,
+            |_key, (start, track, feature), (id, replay_track, index, plugin, weight)| {
+                let applies = track.is_none_or(|t| t == *replay_track)
+                    && plugin.as_ref().is_none_or(|p| *p == feature.plugin);
+                (applies, (id.clone(), *start), *index, *weight, feature.clone())
             },
-        );
+        )
+        .filter(|(applies, ..)| *applies)
+        .map(|(_, key, index, weight, feature)| {
+            (key, CandidatePart::Match { index, weight, feature })
+        });
+
+    let pairs = choosing.clone().join_map(
+        inputs
+            .segments
+            .clone()
+            .filter(|(_key, segment)| segment.is_complete())
+            .map(|((event_id, start), segment)| (event_id, (start, segment.range_end_ms()))),
+        |_event_id, (id, replay), (start, end)| {
+            let part = CandidatePart::Pair {
+                include_liked: replay.include_liked,
+                ignore_disliked: replay.ignore_disliked,
+                start_ms: *start,
+                end_ms: *end,
+            };
+            ((id.clone(), *start), part)
+        },
+    );
 
     let replay_tracks = choosing.map(|(event_id, (id, replay))| ((event_id, replay.track), id));
     let optimizations = inputs
@@ -511,23 +535,30 @@ fn replay_views<'s>(
                 output.push((candidate, 1));
             }
         })
-        .map(|((id, _start), (optimized, candidate))| (id, ReplayPart::Candidate(optimized, candidate)));
+        .map(|((id, _start), (optimized, candidate))| {
+            (id, ReplayPart::Candidate(optimized, candidate))
+        });
 
-    let by_event = inputs.replays.clone().map(|(id, replay)| (replay.event_id.clone(), (id, replay)));
+    let by_event =
+        inputs.replays.clone().map(|(id, replay)| (replay.event_id.clone(), (id, replay)));
     let with_event = by_event.clone().join_map(events.clone(), |_event_id, (id, replay), event| {
-        (id.clone(), ReplayPart::Replay(replay.clone(), Some(event.clone())))
+        (id.clone(), ReplayPart::Replay(Box::new((replay.clone(), Some(event.clone())))))
     });
     let without_event = by_event
         .antijoin(events.map(|(event_id, _)| event_id))
-        .map(|(_event_id, (id, replay))| (id, ReplayPart::Replay(replay, None)));
+        .map(|(_event_id, (id, replay))| (id, ReplayPart::Replay(Box::new((replay, None)))));
 
     with_event.concat(without_event).concat(candidates).reduce(|_id, parts, output| {
         let mut header = None;
         let mut candidates = Vec::new();
         for (part, _) in parts {
             match part {
-                ReplayPart::Replay(replay, event) => header = Some((replay, event.as_ref())),
-                ReplayPart::Candidate(optimized, candidate) => candidates.push((*optimized, candidate)),
+                ReplayPart::Replay(header_part) => {
+                    header = Some((&header_part.0, header_part.1.as_ref()))
+                }
+                ReplayPart::Candidate(optimized, candidate) => {
+                    candidates.push((*optimized, candidate))
+                }
             }
         }
         if let Some((replay, event)) = header {
@@ -561,7 +592,8 @@ fn candidate<'a>(parts: impl Iterator<Item = &'a CandidatePart>) -> Option<(bool
             }
         }
     }
-    let Some(CandidatePart::Pair { include_liked, ignore_disliked, start_ms, end_ms }) = pair else {
+    let Some(CandidatePart::Pair { include_liked, ignore_disliked, start_ms, end_ms }) = pair
+    else {
         return None;
     };
     let forced = *include_liked && verdict == Some(Verdict::Like);

@@ -20,6 +20,9 @@ use reeltime_schemas::view::{EventView, ReplayView, SegmentView};
 
 use crate::dataflow::{self, Epoch};
 
+/// Updates of a view: `(key, view, diff)`.
+pub type Updates<K, V> = Vec<(K, V, isize)>;
+
 /// One epoch's input at one worker.
 pub struct EpochInput<X> {
     /// The records of the epoch this worker reads.
@@ -34,11 +37,11 @@ pub struct EpochUpdates<X> {
     /// The epoch.
     pub epoch: Epoch,
     /// Event view updates `(key, view, diff)`.
-    pub events: Vec<(String, EventView, isize)>,
+    pub events: Updates<String, EventView>,
     /// Segment view updates.
-    pub segments: Vec<((String, u64), SegmentView, isize)>,
+    pub segments: Updates<(String, u64), SegmentView>,
     /// Replay view updates.
-    pub replays: Vec<(String, ReplayView, isize)>,
+    pub replays: Updates<String, ReplayView>,
     /// The side payloads of every worker for this epoch.
     pub side: Vec<X>,
 }
@@ -121,11 +124,7 @@ where
             next += 1;
         }
     }
-    let failures: Vec<String> = guards
-        .join()
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+    let failures: Vec<String> = guards.join().into_iter().filter_map(Result::err).collect();
     if failures.is_empty() {
         Ok(())
     } else {
@@ -136,9 +135,9 @@ where
 /// The updates a worker's output operators have seen and not yet handed on.
 #[derive(Clone, Default)]
 struct Outputs {
-    events: Rc<RefCell<Vec<(String, EventView, isize)>>>,
-    segments: Rc<RefCell<Vec<((String, u64), SegmentView, isize)>>>,
-    replays: Rc<RefCell<Vec<(String, ReplayView, isize)>>>,
+    events: Rc<RefCell<Updates<String, EventView>>>,
+    segments: Rc<RefCell<Updates<(String, u64), SegmentView>>>,
+    replays: Rc<RefCell<Updates<String, ReplayView>>>,
 }
 
 impl Outputs {

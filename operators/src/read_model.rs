@@ -209,12 +209,14 @@ mod tests {
         assert_eq!(updated(&c), vec![(1, false)]);
 
         let v2 = replay(&[(10_000, 20_000)], ReplayStatus::InProgress);
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v1, -1), ("r1".into(), v2.clone(), 1)]);
+        let c =
+            model.apply(vec![], vec![], vec![("r1".into(), v1, -1), ("r1".into(), v2.clone(), 1)]);
         assert_eq!(updated(&c), vec![(2, true)]);
 
         // Same clips, new status: a new version that needs no rendering.
         let v3 = replay(&[(10_000, 20_000)], ReplayStatus::Complete);
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v2, -1), ("r1".into(), v3.clone(), 1)]);
+        let c =
+            model.apply(vec![], vec![], vec![("r1".into(), v2, -1), ("r1".into(), v3.clone(), 1)]);
         assert_eq!(updated(&c), vec![(3, false)]);
 
         let c = model.apply(vec![], vec![], vec![("r1".into(), v3.clone(), -1)]);
@@ -234,7 +236,8 @@ mod tests {
         let mut model = ReadModel::default();
         let v1 = replay(&[], ReplayStatus::Queued);
         model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), 1)]);
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), -1), ("r1".into(), v1, 1)]);
+        let c =
+            model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), -1), ("r1".into(), v1, 1)]);
         assert!(c.notifications.is_empty());
         assert_eq!(model.version("r1"), Some(1));
     }

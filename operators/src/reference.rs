@@ -37,17 +37,10 @@ pub fn compute(log: &[(Seq, Record)]) -> Views {
         .map(|replay| {
             let event = events.get(&replay.event_id);
             let candidates = live.candidates(replay, event.is_some_and(|e| e.has_optimizer));
-            (
-                replay.replay_id.clone(),
-                selection::replay_view(replay, event, &candidates),
-            )
+            (replay.replay_id.clone(), selection::replay_view(replay, event, &candidates))
         })
         .collect();
-    Views {
-        events,
-        segments,
-        replays,
-    }
+    Views { events, segments, replays }
 }
 
 /// The records in force: each key's winning record, without those removed by a `deleted`
@@ -129,9 +122,7 @@ impl Live {
         // A winner older than the latest delete of its event was received before that delete,
         // so the delete removed it.
         let survives = |event_id: &str, seq: Seq| {
-            event_deleted_at
-                .get(event_id)
-                .is_none_or(|deleted_at| seq > *deleted_at)
+            event_deleted_at.get(event_id).is_none_or(|deleted_at| seq > *deleted_at)
         };
 
         let mut live_detections: BTreeMap<String, BTreeMap<u64, Vec<Detection>>> = BTreeMap::new();
@@ -213,13 +204,7 @@ impl Live {
             .optimizations
             .range((event_id.clone(), start_ms, 0)..=(event_id.clone(), start_ms, u32::MAX))
             .map(|((_, _, track), o)| {
-                (
-                    *track,
-                    OptoBounds {
-                        opto_start_ms: o.opto_start_ms,
-                        opto_end_ms: o.opto_end_ms,
-                    },
-                )
+                (*track, OptoBounds { opto_start_ms: o.opto_start_ms, opto_end_ms: o.opto_end_ms })
             })
             .collect();
         let feedback: BTreeMap<u32, Verdict> = self
@@ -297,10 +282,7 @@ impl Live {
             }
         }
         add(&segment.plugin, &segment.attributes);
-        if let Some(label) = self
-            .labels
-            .get(&(segment.event_id.clone(), segment.start_ms))
-        {
+        if let Some(label) = self.labels.get(&(segment.event_id.clone(), segment.start_ms)) {
             add(&label.plugin, &label.attributes);
         }
         features.into_iter().collect()
@@ -311,23 +293,17 @@ impl Live {
     /// without the disliked ones when it ignores them.
     fn candidates(&self, replay: &Replay, has_optimizer: bool) -> Vec<Candidate> {
         let track = replay.track;
-        let counting: Vec<_> = replay
-            .priorities
-            .iter()
-            .filter(|p| selection::entry_counts(replay, p))
-            .collect();
+        let counting: Vec<_> =
+            replay.priorities.iter().filter(|p| selection::entry_counts(replay, p)).collect();
         let event_id = &replay.event_id;
         let mut candidates = Vec::new();
-        for ((_, start_ms), segment) in self
-            .segments
-            .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
+        for ((_, start_ms), segment) in
+            self.segments.range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
         {
             let Some(end_ms) = segment.end_ms.filter(|_| segment.is_complete()) else {
                 continue;
             };
-            let optimization = self
-                .optimizations
-                .get(&(event_id.clone(), *start_ms, track));
+            let optimization = self.optimizations.get(&(event_id.clone(), *start_ms, track));
             if has_optimizer && optimization.is_none() {
                 continue;
             }
@@ -345,10 +321,9 @@ impl Live {
                 continue;
             }
             let score = match replay.mode {
-                ReplayMode::Duration => matching
-                    .iter()
-                    .map(|p| u64::from(p.weight.unwrap_or(0)))
-                    .sum(),
+                ReplayMode::Duration => {
+                    matching.iter().map(|p| u64::from(p.weight.unwrap_or(0))).sum()
+                }
                 ReplayMode::Features | ReplayMode::Timestamps => 0,
             };
             let (clip_start_ms, clip_end_ms) =
@@ -417,18 +392,14 @@ mod tests {
     }
 
     fn feature(plugin: &str, attribute: &str, value: AttrValue) -> Feature {
-        Feature {
-            plugin: plugin.into(),
-            attribute: attribute.into(),
-            value,
-        }
+        Feature { plugin: plugin.into(), attribute: attribute.into(), value }
     }
 
     fn ace_feature() -> Feature {
         feature("score", "Ace", AttrValue::Bool(true))
     }
 
-    fn seg_view<'a>(views: &'a Views, start_s: u64) -> &'a SegmentView {
+    fn seg_view(views: &Views, start_s: u64) -> &SegmentView {
         &views.segments[&("e1".to_owned(), start_s * 1000)]
     }
 
@@ -440,13 +411,7 @@ mod tests {
     fn clips_s(view: &ReplayView) -> Vec<(u64, u64, u64)> {
         view.clips
             .iter()
-            .map(|c| {
-                (
-                    c.start_ms / 1000,
-                    c.clip_start_ms / 1000,
-                    c.clip_end_ms / 1000,
-                )
-            })
+            .map(|c| (c.start_ms / 1000, c.clip_start_ms / 1000, c.clip_end_ms / 1000))
             .collect()
     }
 
@@ -456,17 +421,8 @@ mod tests {
         let first = segment(10, 30);
         let corrected = segment(10, 25);
         let detection_at_start = ace(10);
-        let detection_inside = format!(
-            r#"{{"type":"detection","event_id":"e1","plugin":"crowd","start":12,"attributes":{{"Loud":true}}}}"#
-        );
-        let mut lines = vec![
-            PROFILE,
-            EVENT,
-            REPLAY,
-            open,
-            &detection_at_start,
-            &detection_inside,
-        ];
+        let detection_inside = r#"{"type":"detection","event_id":"e1","plugin":"crowd","start":12,"attributes":{"Loud":true}}"#;
+        let mut lines = vec![PROFILE, EVENT, REPLAY, open, &detection_at_start, detection_inside];
 
         let v = views(&lines);
         let s = seg_view(&v, 10);
@@ -504,9 +460,7 @@ mod tests {
         let seg = segment(10, 30);
         let det = ace(12);
         let once = views(&[PROFILE, EVENT, REPLAY, &seg, &det]);
-        let twice = views(&[
-            PROFILE, EVENT, REPLAY, &seg, &det, &seg, &det, EVENT, REPLAY,
-        ]);
+        let twice = views(&[PROFILE, EVENT, REPLAY, &seg, &det, &seg, &det, EVENT, REPLAY]);
         assert_eq!(once, twice);
         assert_eq!(seg_view(&once, 10).features[&1], vec![ace_feature()]);
         assert_eq!(replay(&once, "r1").total_score, Some(50));
@@ -557,18 +511,13 @@ mod tests {
         let new_det = ace(41);
         let delete = r#"{"type":"delete","kind":"event","id":"e1"}"#;
         let opt_old = r#"{"type":"optimization","event_id":"e1","plugin":"opt","start":10,"opto_start":9,"opto_end":31}"#;
-        let lines = [
-            PROFILE, EVENT, REPLAY, &old, &old_det, opt_old, delete, &new, &new_det,
-        ];
+        let lines = [PROFILE, EVENT, REPLAY, &old, &old_det, opt_old, delete, &new, &new_det];
 
         let v = views(&lines);
         assert!(v.events.is_empty());
         assert!(v.replays.is_empty());
         // Segments after the delete start afresh, even without an event record.
-        assert_eq!(
-            v.segments.keys().map(|(_, s)| *s).collect::<Vec<_>>(),
-            vec![40_000]
-        );
+        assert_eq!(v.segments.keys().map(|(_, s)| *s).collect::<Vec<_>>(), vec![40_000]);
         assert_eq!(seg_view(&v, 40).features[&1], vec![ace_feature()]);
 
         // A replay sent again waits for the event, which comes back with a new record. The
@@ -647,16 +596,7 @@ mod tests {
         assert_eq!(replay(&v, "r1").total_score, Some(20));
         assert_eq!(v.events["e1"].status, EventStatus::Ended);
         // A later `started` reopens the event.
-        let v = views(&[
-            PROFILE,
-            EVENT,
-            REPLAY,
-            &seg,
-            &det,
-            after_event,
-            ended,
-            EVENT,
-        ]);
+        let v = views(&[PROFILE, EVENT, REPLAY, &seg, &det, after_event, ended, EVENT]);
         assert_eq!(replay(&v, "r1").status, ReplayStatus::Queued);
     }
 
@@ -669,9 +609,7 @@ mod tests {
         let like_b_track2 =
             r#"{"type":"feedback","event_id":"e1","start":30,"track":2,"verdict":"like"}"#;
         let both = r#"{"type":"replay","replay_id":"r1","event_id":"e1","catchup":true,"duration":60,"include_liked":true,"ignore_disliked":true,"priorities":[{"attribute":"Ace","weight":50}]}"#;
-        let base = [
-            PROFILE, EVENT, &a, &b, &c, &ace_a, &ace_c, &like_b, &dislike_c,
-        ];
+        let base = [PROFILE, EVENT, &a, &b, &c, &ace_a, &ace_c, &like_b, &dislike_c];
 
         let v = views(&[&base[..], &[REPLAY]].concat());
         assert_eq!(seg_view(&v, 30).feedback[&1], Verdict::Like);
@@ -709,22 +647,9 @@ mod tests {
         assert!(v.events["e1"].has_optimizer);
         let view = replay(&v, "r1");
         assert_eq!(view.clips.len(), 1);
-        assert_eq!(
-            (view.clips[0].clip_start_ms, view.clips[0].clip_end_ms),
-            (9_500, 30_250)
-        );
-        assert_eq!(
-            (view.clips[0].start_ms, view.clips[0].end_ms),
-            (10_000, 30_000)
-        );
-        assert_eq!(
-            seg_view(&v, 40)
-                .features
-                .keys()
-                .copied()
-                .collect::<Vec<_>>(),
-            vec![1, 2]
-        );
+        assert_eq!((view.clips[0].clip_start_ms, view.clips[0].clip_end_ms), (9_500, 30_250));
+        assert_eq!((view.clips[0].start_ms, view.clips[0].end_ms), (10_000, 30_000));
+        assert_eq!(seg_view(&v, 40).features.keys().copied().collect::<Vec<_>>(), vec![1, 2]);
 
         // Without an optimizer every complete segment counts, and an optimization still
         // moves the clip bounds.
@@ -811,14 +736,7 @@ mod tests {
         // Without an event record the segment still has a view, on track 1.
         assert_eq!(tracks(&views(&[&seg])), vec![1]);
 
-        let v = views(&[
-            two_tracks,
-            &seg,
-            on_track_3,
-            on_track_5_outside,
-            opt_track_4,
-            &video,
-        ]);
+        let v = views(&[two_tracks, &seg, on_track_3, on_track_5_outside, opt_track_4, &video]);
         assert_eq!(tracks(&v), vec![1, 2, 3, 4]);
         let cheer = feature("audio", "Cheer", AttrValue::Bool(true));
         let s = seg_view(&v, 10);

@@ -85,10 +85,7 @@ pub fn select(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
 fn within_budget(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
     // Validation makes `duration` required in duration mode; without one the budget is the
     // tolerance alone.
-    let limit_ms = replay
-        .duration_ms
-        .unwrap_or(0)
-        .saturating_add(replay.tolerance_ms);
+    let limit_ms = replay.duration_ms.unwrap_or(0).saturating_add(replay.tolerance_ms);
     let total_ms: u64 = candidates.iter().map(Candidate::duration_ms).sum();
     if total_ms <= limit_ms {
         return candidates.to_vec();
@@ -113,10 +110,8 @@ fn within_budget(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
         members.entry(group).or_default().push(candidate);
     }
     for pass in 0.. {
-        let mut picks: Vec<&Candidate> = members
-            .values()
-            .filter_map(|group| group.get(pass).copied())
-            .collect();
+        let mut picks: Vec<&Candidate> =
+            members.values().filter_map(|group| group.get(pass).copied()).collect();
         if picks.is_empty() {
             break;
         }
@@ -229,10 +224,7 @@ fn clips(replay: &Replay, candidates: &[Candidate]) -> Vec<ClipView> {
 pub fn entry_matches(priority: &Priority, feature: &Feature) -> bool {
     priority.attribute == feature.attribute
         && priority.value == feature.value
-        && priority
-            .plugin
-            .as_ref()
-            .is_none_or(|plugin| *plugin == feature.plugin)
+        && priority.plugin.as_ref().is_none_or(|plugin| *plugin == feature.plugin)
 }
 
 /// Whether a priority entry counts for this replay's mode: every entry in duration mode (all
@@ -324,11 +316,7 @@ mod tests {
     }
 
     fn feature(plugin: &str, attribute: &str, value: AttrValue) -> Feature {
-        Feature {
-            plugin: plugin.into(),
-            attribute: attribute.into(),
-            value,
-        }
+        Feature { plugin: plugin.into(), attribute: attribute.into(), value }
     }
 
     #[test]
@@ -342,11 +330,7 @@ mod tests {
         for (duration, tolerance, equal, expected) in cases {
             let replay = replay(ReplayMode::Duration, duration, tolerance, equal);
             let selected = select(&replay, &worked_example());
-            assert_eq!(
-                starts_s(&selected),
-                expected,
-                "duration {duration} tolerance {tolerance}"
-            );
+            assert_eq!(starts_s(&selected), expected, "duration {duration} tolerance {tolerance}");
         }
     }
 
@@ -354,10 +338,7 @@ mod tests {
     fn everything_fits_comes_first_with_equal_distribution() {
         // Total 110 s fits in 120 s: all five, without grouping them.
         let replay = replay(ReplayMode::Duration, 100, 20, true);
-        assert_eq!(
-            starts_s(&select(&replay, &worked_example())),
-            vec![10, 40, 60, 120, 150]
-        );
+        assert_eq!(starts_s(&select(&replay, &worked_example())), vec![10, 40, 60, 120, 150]);
     }
 
     #[test]
@@ -369,10 +350,7 @@ mod tests {
         let mut candidates = worked_example();
         candidates.push(liked_short.clone());
         candidates.push(liked_long.clone());
-        assert_eq!(
-            rank_cmp(&liked_short, &candidate(120, 130, 100)),
-            Ordering::Less
-        );
+        assert_eq!(rank_cmp(&liked_short, &candidate(120, 130, 100)), Ordering::Less);
         // L = 31 s: the short liked clip (5 s) goes first, then S4 (10 s) and S2 (15 s); the
         // long liked clip (100 s) does not fit.
         let replay = replay(ReplayMode::Duration, 30, 1, false);
@@ -448,10 +426,7 @@ mod tests {
         // L = 75 s: pass 0 takes S4 and S2 (25 s), pass 1 takes S1 and S5 (45 s), pass 2
         // cannot take S3 (40 s) with 5 s left.
         let replay = replay(ReplayMode::Duration, 70, 5, true);
-        assert_eq!(
-            starts_s(&select(&replay, &worked_example())),
-            vec![10, 40, 120, 150]
-        );
+        assert_eq!(starts_s(&select(&replay, &worked_example())), vec![10, 40, 120, 150]);
     }
 
     #[test]
@@ -463,15 +438,8 @@ mod tests {
         }
         // The duration budget does not apply in features mode.
         let replay = replay(ReplayMode::Features, 1, 0, false);
-        assert_eq!(
-            starts_s(&select(&replay, &candidates)),
-            vec![10, 40, 60, 120, 150]
-        );
-        let view = replay_view(
-            &replay,
-            Some(&event(EventStatus::Started, true)),
-            &candidates,
-        );
+        assert_eq!(starts_s(&select(&replay, &candidates)), vec![10, 40, 60, 120, 150]);
+        let view = replay_view(&replay, Some(&event(EventStatus::Started, true)), &candidates);
         assert_eq!(view.clips.len(), 5);
         assert!(view.clips.iter().all(|clip| clip.score.is_none()));
         assert_eq!(view.total_score, None);
@@ -500,11 +468,7 @@ mod tests {
             let view = replay_view(&replay, event.as_ref(), &worked_example());
             assert_eq!(view.status, status, "catchup {catchup}, event {event:?}");
             let has_clips = matches!(status, InProgress | Complete);
-            assert_eq!(
-                !view.clips.is_empty(),
-                has_clips,
-                "catchup {catchup}, event {event:?}"
-            );
+            assert_eq!(!view.clips.is_empty(), has_clips, "catchup {catchup}, event {event:?}");
             if !has_clips {
                 assert_eq!(view.total_duration_ms, 0);
                 assert_eq!(view.total_score, Some(0));
@@ -517,11 +481,7 @@ mod tests {
         let mut replay = replay(ReplayMode::Duration, 60, 30, false);
         replay.track = 2;
         replay.render = r#"{"mp4":true}"#.into();
-        let view = replay_view(
-            &replay,
-            Some(&event(EventStatus::Ended, true)),
-            &worked_example(),
-        );
+        let view = replay_view(&replay, Some(&event(EventStatus::Ended, true)), &worked_example());
         assert_eq!(view.replay_id, "r1");
         assert_eq!(view.event_id, "e1");
         assert_eq!(view.mode, ReplayMode::Duration);
@@ -534,12 +494,7 @@ mod tests {
         assert_eq!(view.total_duration_ms, 70_000);
         assert_eq!(
             view.clip_bounds(),
-            vec![
-                (10_000, 30_000),
-                (40_000, 55_000),
-                (120_000, 130_000),
-                (150_000, 175_000)
-            ]
+            vec![(10_000, 30_000), (40_000, 55_000), (120_000, 130_000), (150_000, 175_000)]
         );
     }
 
@@ -548,21 +503,12 @@ mod tests {
         let mut replay = replay(ReplayMode::Timestamps, 1, 0, false);
         replay.duration_ms = None;
         replay.timestamps = vec![
-            TimeRange {
-                start_ms: 50_000,
-                end_ms: 60_000,
-            },
-            TimeRange {
-                start_ms: 10_000,
-                end_ms: 12_500,
-            },
+            TimeRange { start_ms: 50_000, end_ms: 60_000 },
+            TimeRange { start_ms: 10_000, end_ms: 12_500 },
         ];
         assert!(select(&replay, &worked_example()).is_empty());
-        let view = replay_view(
-            &replay,
-            Some(&event(EventStatus::Started, true)),
-            &worked_example(),
-        );
+        let view =
+            replay_view(&replay, Some(&event(EventStatus::Started, true)), &worked_example());
         let expected = vec![
             ClipView {
                 start_ms: 50_000,
@@ -596,35 +542,14 @@ mod tests {
     #[test]
     fn entries_match_by_attribute_value_and_plugin() {
         let ace = feature("scoreboard", "Ace", AttrValue::Bool(true));
-        assert!(entry_matches(
-            &priority(None, "Ace", AttrValue::Bool(true)),
-            &ace
-        ));
-        assert!(entry_matches(
-            &priority(Some("scoreboard"), "Ace", AttrValue::Bool(true)),
-            &ace
-        ));
-        assert!(!entry_matches(
-            &priority(Some("crowd"), "Ace", AttrValue::Bool(true)),
-            &ace
-        ));
-        assert!(!entry_matches(
-            &priority(None, "Ace", AttrValue::Bool(false)),
-            &ace
-        ));
-        assert!(!entry_matches(
-            &priority(None, "Goal", AttrValue::Bool(true)),
-            &ace
-        ));
+        assert!(entry_matches(&priority(None, "Ace", AttrValue::Bool(true)), &ace));
+        assert!(entry_matches(&priority(Some("scoreboard"), "Ace", AttrValue::Bool(true)), &ace));
+        assert!(!entry_matches(&priority(Some("crowd"), "Ace", AttrValue::Bool(true)), &ace));
+        assert!(!entry_matches(&priority(None, "Ace", AttrValue::Bool(false)), &ace));
+        assert!(!entry_matches(&priority(None, "Goal", AttrValue::Bool(true)), &ace));
         let one = feature("scoreboard", "Sets", AttrValue::Int(1));
-        assert!(entry_matches(
-            &priority(None, "Sets", AttrValue::Int(1)),
-            &one
-        ));
-        assert!(!entry_matches(
-            &priority(None, "Sets", AttrValue::Bool(true)),
-            &one
-        ));
+        assert!(entry_matches(&priority(None, "Sets", AttrValue::Int(1)), &one));
+        assert!(!entry_matches(&priority(None, "Sets", AttrValue::Bool(true)), &one));
     }
 
     #[test]

@@ -19,6 +19,10 @@ const EVENTS: [&str; 2] = ["e1", "e2"];
 const PROFILES: [&str; 2] = ["p1", "p2"];
 const REPLAYS: [&str; 3] = ["r1", "r2", "r3"];
 const STARTS_MS: [u64; 6] = [0, 10_000, 20_000, 30_500, 40_000, 3_700_000];
+const STATUSES: [EventStatus; 3] =
+    [EventStatus::Scheduled, EventStatus::Started, EventStatus::Ended];
+const MODES: [ReplayMode; 3] = [ReplayMode::Duration, ReplayMode::Features, ReplayMode::Timestamps];
+const VERDICTS: [Verdict; 3] = [Verdict::Like, Verdict::Dislike, Verdict::Reset];
 
 fn event_id() -> impl Strategy<Value = String> {
     prop::sample::select(&EVENTS[..]).prop_map(str::to_owned)
@@ -72,8 +76,8 @@ fn event() -> impl Strategy<Value = Record> {
     (
         event_id(),
         prop::sample::select(&PROFILES[..]),
-        prop::sample::select(&[EventStatus::Scheduled, EventStatus::Started, EventStatus::Ended][..]),
-        prop::sample::select(&[vec![1], vec![1, 2], vec![]][..]),
+        prop::sample::select(&STATUSES[..]),
+        prop::sample::select(vec![vec![1], vec![1, 2], vec![]]),
     )
         .prop_map(|(event_id, profile, status, audio_tracks)| {
             Record::Event(Event {
@@ -186,7 +190,7 @@ fn replay() -> impl Strategy<Value = Record> {
     (
         prop::sample::select(&REPLAYS[..]),
         event_id(),
-        prop::sample::select(&[ReplayMode::Duration, ReplayMode::Features, ReplayMode::Timestamps][..]),
+        prop::sample::select(&MODES[..]),
         any::<bool>(),
         (1_000u64..60_000, 0u64..20_000, any::<bool>()),
         track(),
@@ -194,7 +198,16 @@ fn replay() -> impl Strategy<Value = Record> {
         (any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(replay_id, event_id, mode, catchup, (duration, tolerance, equal), track, priorities, (liked, disliked))| {
+            |(
+                replay_id,
+                event_id,
+                mode,
+                catchup,
+                (duration, tolerance, equal),
+                track,
+                priorities,
+                (liked, disliked),
+            )| {
                 Record::Replay(Replay {
                     replay_id: replay_id.to_owned(),
                     event_id,
@@ -219,15 +232,11 @@ fn replay() -> impl Strategy<Value = Record> {
 }
 
 fn feedback() -> impl Strategy<Value = Record> {
-    (
-        event_id(),
-        segment_start(),
-        track(),
-        prop::sample::select(&[Verdict::Like, Verdict::Dislike, Verdict::Reset][..]),
-    )
-        .prop_map(|(event_id, start_ms, track, verdict)| {
+    (event_id(), segment_start(), track(), prop::sample::select(&VERDICTS[..])).prop_map(
+        |(event_id, start_ms, track, verdict)| {
             Record::Feedback(Feedback { event_id, start_ms, track, verdict })
-        })
+        },
+    )
 }
 
 fn delete() -> impl Strategy<Value = Record> {
@@ -256,7 +265,11 @@ fn record() -> impl Strategy<Value = Record> {
 
 /// A log (with some records repeated later, as at-least-once delivery does) cut into epochs.
 fn epochs() -> impl Strategy<Value = Vec<Vec<Record>>> {
-    (prop::collection::vec(record(), 1..60), prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..6), prop::collection::vec(1usize..6, 1..60))
+    (
+        prop::collection::vec(record(), 1..60),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..6),
+        prop::collection::vec(1usize..6, 1..60),
+    )
         .prop_map(|(mut records, duplicates, sizes)| {
             for (from, to) in duplicates {
                 let copy = records[from.index(records.len())].clone();
@@ -292,13 +305,15 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
     let shared = Arc::new(positioned.clone());
     let source: Arc<harness::Source<()>> = Arc::new(move |index, peers| {
         let epochs = shared.clone();
-        Box::new((0..epochs.len()).map(move |e| EpochInput {
-            records: epochs[e]
-                .iter()
-                .filter(|(seq, _)| (*seq as usize) % peers == index)
-                .cloned()
-                .collect(),
-            side: vec![],
+        Box::new((0..epochs.len()).map(move |e| {
+            EpochInput {
+                records: epochs[e]
+                    .iter()
+                    .filter(|(seq, _)| (*seq as usize) % peers == index)
+                    .cloned()
+                    .collect(),
+                side: vec![],
+            }
         }))
     });
     let mut model = ReadModel::default();

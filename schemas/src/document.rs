@@ -325,7 +325,9 @@ impl NotificationDoc {
             Notification::EventStarted { event_id } => {
                 NotificationDoc::EventStarted { epoch, event_id }
             }
-            Notification::EventEnded { event_id } => NotificationDoc::EventEnded { epoch, event_id },
+            Notification::EventEnded { event_id } => {
+                NotificationDoc::EventEnded { epoch, event_id }
+            }
             Notification::SegmentStarted { event_id, start_ms } => {
                 NotificationDoc::SegmentStarted { epoch, event_id, start: Seconds(start_ms) }
             }

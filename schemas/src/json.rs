@@ -28,8 +28,8 @@ pub fn check(bytes: &[u8], max_bytes: usize) -> Result<Checked<'_>, RecordError>
     if bytes.len() > max_bytes {
         return Err(RecordError::TooLarge { size: bytes.len(), limit: max_bytes });
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| RecordError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| RecordError::NotUtf8 { offset: e.valid_up_to() })?;
     if text.starts_with('\u{feff}') {
         return Err(RecordError::ByteOrderMark);
     }

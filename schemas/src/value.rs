@@ -187,6 +187,9 @@ mod tests {
     fn writes_integral_numbers_as_integers() {
         assert_eq!(serde_json::to_string(&JsonValue(parse("2.0"))).unwrap(), "2");
         assert_eq!(serde_json::to_string(&JsonValue(parse("2.5"))).unwrap(), "2.5");
-        assert_eq!(serde_json::to_string(&JsonValue(parse("18446744073709551615"))).unwrap(), "18446744073709551615");
+        assert_eq!(
+            serde_json::to_string(&JsonValue(parse("18446744073709551615"))).unwrap(),
+            "18446744073709551615"
+        );
     }
 }

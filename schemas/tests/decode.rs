@@ -6,9 +6,9 @@ mod examples;
 
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 use reeltime_schemas::record::{
-    Chunk, Delete, DeleteKind, Detection, Event, EventStatus, Extra, FeaturerSlot, Feedback,
-    Label, Media, OptimizerSlot, Optimization, PluginSlot, Priority, Profile, Replay, ReplayMode,
-    Segment, TimeRange, Verdict,
+    Chunk, Delete, DeleteKind, Detection, Event, EventStatus, Extra, FeaturerSlot, Feedback, Label,
+    Media, Optimization, OptimizerSlot, PluginSlot, Priority, Profile, Replay, ReplayMode, Segment,
+    TimeRange, Verdict,
 };
 use reeltime_schemas::value::{AttrValue, Attributes};
 use reeltime_schemas::{decode, Record, RecordError};
@@ -34,7 +34,10 @@ fn assert_invalid(text: &str, record_type: &str, needles: &[&str]) {
         RecordError::Invalid { record_type: actual, message } => {
             assert_eq!(actual, record_type, "{text}: {message}");
             for needle in needles {
-                assert!(message.contains(needle), "{text}: {message:?} does not contain {needle:?}");
+                assert!(
+                    message.contains(needle),
+                    "{text}: {message:?} does not contain {needle:?}"
+                );
             }
         }
         other => panic!("{text}: expected an invalid {record_type} record, got {other:?}"),
@@ -141,10 +144,7 @@ fn profile() {
             processing_fps_milli: 29_970,
             max_segment_length_ms: 120_500,
             classifier: slot("seg", r#"{"min_gap":2}"#),
-            optimizer: Some(OptimizerSlot {
-                slot: slot("opt", ""),
-                search_window_ms: Some(1_500),
-            }),
+            optimizer: Some(OptimizerSlot { slot: slot("opt", ""), search_window_ms: Some(1_500) }),
             labeler: Some(slot("lab", "")),
             featurers: vec![
                 FeaturerSlot {
@@ -457,7 +457,9 @@ fn feedback() {
     );
     for (verdict, expected) in [("dislike", Verdict::Dislike), ("reset", Verdict::Reset)] {
         let other = with(examples::FEEDBACK, "/verdict", json!(verdict));
-        assert!(matches!(decoded(&other), Record::Feedback(Feedback { verdict, .. }) if verdict == expected));
+        assert!(
+            matches!(decoded(&other), Record::Feedback(Feedback { verdict, .. }) if verdict == expected)
+        );
     }
 }
 
@@ -625,7 +627,9 @@ fn integral_attribute_values_are_equal_however_written() {
 #[test]
 fn audio_tracks_may_be_empty_but_not_repeat() {
     let video_only = with(examples::EVENT_MINIMAL, "/audio_tracks", json!([]));
-    assert!(matches!(decoded(&video_only), Record::Event(Event { audio_tracks, .. }) if audio_tracks.is_empty()));
+    assert!(
+        matches!(decoded(&video_only), Record::Event(Event { audio_tracks, .. }) if audio_tracks.is_empty())
+    );
 
     let twice = with(examples::EVENT_MINIMAL, "/audio_tracks", json!([1, 2, 1]));
     assert_invalid(&twice, "event", &["`audio_tracks`", "1", "twice"]);
@@ -690,7 +694,8 @@ fn rejects_duplicate_keys_at_any_depth() {
     assert_not_json(twice_typed.as_bytes(), r#"duplicate key "type""#);
     let nested = examples::SEGMENT_COMPLETE.replace(r#""points":2"#, r#""points":2,"Ace":false"#);
     assert_not_json(nested.as_bytes(), r#"duplicate key "Ace""#);
-    let deep = examples::REPLAY_DURATION.replace(r#""fade_out_ms":500"#, r#""fade_out_ms":500,"fade_in_ms":1"#);
+    let deep = examples::REPLAY_DURATION
+        .replace(r#""fade_out_ms":500"#, r#""fade_out_ms":500,"fade_in_ms":1"#);
     assert_not_json(deep.as_bytes(), r#"duplicate key "fade_in_ms""#);
 }
 
@@ -714,7 +719,10 @@ fn rejects_an_unpaired_surrogate_escape() {
     assert_not_json(in_key.as_bytes(), "escape");
     // A pair is one character.
     let paired = examples::DELETE.replace("r1", r"\ud83c\udfbe");
-    assert_eq!(decoded(&paired), Record::Delete(Delete { kind: DeleteKind::Replay, id: "🎾".into() }));
+    assert_eq!(
+        decoded(&paired),
+        Record::Delete(Delete { kind: DeleteKind::Replay, id: "🎾".into() })
+    );
 }
 
 #[test]
@@ -782,11 +790,19 @@ fn rejects_an_unknown_type_case_sensitively() {
 #[test]
 fn rejects_a_missing_required_field() {
     let required: &[(&str, &str, &[&str])] = &[
-        (examples::PROFILE, "profile", &["name", "chunk_size", "processing_fps", "max_segment_length", "classifier"]),
+        (
+            examples::PROFILE,
+            "profile",
+            &["name", "chunk_size", "processing_fps", "max_segment_length", "classifier"],
+        ),
         (examples::EVENT, "event", &["event_id", "profile", "status"]),
         (examples::CHUNK, "chunk", &["event_id", "seq_no", "uri", "start", "duration"]),
         (examples::SEGMENT_OPEN, "segment", &["event_id", "plugin", "start"]),
-        (examples::OPTIMIZATION, "optimization", &["event_id", "plugin", "start", "opto_start", "opto_end"]),
+        (
+            examples::OPTIMIZATION,
+            "optimization",
+            &["event_id", "plugin", "start", "opto_start", "opto_end"],
+        ),
         (examples::LABEL, "label", &["event_id", "plugin", "start", "label"]),
         (examples::DETECTION, "detection", &["event_id", "plugin", "start", "attributes"]),
         (examples::REPLAY_DEFAULTS, "replay", &["replay_id", "event_id"]),
@@ -926,7 +942,11 @@ fn rejects_bad_tracks() {
         (examples::FEEDBACK, "feedback"),
     ] {
         assert_invalid(&with(example, "/track", json!(0)), record_type, &["`track`", "at least 1"]);
-        assert_invalid(&with(example, "/track", json!(1.0)), record_type, &["`track`", "floating point"]);
+        assert_invalid(
+            &with(example, "/track", json!(1.0)),
+            record_type,
+            &["`track`", "floating point"],
+        );
         assert_invalid(&with(example, "/track", json!(-1)), record_type, &["`track`"]);
         assert_invalid(&with(example, "/track", json!("1")), record_type, &["`track`", "string"]);
     }
@@ -952,17 +972,27 @@ fn rejects_bad_weights() {
 
 #[test]
 fn rejects_a_fractional_seq_no() {
-    assert_invalid(&with(examples::CHUNK, "/seq_no", json!(1.0)), "chunk", &["`seq_no`", "floating point"]);
+    assert_invalid(
+        &with(examples::CHUNK, "/seq_no", json!(1.0)),
+        "chunk",
+        &["`seq_no`", "floating point"],
+    );
     assert_invalid(&with(examples::CHUNK, "/seq_no", json!(-1)), "chunk", &["`seq_no`"]);
 }
 
 #[test]
 fn rejects_bad_rates() {
-    for (pointer, field) in [("/processing_fps", "`processing_fps`"), ("/frame_rate", "`frame_rate`")] {
+    for (pointer, field) in
+        [("/processing_fps", "`processing_fps`"), ("/frame_rate", "`frame_rate`")]
+    {
         let example = if pointer == "/frame_rate" { examples::EVENT } else { examples::PROFILE };
         let record_type = if pointer == "/frame_rate" { "event" } else { "profile" };
         for rate in [json!(0), json!(-25), json!(0.0004), json!(1000.5)] {
-            assert_invalid(&with(example, pointer, rate), record_type, &[field, "not a rate above 0"]);
+            assert_invalid(
+                &with(example, pointer, rate),
+                record_type,
+                &[field, "not a rate above 0"],
+            );
         }
     }
 }
@@ -978,7 +1008,12 @@ fn duration_mode_needs_a_duration_in_range() {
     );
     let explicit = without(examples::REPLAY_DURATION, "/duration");
     assert_invalid(&explicit, "replay", &["missing field `duration`"]);
-    for (duration, shown) in [(json!(0.5), "0.500 s"), (json!(0), "0.000 s"), (json!(10001), "10001.000 s"), (json!(0.9994), "0.999 s")] {
+    for (duration, shown) in [
+        (json!(0.5), "0.500 s"),
+        (json!(0), "0.000 s"),
+        (json!(10001), "10001.000 s"),
+        (json!(0.9994), "0.999 s"),
+    ] {
         let record = with(examples::REPLAY_DEFAULTS, "/duration", duration);
         assert_invalid(&record, "replay", &["`duration`", shown, "not between 1 and 10000 s"]);
     }
@@ -989,10 +1024,8 @@ fn duration_mode_needs_a_duration_in_range() {
 
 #[test]
 fn duration_mode_needs_a_weight_on_every_priority() {
-    let record = examples::REPLAY_DURATION.replace(
-        r#""weight":90}]"#,
-        r#""weight":90},{"attribute":"Winner"}]"#,
-    );
+    let record = examples::REPLAY_DURATION
+        .replace(r#""weight":90}]"#, r#""weight":90},{"attribute":"Winner"}]"#);
     assert_invalid(&record, "replay", &["missing field `priorities[1].weight`", "duration mode"]);
     // Not needed in features mode, and not needed with no priorities.
     let features = with(examples::REPLAY_FEATURES, "/priorities/0/weight", Value::Null);

@@ -59,7 +59,8 @@ fn every_input_type_is_one_alternative_tagged_by_its_type() {
                 alternative["required"].as_array().is_some_and(|r| r.contains(&json!("type"))),
                 "{alternative}"
             );
-            let reference = alternative["$ref"].as_str().expect("an alternative refers to its record");
+            let reference =
+                alternative["$ref"].as_str().expect("an alternative refers to its record");
             let name = reference.strip_prefix("#/$defs/").expect("a local reference");
             assert!(inputs["$defs"][name].is_object(), "{reference} is not defined");
             alternative["properties"]["type"]["const"].as_str().expect("a `type` constant")
