@@ -1,0 +1,182 @@
+//! The `reeltime` command line as a user runs it: `process` on the example log, errors for
+//! bad invocations, the same output for any number of workers, and `schema`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn reeltime(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reeltime")).args(args).output().expect("reeltime runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn example() -> String {
+    repo().join("examples/tennis-match.jsonl").display().to_string()
+}
+
+fn process(log: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["process", "--log", log, "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    reeltime(&args)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every output file under `dir` with its text, `seen_at` wall-clock stamps removed.
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let text = fs::read_to_string(&path).unwrap();
+                let text: String = text
+                    .lines()
+                    .map(|line| match line.find("\"seen_at\"") {
+                        Some(at) => line[..at].to_owned(),
+                        None => line.to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                files.push((path.strip_prefix(root).unwrap().display().to_string(), text));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+#[test]
+fn processes_the_example_and_keeps_the_valid_records_around_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = process(&example(), &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("accepted 221 records, rejected 5"), "{}", stdout(&output));
+
+    for replay in ["best-of-match", "aces-only"] {
+        let path = out.join("replays").join(replay).join("selection.json");
+        let selection: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(selection["status"], "complete", "{replay}");
+        assert!(!selection["clips"].as_array().unwrap().is_empty(), "{replay}");
+    }
+    let segments: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(out.join("events/wimbledon-sf1/segments.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(segments["segments"].as_array().unwrap().len(), 26);
+
+    let dead: Vec<serde_json::Value> = fs::read_to_string(out.join("dead-letter.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let positions: Vec<u64> = dead.iter().map(|d| d["position"].as_u64().unwrap()).collect();
+    assert_eq!(positions, vec![24, 76, 139, 171, 206]);
+    let original = fs::read_to_string(example()).unwrap();
+    let line_76 = original.lines().nth(75).unwrap();
+    assert_eq!(dead[1]["record"], line_76, "a rejected record is kept whole");
+    assert_eq!(dead[1]["kind"], "unknown_type");
+    assert!(dead[4]["reason"].as_str().unwrap().contains("weight"), "{}", dead[4]);
+}
+
+#[test]
+fn the_number_of_workers_does_not_change_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trees = Vec::new();
+    for workers in ["1", "2", "3"] {
+        let out = dir.path().join(workers);
+        let output = process(&example(), &out, &["--workers", workers, "--epoch-records", "7"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        trees.push(tree(&out));
+    }
+    assert_eq!(trees[0], trees[1]);
+    assert_eq!(trees[0], trees[2]);
+}
+
+#[test]
+fn finer_epochs_give_more_versions_and_the_same_final_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let coarse = dir.path().join("coarse");
+    let fine = dir.path().join("fine");
+    assert!(process(&example(), &coarse, &[]).status.success());
+    assert!(process(&example(), &fine, &["--epoch-records", "1"]).status.success());
+    let read = |out: &Path| -> serde_json::Value {
+        let text = fs::read_to_string(out.join("replays/best-of-match/selection.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let (coarse, fine) = (read(&coarse), read(&fine));
+    assert_eq!(coarse["clips"], fine["clips"]);
+    assert_eq!(coarse["version"], 1);
+    assert!(fine["version"].as_u64().unwrap() > 5, "{}", fine["version"]);
+}
+
+#[test]
+fn a_missing_log_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = process("/nonexistent/events.jsonl", &dir.path().join("out"), &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("cannot open log"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("/nonexistent/events.jsonl"), "{}", stderr(&output));
+
+    let output = process(dir.path().to_str().unwrap(), &dir.path().join("out2"), &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("is a directory"), "{}", stderr(&output));
+}
+
+#[test]
+fn refuses_to_write_into_a_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
+    let output = process(&example(), dir.path(), &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("refusing to write"), "{}", stderr(&output));
+    assert_eq!(fs::read_to_string(dir.path().join("thesis.tex")).unwrap(), "precious");
+}
+
+#[test]
+fn a_second_run_replaces_the_first_runs_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(process(&example(), &out, &[]).status.success());
+    let log = dir.path().join("other.jsonl");
+    fs::write(&log, "{\"type\":\"delete\",\"kind\":\"replay\",\"id\":\"nothing\"}\n").unwrap();
+    let output = process(log.to_str().unwrap(), &out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("replays").exists());
+    assert!(!out.join("events").exists());
+    assert_eq!(fs::read_to_string(out.join("dead-letter.jsonl")).unwrap(), "");
+}
+
+#[test]
+fn rejects_a_zero_epoch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = process(&example(), &dir.path().join("out"), &["--epoch-records", "0"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("epoch-records"), "{}", stderr(&output));
+}
+
+#[test]
+fn schema_prints_the_committed_snapshot() {
+    let output = reeltime(&["schema"]);
+    assert!(output.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let snapshot: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repo().join("schemas/record-schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, snapshot);
+}
