@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use differential_dataflow::{ExchangeData, Hashable, VecCollection};
+use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use reeltime_schemas::record::{
@@ -73,36 +73,85 @@ fn event_barriers<'s>(records: Collection<'s, (Seq, Record)>) -> Collection<'s, 
         })
 }
 
-/// The latest value per key: the one with the highest position.
-fn latest<'s, K, V>(updates: Collection<'s, (K, (Seq, V))>) -> Collection<'s, (K, (Seq, V))>
-where
-    K: ExchangeData + Hashable,
-    V: ExchangeData,
-{
-    updates.reduce(|_key, values, output| {
-        let (latest, _) = values[values.len() - 1];
-        output.push((latest.clone(), 1));
+/// What latest-wins is decided on (SEMANTICS §3, §8.4–§8.6): the later record for the same
+/// key replaces the earlier one. Deletes of profiles and replays compete under their target's
+/// key, so whichever is later wins.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum RecordKey {
+    Profile(String),
+    Event(String),
+    Replay(String),
+    Segment(String, u64),
+    Optimization(String, u64, u32),
+    Label(String, u64),
+    Detection(Detection),
+    Feedback(String, u64, u32),
+}
+
+/// The key of a record; `None` for records that are not views' inputs (event deletes act as
+/// barriers, chunks feed plugins).
+fn record_key(record: &Record) -> Option<RecordKey> {
+    Some(match record {
+        Record::Profile(p) => RecordKey::Profile(p.name.clone()),
+        Record::Event(e) => RecordKey::Event(e.event_id.clone()),
+        Record::Replay(r) => RecordKey::Replay(r.replay_id.clone()),
+        Record::Segment(s) => RecordKey::Segment(s.event_id.clone(), s.start_ms),
+        Record::Optimization(o) => RecordKey::Optimization(o.event_id.clone(), o.start_ms, o.track),
+        Record::Label(l) => RecordKey::Label(l.event_id.clone(), l.start_ms),
+        Record::Detection(d) => RecordKey::Detection(d.identity()),
+        Record::Feedback(f) => RecordKey::Feedback(f.event_id.clone(), f.start_ms, f.track),
+        Record::Delete(d) => match d.kind {
+            DeleteKind::Profile => RecordKey::Profile(d.id.clone()),
+            DeleteKind::Replay => RecordKey::Replay(d.id.clone()),
+            DeleteKind::Event => return None,
+        },
+        Record::Chunk(_) => return None,
     })
 }
 
-/// Drops each winner older than the latest delete of its event (SEMANTICS §8.12).
-fn after_barrier<'s, K, V>(
-    winners: Collection<'s, (K, (Seq, V))>,
+/// Whether a winning record makes its key present: a delete, a deleted segment or detection,
+/// and a feedback reset make it absent.
+fn is_present(record: &Record) -> bool {
+    match record {
+        Record::Delete(_) => false,
+        Record::Segment(s) => !s.deleted,
+        Record::Detection(d) => !d.deleted,
+        Record::Feedback(f) => f.verdict != Verdict::Reset,
+        _ => true,
+    }
+}
+
+/// The record that wins each key, when it makes its key present, with its position.
+fn winners<'s>(records: Collection<'s, (Seq, Record)>) -> Collection<'s, (Seq, Record)> {
+    records
+        .flat_map(|(seq, record)| record_key(&record).map(|key| (key, (seq, record))))
+        .reduce(|_key, values, output| {
+            let (latest, _) = values[values.len() - 1];
+            output.push((latest.clone(), 1));
+        })
+        .flat_map(|(_key, (seq, record))| is_present(&record).then_some((seq, record)))
+}
+
+/// Drops each winner older than the latest delete of its event (SEMANTICS §8.12). For a
+/// replay, its event is the one the winning replay record names.
+fn after_barrier<'s>(
+    winners: Collection<'s, (Seq, Record)>,
     barriers: Collection<'s, (String, Seq)>,
-    event_of: fn(&K, &V) -> String,
-) -> Collection<'s, (K, V)>
-where
-    K: ExchangeData + Hashable,
-    V: ExchangeData,
-{
-    let by_event =
-        winners.map(move |(key, (seq, value))| (event_of(&key, &value), (key, seq, value)));
+) -> Collection<'s, Record> {
+    let by_event = winners
+        .clone()
+        .flat_map(|(seq, record)| record.event_id().map(str::to_owned).map(|e| (e, (seq, record))));
     let removed = by_event
         .clone()
         .join(barriers)
-        .filter(|(_event, ((_key, seq, _value), barrier))| seq < barrier)
+        .filter(|(_event, ((seq, _record), barrier))| seq < barrier)
         .map(|(event, (winner, _barrier))| (event, winner));
-    by_event.concat(removed.negate()).map(|(_event, (key, _seq, value))| (key, value))
+    let without_event = winners.filter(|(_seq, record)| record.event_id().is_none());
+    by_event
+        .concat(removed.negate())
+        .map(|(_event, winner)| winner)
+        .concat(without_event)
+        .map(|(_seq, record)| record)
 }
 
 /// The live input records, one collection per kind, keyed by identity.
@@ -121,86 +170,41 @@ fn live_inputs<'s>(
     records: Collection<'s, (Seq, Record)>,
     barriers: Collection<'s, (String, Seq)>,
 ) -> Inputs<'s> {
-    // Profiles and replays compete with their deletes in the same latest-wins (`None` = deleted).
-    let profiles = latest(records.clone().flat_map(|(seq, record)| match record {
-        Record::Profile(p) => Some((p.name.clone(), (seq, Some(p)))),
-        Record::Delete(d) if d.kind == DeleteKind::Profile => Some((d.id, (seq, None))),
-        _ => None,
-    }))
-    .flat_map(|(name, (_seq, profile))| profile.map(|p| (name, p)));
-
-    let events = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Event(e) => Some((e.event_id.clone(), (seq, e))),
+    let live = after_barrier(winners(records), barriers);
+    Inputs {
+        profiles: live.clone().flat_map(|record| match record {
+            Record::Profile(p) => Some((p.name.clone(), p)),
             _ => None,
-        })),
-        barriers.clone(),
-        |event_id, _| event_id.clone(),
-    );
-
-    let replays = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Replay(r) => Some((r.replay_id.clone(), (seq, Some(r)))),
-            Record::Delete(d) if d.kind == DeleteKind::Replay => Some((d.id, (seq, None))),
+        }),
+        events: live.clone().flat_map(|record| match record {
+            Record::Event(e) => Some((e.event_id.clone(), e)),
             _ => None,
-        }))
-        .flat_map(|(id, (seq, replay))| replay.map(|r| (id, (seq, r)))),
-        barriers.clone(),
-        |_, replay| replay.event_id.clone(),
-    );
-
-    let segments = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Segment(s) => Some(((s.event_id.clone(), s.start_ms), (seq, s))),
+        }),
+        segments: live.clone().flat_map(|record| match record {
+            Record::Segment(s) => Some(((s.event_id.clone(), s.start_ms), s)),
             _ => None,
-        }))
-        .filter(|(_key, (_seq, segment))| !segment.deleted),
-        barriers.clone(),
-        |(event_id, _), _| event_id.clone(),
-    );
-
-    let optimizations = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Optimization(o) => Some(((o.event_id.clone(), o.start_ms, o.track), (seq, o))),
+        }),
+        optimizations: live.clone().flat_map(|record| match record {
+            Record::Optimization(o) => Some(((o.event_id.clone(), o.start_ms, o.track), o)),
             _ => None,
-        })),
-        barriers.clone(),
-        |(event_id, _, _), _| event_id.clone(),
-    );
-
-    let labels = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Label(l) => Some(((l.event_id.clone(), l.start_ms), (seq, l))),
+        }),
+        labels: live.clone().flat_map(|record| match record {
+            Record::Label(l) => Some(((l.event_id.clone(), l.start_ms), l)),
             _ => None,
-        })),
-        barriers.clone(),
-        |(event_id, _), _| event_id.clone(),
-    );
-
-    let detections = after_barrier(
-        latest(records.clone().flat_map(|(seq, record)| match record {
-            Record::Detection(d) => Some((d.identity(), (seq, d.deleted))),
+        }),
+        detections: live.clone().flat_map(|record| match record {
+            Record::Detection(d) => Some(d),
             _ => None,
-        }))
-        .filter(|(_detection, (_seq, deleted))| !deleted),
-        barriers.clone(),
-        |detection, _| detection.event_id.clone(),
-    )
-    .map(|(detection, _deleted)| detection);
-
-    let feedback = after_barrier(
-        latest(records.flat_map(|(seq, record)| match record {
-            Record::Feedback(f) => {
-                Some(((f.event_id.clone(), f.start_ms, f.track), (seq, f.verdict)))
-            }
+        }),
+        replays: live.clone().flat_map(|record| match record {
+            Record::Replay(r) => Some((r.replay_id.clone(), r)),
             _ => None,
-        }))
-        .filter(|(_key, (_seq, verdict))| *verdict != Verdict::Reset),
-        barriers,
-        |(event_id, _, _), _| event_id.clone(),
-    );
-
-    Inputs { profiles, events, segments, optimizations, labels, detections, replays, feedback }
+        }),
+        feedback: live.flat_map(|record| match record {
+            Record::Feedback(f) => Some(((f.event_id, f.start_ms, f.track), f.verdict)),
+            _ => None,
+        }),
+    }
 }
 
 fn event_views<'s>(

@@ -118,7 +118,8 @@ pub fn synthetic_match(shape: &MatchShape) -> Vec<LogLine> {
     let mut segment_bounds = Vec::with_capacity(shape.segments);
     for index in 0..shape.segments {
         let start_ms = frame(index as u64 * slot_ms + rng.random_range(0..=slot_ms / 5));
-        let end_ms = frame(start_ms + rng.random_range(slot_ms / 4..=slot_ms * 3 / 4)).max(start_ms + FRAME_MS);
+        let end_ms = frame(start_ms + rng.random_range(slot_ms / 4..=slot_ms * 3 / 4))
+            .max(start_ms + FRAME_MS);
         segment_bounds.push((start_ms, end_ms));
         let open = json!({
             "type": "segment", "event_id": event_id, "plugin": CLASSIFIER,
@@ -165,7 +166,10 @@ pub fn synthetic_match(shape: &MatchShape) -> Vec<LogLine> {
     }
 
     let last_ms = lines.iter().map(|line| line.published_ms).max().unwrap_or(0);
-    lines.push(LogLine { published_ms: last_ms + 1_000, json: event(event_id, "ended").to_string() });
+    lines.push(LogLine {
+        published_ms: last_ms + 1_000,
+        json: event(event_id, "ended").to_string(),
+    });
     lines.sort_by_key(|line| line.published_ms);
     lines
 }

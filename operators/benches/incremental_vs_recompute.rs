@@ -1,0 +1,323 @@
+//! Incremental maintenance against from-scratch recompute, on one synthetic 3-hour match.
+//!
+//! It isolates the computation of the views: the records are decoded before any timing, and
+//! nothing is written anywhere. The incremental side is the differential dataflow
+//! (`harness::run`, 1 worker) with the read model applying each closed epoch, first with one
+//! record per epoch (every view up to date after every record), then with 100 records per epoch.
+//! It is compared to what the Media Replay Engine does: recompute every view from scratch
+//! (`reference::compute` over the log so far) after each record. That is quadratic, so it is
+//! sampled: the recompute runs after every k-th record and the total is estimated as the sum of
+//! the sampled costs times k. Both sides are also shown per tenth of the match, to show whether
+//! the cost of a record grows with the match's length.
+//!
+//! The match (see `common/synthetic_match.rs`): 1 profile with an optimizer, 1 event, 20
+//! catch-up replays, 300 segments (each published open, then complete, then optimized on track 1
+//! and labelled), 10 reviewer verdicts, 30,000 detections of 4 featurers, and the event's end;
+//! about 31,200 records in publication order.
+//!
+//! ```text
+//! cargo bench -p reeltime-operators --bench incremental_vs_recompute [-- --scale 0.1 --recompute-every 50 --seed 1]
+//! ```
+//!
+//! `--scale` (or `REELTIME_BENCH_SCALE`) shrinks the match's length, segments, verdicts and
+//! detections for a quick run; the 20 replays stay.
+
+#[path = "common/synthetic_match.rs"]
+mod synthetic_match;
+
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::read_model::ReadModel;
+use reeltime_operators::reference;
+use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
+use reeltime_schemas::record::{Record, Seq};
+
+use synthetic_match::{synthetic_match, MatchShape};
+
+/// The goal of issue 2: at least this many times less total work than recompute.
+const GOAL_RATIO: f64 = 100.0;
+const TENTHS: usize = 10;
+
+struct Options {
+    scale: f64,
+    recompute_every: usize,
+    seed: u64,
+}
+
+impl Options {
+    /// Reads `--scale F`, `--recompute-every K` and `--seed S`; cargo's own `--bench` is ignored.
+    fn from_args() -> Options {
+        let mut options = Options {
+            scale: std::env::var("REELTIME_BENCH_SCALE")
+                .ok()
+                .map(|s| s.parse().expect("REELTIME_BENCH_SCALE is a number"))
+                .unwrap_or(1.0),
+            recompute_every: 50,
+            seed: 1,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+            match arg.as_str() {
+                "--bench" => {}
+                "--scale" => options.scale = value().parse().expect("--scale is a number"),
+                "--recompute-every" => {
+                    options.recompute_every =
+                        value().parse().expect("--recompute-every is a positive integer")
+                }
+                "--seed" => options.seed = value().parse().expect("--seed is an integer"),
+                other => panic!(
+                    "unknown argument {other:?}; use --scale F, --recompute-every K, --seed S"
+                ),
+            }
+        }
+        assert!(options.scale > 0.0, "--scale must be above 0");
+        assert!(options.recompute_every > 0, "--recompute-every must be at least 1");
+        options
+    }
+}
+
+/// One run of the dataflow over the whole log.
+struct IncrementalRun {
+    wall: Duration,
+    cpu: Duration,
+    /// The cost of each record: its epoch's time divided by the epoch's records.
+    per_record: Vec<Duration>,
+}
+
+/// The sampled recompute runs.
+struct RecomputeRun {
+    every: usize,
+    /// `(record index, time of a recompute over the log up to and including it)`.
+    samples: Vec<(usize, Duration)>,
+    cpu: Duration,
+}
+
+impl RecomputeRun {
+    fn measured(&self) -> Duration {
+        self.samples.iter().map(|(_, time)| *time).sum()
+    }
+
+    /// The estimated time of a recompute after every record.
+    fn estimated_total(&self) -> Duration {
+        self.measured() * self.every as u32
+    }
+}
+
+fn main() {
+    let options = Options::from_args();
+    let scaled = |n: f64| (n * options.scale).round().max(1.0);
+    let shape = MatchShape {
+        event_id: "bench-match".into(),
+        seed: options.seed,
+        length_ms: scaled(3.0 * 3_600_000.0) as u64,
+        segments: scaled(300.0) as usize,
+        detections: scaled(30_000.0) as usize,
+        replays: 20,
+        feedback: scaled(10.0) as usize,
+        chunk_ms: None,
+    };
+    let lines = synthetic_match(&shape);
+    let last_ms = lines.last().map_or(0, |line| line.published_ms);
+    let tenth_of: Vec<usize> = lines
+        .iter()
+        .map(|line| (line.published_ms * TENTHS as u64 / (last_ms + 1)) as usize)
+        .collect();
+    let log: Vec<(Seq, Record)> = lines
+        .iter()
+        .zip(1..)
+        .map(|(line, seq)| {
+            let record = reeltime_schemas::decode(line.json.as_bytes(), DEFAULT_MAX_RECORD_BYTES)
+                .unwrap_or_else(|e| panic!("synthetic record {seq} is invalid: {e}"));
+            (seq, record)
+        })
+        .collect();
+    println!(
+        "synthetic match: {:.2} h, {} records ({} segments, {} detections, {} replays), seed {}",
+        shape.length_ms as f64 / 3_600_000.0,
+        log.len(),
+        shape.segments,
+        shape.detections,
+        shape.replays,
+        options.seed
+    );
+
+    let per_record = incremental(&log, 1);
+    let per_hundred = incremental(&log, 100);
+    let recompute = recompute(&log, options.recompute_every);
+
+    report(&log, &tenth_of, &per_record, &per_hundred, &recompute);
+}
+
+/// Runs the dataflow over the log in epochs of `epoch_records`, applying every closed epoch to
+/// a read model; checks the final views against the reference.
+fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
+    let epochs: Vec<EpochInput<()>> = log
+        .chunks(epoch_records)
+        .map(|records| EpochInput { records: records.to_vec(), side: vec![] })
+        .collect();
+    let epoch_sizes: Vec<usize> = epochs.iter().map(|epoch| epoch.records.len()).collect();
+    let epochs = Mutex::new(Some(epochs));
+    let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
+        let epochs = epochs.lock().expect("not poisoned").take();
+        Box::new(epochs.expect("one worker reads the epochs, once").into_iter())
+    });
+
+    let mut model = ReadModel::default();
+    let mut closed_at = Vec::with_capacity(epoch_sizes.len());
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
+    harness::run(1, source, |updates| {
+        black_box(model.apply(updates.events, updates.segments, updates.replays));
+        closed_at.push(started.elapsed());
+    })
+    .expect("the dataflow runs");
+    let wall = started.elapsed();
+    let cpu = process_cpu_time() - cpu_before;
+
+    assert_eq!(
+        model.views(),
+        &reference::compute(log),
+        "the incremental views equal the from-scratch ones at the end"
+    );
+    let mut per_record = Vec::with_capacity(log.len());
+    let mut previous = Duration::ZERO;
+    for (size, closed) in epoch_sizes.into_iter().zip(closed_at) {
+        per_record.extend(std::iter::repeat_n((closed - previous) / size as u32, size));
+        previous = closed;
+    }
+    IncrementalRun { wall, cpu, per_record }
+}
+
+/// Recomputes every view from scratch after every `every`-th record (and after the last).
+fn recompute(log: &[(Seq, Record)], every: usize) -> RecomputeRun {
+    let cpu_before = process_cpu_time();
+    let mut samples = Vec::new();
+    for end in (every - 1..log.len()).step_by(every) {
+        let started = Instant::now();
+        black_box(reference::compute(&log[..=end]));
+        samples.push((end, started.elapsed()));
+    }
+    RecomputeRun { every, samples, cpu: process_cpu_time() - cpu_before }
+}
+
+fn report(
+    log: &[(Seq, Record)],
+    tenth_of: &[usize],
+    per_record: &IncrementalRun,
+    per_hundred: &IncrementalRun,
+    recompute: &RecomputeRun,
+) {
+    let records = log.len() as f64;
+    let estimated = recompute.estimated_total();
+    let estimated_cpu = recompute.cpu * recompute.every as u32;
+    println!();
+    println!("{:<36} {:>10} {:>10} {:>12} {:>12}", "", "wall s", "cpu s", "records/s", "µs/record");
+    for (name, run) in [
+        ("incremental, 1 record per epoch", per_record),
+        ("incremental, 100 records per epoch", per_hundred),
+    ] {
+        println!(
+            "{:<36} {:>10.2} {:>10.2} {:>12.0} {:>12.1}",
+            name,
+            run.wall.as_secs_f64(),
+            run.cpu.as_secs_f64(),
+            records / run.wall.as_secs_f64(),
+            run.wall.as_secs_f64() * 1e6 / records
+        );
+    }
+    println!(
+        "{:<36} {:>10.1} {:>10.1} {:>12.1} {:>12.0}",
+        "recompute after every record (est.)",
+        estimated.as_secs_f64(),
+        estimated_cpu.as_secs_f64(),
+        records / estimated.as_secs_f64(),
+        estimated.as_secs_f64() * 1e6 / records
+    );
+    println!(
+        "  (estimated: {} recomputes, after every {}th record, took {:.1} s wall, {:.1} s cpu; \
+         times {})",
+        recompute.samples.len(),
+        recompute.every,
+        recompute.measured().as_secs_f64(),
+        recompute.cpu.as_secs_f64(),
+        recompute.every
+    );
+
+    println!();
+    let ratio = |run: &IncrementalRun| {
+        (
+            estimated.as_secs_f64() / run.wall.as_secs_f64(),
+            estimated_cpu.as_secs_f64() / run.cpu.as_secs_f64(),
+        )
+    };
+    for (name, run) in [("1 record per epoch", per_record), ("100 records per epoch", per_hundred)]
+    {
+        let (wall, cpu) = ratio(run);
+        println!(
+            "recompute_total / incremental_total ({name}): {wall:.0}x wall, {cpu:.0}x cpu \
+             (goal >= {GOAL_RATIO:.0}x: {})",
+            if wall.min(cpu) >= GOAL_RATIO { "met" } else { "missed" }
+        );
+    }
+
+    println!();
+    println!("cost per record in each tenth of the match (by publication time)");
+    println!(
+        "{:>6} {:>8} {:>22} {:>22} {:>22}",
+        "tenth", "records", "incr. 1/epoch µs", "incr. 100/epoch µs", "recompute ms (mean)"
+    );
+    let mut first_last = Vec::new();
+    for tenth in 0..TENTHS {
+        let in_tenth: Vec<usize> = (0..log.len()).filter(|&i| tenth_of[i] == tenth).collect();
+        let mean_us = |run: &IncrementalRun| {
+            let total: Duration = in_tenth.iter().map(|&i| run.per_record[i]).sum();
+            total.as_secs_f64() * 1e6 / in_tenth.len().max(1) as f64
+        };
+        let sampled: Vec<Duration> = recompute
+            .samples
+            .iter()
+            .filter(|(i, _)| tenth_of[*i] == tenth)
+            .map(|(_, time)| *time)
+            .collect();
+        let recompute_ms =
+            sampled.iter().sum::<Duration>().as_secs_f64() * 1e3 / sampled.len().max(1) as f64;
+        let row = (mean_us(per_record), mean_us(per_hundred), recompute_ms);
+        println!(
+            "{:>6} {:>8} {:>22.1} {:>22.1} {:>22.2}",
+            tenth + 1,
+            in_tenth.len(),
+            row.0,
+            row.1,
+            row.2
+        );
+        if tenth == 0 || tenth == TENTHS - 1 {
+            first_last.push(row);
+        }
+    }
+    if let [first, last] = first_last[..] {
+        println!(
+            "last tenth / first tenth: incremental {:.2}x (1/epoch), {:.2}x (100/epoch); \
+             recompute {:.2}x",
+            last.0 / first.0,
+            last.1 / first.1,
+            last.2 / first.2
+        );
+    }
+}
+
+/// CPU time (user + system) of this process so far, all threads included, from
+/// `/proc/self/stat` in clock ticks of 10 ms (Linux's `USER_HZ` is 100).
+fn process_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat is readable");
+    // Fields after the command name (which may hold spaces) start with field 3, the state;
+    // utime and stime are fields 14 and 15.
+    let after_name = &stat[stat.rfind(')').expect("a command name in parentheses") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 10)
+}
