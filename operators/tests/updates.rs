@@ -1,0 +1,157 @@
+//! The dataflow's exact output updates, retractions included, for small literal inputs: what a
+//! downstream sink (Kafka upserts, files) receives epoch by epoch.
+
+use std::sync::Arc;
+
+use reeltime_operators::harness::{self, EpochInput, EpochUpdates};
+use reeltime_schemas::record::*;
+use reeltime_schemas::value::AttrValue;
+
+/// Runs `epochs` (records numbered in order) on one worker; returns every epoch's updates.
+fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates<()>> {
+    let mut positioned = Vec::new();
+    let mut seq = 0;
+    for epoch in epochs {
+        positioned.push(
+            epoch
+                .into_iter()
+                .map(|record| {
+                    seq += 1;
+                    (seq, record)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let positioned = Arc::new(positioned);
+    let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
+        let epochs = positioned.clone();
+        Box::new(
+            (0..epochs.len()).map(move |e| EpochInput { records: epochs[e].clone(), side: vec![] }),
+        )
+    });
+    let mut all = Vec::new();
+    harness::run(1, source, |updates| all.push(updates)).unwrap();
+    all
+}
+
+fn segment(start_ms: u64, end_ms: Option<u64>, deleted: bool) -> Record {
+    Record::Segment(Segment {
+        event_id: "e1".into(),
+        plugin: "seg".into(),
+        start_ms,
+        end_ms,
+        attributes: Default::default(),
+        deleted,
+        extra: Extra::default(),
+    })
+}
+
+fn detection(start_ms: u64, deleted: bool) -> Record {
+    Record::Detection(Detection {
+        event_id: "e1".into(),
+        plugin: "p".into(),
+        start_ms,
+        end_ms: start_ms,
+        track: None,
+        label: None,
+        attributes: [("Ace".to_owned(), AttrValue::Bool(true))].into(),
+        deleted,
+    })
+}
+
+/// `(start_ms, end_ms, complete, number of features on track 1, diff)` of segment updates.
+fn segment_updates(updates: &EpochUpdates<()>) -> Vec<(u64, Option<u64>, bool, usize, isize)> {
+    let mut rows: Vec<_> = updates
+        .segments
+        .iter()
+        .map(|(_, view, diff)| {
+            (view.start_ms, view.end_ms, view.complete, view.features[&1].len(), *diff)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn a_segment_is_inserted_replaced_and_retracted() {
+    let epochs = run(vec![
+        vec![segment(10_000, None, false)],
+        vec![segment(10_000, Some(30_000), false)],
+        vec![detection(20_000, false)],
+        vec![detection(20_000, false)],
+        vec![segment(10_000, None, true)],
+    ]);
+    assert_eq!(segment_updates(&epochs[0]), vec![(10_000, None, false, 0, 1)]);
+    assert_eq!(
+        segment_updates(&epochs[1]),
+        vec![(10_000, None, false, 0, -1), (10_000, Some(30_000), true, 0, 1)]
+    );
+    assert_eq!(
+        segment_updates(&epochs[2]),
+        vec![(10_000, Some(30_000), true, 0, -1), (10_000, Some(30_000), true, 1, 1)]
+    );
+    assert_eq!(segment_updates(&epochs[3]), vec![], "a duplicate detection changes nothing");
+    assert_eq!(segment_updates(&epochs[4]), vec![(10_000, Some(30_000), true, 1, -1)]);
+}
+
+#[test]
+fn a_replay_view_is_replaced_when_a_late_detection_arrives_and_retracted_on_delete() {
+    let profile = Record::Profile(Profile {
+        name: "p".into(),
+        chunk_size_ms: 10_000,
+        processing_fps_milli: 5_000,
+        max_segment_length_ms: 120_000,
+        classifier: PluginSlot { plugin: "seg".into(), config: String::new() },
+        optimizer: None,
+        labeler: None,
+        featurers: vec![],
+        extra: Extra::default(),
+    });
+    let event = Record::Event(Event {
+        event_id: "e1".into(),
+        program: None,
+        profile: "p".into(),
+        status: EventStatus::Started,
+        frame_rate_milli: None,
+        audio_tracks: vec![1],
+        title: None,
+        extra: Extra::default(),
+    });
+    let replay = Record::Replay(Replay {
+        replay_id: "r1".into(),
+        event_id: "e1".into(),
+        mode: ReplayMode::Duration,
+        catchup: true,
+        duration_ms: Some(60_000),
+        tolerance_ms: 30_000,
+        equal_distribution: false,
+        track: 1,
+        priorities: vec![Priority {
+            plugin: None,
+            attribute: "Ace".into(),
+            value: AttrValue::Bool(true),
+            weight: Some(50),
+            include: true,
+        }],
+        include_liked: false,
+        ignore_disliked: false,
+        timestamps: vec![],
+        render: String::new(),
+        extra: Extra::default(),
+    });
+    let delete = Record::Delete(Delete { kind: DeleteKind::Replay, id: "r1".into() });
+    let epochs = run(vec![
+        vec![profile, event, replay, segment(10_000, Some(30_000), false)],
+        vec![detection(12_000, false)],
+        vec![delete],
+    ]);
+    let clips = |updates: &EpochUpdates<()>| -> Vec<(Vec<(u64, u64)>, isize)> {
+        let mut rows: Vec<_> =
+            updates.replays.iter().map(|(_, view, diff)| (view.clip_bounds(), *diff)).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(clips(&epochs[0]), vec![(vec![], 1)]);
+    assert_eq!(clips(&epochs[1]), vec![(vec![], -1), (vec![(10_000, 30_000)], 1)]);
+    assert_eq!(clips(&epochs[2]), vec![(vec![(10_000, 30_000)], -1)]);
+}
