@@ -1790,9 +1790,10 @@ fn a_bad_line_is_dead_lettered_with_its_line_number_and_its_neighbours_are_proce
     assert_eq!(out.segments().len(), 1);
 }
 
-/// A good log around bad lines: a profile, a started event, a segment at [10, 30] and a
-/// replay of every segment with `Bad: true` (or `Good: true`, weight 1). Returns the run and
-/// the line numbers of the bad lines, which every test expects in the dead-letter log.
+/// A good log around bad lines: a profile, a started event and a segment at [10, 30], then
+/// each bad line followed by a good detection (`Good: true`), then a replay weighing `Bad`
+/// and `Good` 1 each, so that a bad line let through shows in the views. Returns the run and
+/// the line numbers of the bad lines.
 fn around_bad_lines(bad: &[Vec<u8>], args: &[&str]) -> (Output, Vec<u64>) {
     let mut all = vec![
         profile().to_string().into_bytes(),
