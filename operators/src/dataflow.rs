@@ -38,7 +38,7 @@ pub type Epoch = u64;
 pub type Collection<'s, D> = VecCollection<'s, Epoch, D>;
 
 /// The views the dataflow maintains.
-pub struct Views<'s> {
+pub struct ViewCollections<'s> {
     /// Live events by id.
     pub events: Collection<'s, (String, EventView)>,
     /// Live segments by `(event_id, start_ms)`.
@@ -48,7 +48,7 @@ pub struct Views<'s> {
 }
 
 /// Builds the views over a collection of `(position, record)`.
-pub fn views<'s>(records: Collection<'s, (Seq, Record)>) -> Views<'s> {
+pub fn views<'s>(records: Collection<'s, (Seq, Record)>) -> ViewCollections<'s> {
     let barriers = event_barriers(records.clone());
     let inputs = live_inputs(records, barriers);
 
@@ -57,7 +57,7 @@ pub fn views<'s>(records: Collection<'s, (Seq, Record)>) -> Views<'s> {
     let features = feature_rows(&inputs, in_segments.clone());
     let segments = segment_views(&inputs, events.clone(), features.clone(), in_segments);
     let replays = replay_views(&inputs, events.clone(), features);
-    Views { events, segments, replays }
+    ViewCollections { events, segments, replays }
 }
 
 /// For each event, the position of its latest delete: records about it from before are gone.
