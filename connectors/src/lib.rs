@@ -3,10 +3,12 @@
 //! This crate sits beside the dataflow: it turns bytes into positioned records for the
 //! engine, and writes the views the engine hands it.
 //!
+//! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
 //! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
 //!   1-based line numbers as positions.
 //! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
 //!   atomically; notification and dead-letter logs appended as JSON Lines).
 
+pub mod edl;
 pub mod log_file;
 pub mod output_dir;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use reeltime::export::ExportOptions;
 use reeltime::process::{process, ProcessOptions};
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 
@@ -38,6 +39,10 @@ enum Command {
         /// Do not show progress.
         #[arg(long)]
         quiet: bool,
+        /// Write drop-frame timecode (HH:MM:SS;FF) in the EDLs of 29.97 and 59.94 fps events;
+        /// without it, and at every other rate, EDL timecode is non-drop-frame.
+        #[arg(long)]
+        drop_frame: bool,
     },
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
@@ -46,7 +51,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Process { log, out, workers, epoch_records, max_record_bytes, quiet } => {
+        Command::Process {
+            log,
+            out,
+            workers,
+            epoch_records,
+            max_record_bytes,
+            quiet,
+            drop_frame,
+        } => {
             let options = ProcessOptions {
                 log,
                 out,
@@ -54,6 +67,7 @@ fn main() -> ExitCode {
                 epoch_records,
                 max_record_bytes,
                 progress: !quiet,
+                export: ExportOptions { drop_frame },
             };
             process(&options).map(|summary| {
                 println!(

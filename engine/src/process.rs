@@ -3,7 +3,8 @@
 //! Every worker thread reads the whole log and decodes its share of the lines (line number
 //! modulo workers), so parsing runs in parallel; epochs are every `epoch_records` lines, the
 //! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
-//! the last epoch are written in the output layout of ARCHITECTURE.md.
+//! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
+//! ([`crate::export`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +21,9 @@ use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
 use reeltime_schemas::view::Notification;
-use reeltime_schemas::{decode, RecordError};
+use reeltime_schemas::{decode, Record, RecordError};
 
+use crate::export::{write_exports, Definitions, ExportOptions};
 use crate::progress::Progress;
 
 /// Settings of one `process` run.
@@ -39,6 +41,8 @@ pub struct ProcessOptions {
     pub max_record_bytes: usize,
     /// Show progress on standard error for runs that take more than a moment.
     pub progress: bool,
+    /// How the exports (EDLs) are written.
+    pub export: ExportOptions,
 }
 
 /// What a run did.
@@ -73,6 +77,8 @@ struct Rejected {
 enum WorkerNote {
     Accepted(u64),
     Rejected(Rejected),
+    /// A profile or replay record at its line, for the exports.
+    Definition(u64, Record),
 }
 
 /// Runs the log through the dataflow and writes the output layout.
@@ -127,6 +133,7 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
         log.size(),
         options.progress,
     );
+    let mut definitions = Definitions::default();
     let mut sink_error: Option<anyhow::Error> = None;
     harness::run(options.workers, source, |updates| {
         let epoch = updates.epoch;
@@ -136,6 +143,7 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
             match note {
                 WorkerNote::Accepted(count) => summary.accepted += count,
                 WorkerNote::Rejected(r) => rejected.push(r),
+                WorkerNote::Definition(line, record) => definitions.observe(line, record),
             }
         }
         rejected.sort_by_key(|r| r.line);
@@ -181,6 +189,8 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     notifications.flush()?;
     dead_letters.flush()?;
     write_views(&out, &model).with_context(|| format!("writing views to {:?}", out.root()))?;
+    write_exports(&out, &model, &definitions, options.export)
+        .with_context(|| format!("writing exports to {:?}", out.root()))?;
 
     let views = model.views();
     summary.events = views.events.len();
@@ -228,7 +238,12 @@ fn decode_share(
     let mut side = Vec::new();
     for line in lines.into_iter().filter(|l| l.number % peers as u64 == index as u64) {
         match decode(&line.bytes, max_record_bytes) {
-            Ok(record) => records.push((line.number, record)),
+            Ok(record) => {
+                if Definitions::wants(&record) {
+                    side.push(WorkerNote::Definition(line.number, record.clone()));
+                }
+                records.push((line.number, record));
+            }
             Err(error) => side.push(WorkerNote::Rejected(Rejected {
                 line: line.number,
                 error,

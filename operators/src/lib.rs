@@ -9,7 +9,7 @@
 //! - [`harness`]: runs the dataflow over epochs on worker threads and hands back each closed
 //!   epoch's updates.
 //! - [`read_model`]: the views after each closed epoch, replay versions and notifications.
-//! - [`reference`]: a from-scratch implementation of the same views, for tests.
+//! - [`reference`](mod@reference): a from-scratch implementation of the same views, for tests.
 
 pub mod dataflow;
 pub mod harness;

@@ -9,11 +9,13 @@
 //!   canonical attribute values).
 //! - [`view`]: the derived views (segments, replays, events) and notifications, in both their
 //!   dataflow form and the JSON documents of SEMANTICS §6.
+//! - [`export`]: the JSON exports of events and replays (`export.json`).
 //! - [`json`], [`time`], [`value`]: strict JSON, time normalisation, attribute values.
 //! - [`schema`]: the JSON Schema of every record, printed by `reeltime schema`.
 
 pub mod document;
 pub mod error;
+pub mod export;
 pub mod json;
 pub mod record;
 pub mod schema;

@@ -1,8 +1,9 @@
 //! Input records after validation: the normalised form the dataflow computes on.
 //!
 //! Times are integer milliseconds of event time, rates are thousandths of a frame per second,
-//! attribute values are canonical ([`AttrValue`]). Every type derives its serde form so it can be
-//! exchanged between workers; the JSON wire form lives in [`crate::wire`].
+//! attribute values are canonical ([`AttrValue`](crate::value::AttrValue)). Every type derives
+//! its serde form so it can be exchanged between workers; the JSON wire form lives in
+//! [`crate::wire`].
 
 use serde::{Deserialize, Serialize};
 

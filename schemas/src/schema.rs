@@ -6,6 +6,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{json, Value};
 
 use crate::document::{DeadLetterDoc, NotificationDoc, SegmentsDoc, SelectionDoc};
+use crate::export::{EventExportDoc, ReplayExportDoc};
 use crate::wire::InputRecord;
 
 /// The schemas of the inputs (`type`-tagged records) and of each output document.
@@ -25,6 +26,8 @@ pub fn document() -> Value {
             "segments.json": schema(|g| g.root_schema_for::<SegmentsDoc>()),
             "notifications.jsonl": schema(|g| g.root_schema_for::<NotificationDoc>()),
             "dead-letter.jsonl": schema(|g| g.root_schema_for::<DeadLetterDoc>()),
+            "events/<event_id>/export.json": schema(|g| g.root_schema_for::<EventExportDoc>()),
+            "replays/<replay_id>/export.json": schema(|g| g.root_schema_for::<ReplayExportDoc>()),
         }
     })
 }

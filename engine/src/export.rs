@@ -1,0 +1,283 @@
+//! The exports of every event and replay (SEMANTICS §6), written from the read model beside
+//! the views: CMX 3600 EDLs and the JSON exports.
+//!
+//! - `events/<event_id>/event-<track>.edl`: per track of the event (its `audio_tracks`, or
+//!   track 1 for a video-only or unknown event), every complete segment with its clip bounds
+//!   on that track, by clip start (then segment start).
+//! - `replays/<replay_id>/replay.edl`: the replay's selection, in its order, at its event's
+//!   frame rate.
+//! - `events/<event_id>/export.json` and `replays/<replay_id>/export.json`:
+//!   [`EventExportDoc`] and [`ReplayExportDoc`].
+//!
+//! Timecode runs at the event's frame rate, or at 25 fps
+//! ([`DEFAULT_FRAME_RATE_MILLI`]) when the event states none or is not known yet; it is
+//! drop-frame only when [`ExportOptions::drop_frame`] is set and the rate is 29.97 or 59.94.
+//! An EDL that cannot be written (a rate without timecode, a time beyond 24 hours) is left
+//! out, and the export says why in `edl.error`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use reeltime_connectors::edl::{
+    part_file_name, Channel, Edl, EdlClip, EdlError, FrameRate, TimecodeFormat,
+    DEFAULT_FRAME_RATE_MILLI,
+};
+use reeltime_connectors::output_dir::{path_component, OutputDir};
+use reeltime_operators::read_model::ReadModel;
+use reeltime_operators::views::Views;
+use reeltime_schemas::document::ClipDoc;
+use reeltime_schemas::export::{
+    EdlFilesDoc, EventExportDoc, ExportedEventDoc, ProfileSummaryDoc, ReplayExportDoc,
+    ReplaySettingsDoc, SegmentExportDoc,
+};
+use reeltime_schemas::record::{Profile, Record, Replay, ReplayMode, Seq};
+use reeltime_schemas::time::Seconds;
+use reeltime_schemas::view::{EventView, ReplayView, SegmentView};
+
+/// How exports are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Write drop-frame timecode in the EDLs of 29.97 and 59.94 fps events (non-drop-frame
+    /// otherwise, and always at other rates).
+    pub drop_frame: bool,
+}
+
+/// The latest `profile` and `replay` record of each name and id, which the exports summarise
+/// (the views keep only what the computation needs).
+///
+/// Fed with every accepted profile and replay record and its log position, in any order; the
+/// record with the highest position wins, as in the dataflow. Whether a record is live is the
+/// views' business: a profile is summarised only while its event's view says it is known, and
+/// a replay's settings only while the replay has a view.
+#[derive(Clone, Debug, Default)]
+pub struct Definitions {
+    profiles: BTreeMap<String, (Seq, Profile)>,
+    replays: BTreeMap<String, (Seq, Replay)>,
+}
+
+impl Definitions {
+    /// Whether `record` defines something the exports summarise (a profile or a replay).
+    pub fn wants(record: &Record) -> bool {
+        matches!(record, Record::Profile(_) | Record::Replay(_))
+    }
+
+    /// Takes in `record`, seen at position `seq`; other records than those
+    /// [`Definitions::wants`] are ignored.
+    pub fn observe(&mut self, seq: Seq, record: Record) {
+        match record {
+            Record::Profile(profile) => {
+                keep_latest(&mut self.profiles, profile.name.clone(), seq, profile)
+            }
+            Record::Replay(replay) => {
+                keep_latest(&mut self.replays, replay.replay_id.clone(), seq, replay)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn keep_latest<T>(map: &mut BTreeMap<String, (Seq, T)>, key: String, seq: Seq, value: T) {
+    if map.get(&key).is_none_or(|(latest, _)| *latest < seq) {
+        map.insert(key, (seq, value));
+    }
+}
+
+/// Writes the EDLs and JSON exports of every event and replay of the read model.
+pub fn write_exports(
+    out: &OutputDir,
+    model: &ReadModel,
+    definitions: &Definitions,
+    options: ExportOptions,
+) -> Result<()> {
+    let views = model.views();
+    let mut event_ids: Vec<&String> = views.events.keys().collect();
+    event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id));
+    event_ids.sort();
+    event_ids.dedup();
+    for event_id in event_ids {
+        write_event(out, views, definitions, options, event_id)
+            .with_context(|| format!("exporting event {event_id:?}"))?;
+    }
+    for (replay_id, view) in &views.replays {
+        let version = model.version(replay_id).expect("a live replay has a version");
+        let replay = &definitions
+            .replays
+            .get(replay_id)
+            .with_context(|| format!("replay {replay_id:?} has a view but no record was seen"))?
+            .1;
+        write_replay(out, views, options, view, version, replay)
+            .with_context(|| format!("exporting replay {replay_id:?}"))?;
+    }
+    Ok(())
+}
+
+fn write_event(
+    out: &OutputDir,
+    views: &Views,
+    definitions: &Definitions,
+    options: ExportOptions,
+    event_id: &String,
+) -> Result<()> {
+    let folder = Path::new("events").join(path_component(event_id));
+    let event = views.events.get(event_id);
+    let segments: Vec<&SegmentView> = views
+        .segments
+        .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
+        .map(|(_, segment)| segment)
+        .collect();
+    let tracks = match event {
+        Some(event) if !event.audio_tracks.is_empty() => event.audio_tracks.clone(),
+        _ => vec![1],
+    };
+    let name = event.and_then(|e| e.title.as_deref()).unwrap_or(event_id);
+    let edls = tracks.iter().map(|&track| {
+        let mut clips: Vec<(u64, u64, EdlClip)> = segments
+            .iter()
+            .filter_map(|segment| {
+                let end_ms = segment.end_ms.filter(|_| segment.complete)?;
+                let (clip_start_ms, clip_end_ms) = segment
+                    .optimizations
+                    .get(&track)
+                    .map_or((segment.start_ms, end_ms), |o| (o.opto_start_ms, o.opto_end_ms));
+                let clip = EdlClip {
+                    name: clip_name(segment, segment.start_ms, end_ms),
+                    source_in_ms: clip_start_ms,
+                    source_out_ms: clip_end_ms,
+                };
+                Some((clip_start_ms, segment.start_ms, clip))
+            })
+            .collect();
+        clips.sort_by_key(|(clip_start_ms, start_ms, _)| (*clip_start_ms, *start_ms));
+        let clips = clips.into_iter().map(|(_, _, clip)| clip).collect();
+        (format!("event-{track}"), format!("{name} track {track}"), clips)
+    });
+    let edl = write_edls(out, &folder, event, options, edls)?;
+    let profile = event
+        .filter(|e| e.profile_known)
+        .and_then(|e| definitions.profiles.get(&e.profile))
+        .map(|(_, profile)| ProfileSummaryDoc::from(profile));
+    let doc = EventExportDoc {
+        event_id: event_id.clone(),
+        event: event.map(ExportedEventDoc::from),
+        profile,
+        edl,
+        segments: segments.into_iter().map(SegmentExportDoc::from).collect(),
+    };
+    out.write_json(&folder.join("export.json"), &doc)?;
+    Ok(())
+}
+
+fn write_replay(
+    out: &OutputDir,
+    views: &Views,
+    options: ExportOptions,
+    view: &ReplayView,
+    version: u64,
+    replay: &Replay,
+) -> Result<()> {
+    let folder = Path::new("replays").join(path_component(&view.replay_id));
+    let event = views.events.get(&view.event_id);
+    let clips = view
+        .clips
+        .iter()
+        .map(|clip| {
+            // A clip of timestamps mode is a time range, not a segment.
+            let segment = (view.mode != ReplayMode::Timestamps)
+                .then(|| views.segments.get(&(view.event_id.clone(), clip.start_ms)))
+                .flatten();
+            let name = match segment {
+                Some(segment) => clip_name(segment, clip.start_ms, clip.end_ms),
+                None => format!("{} {}", view.event_id, seconds_range(clip.start_ms, clip.end_ms)),
+            };
+            EdlClip { name, source_in_ms: clip.clip_start_ms, source_out_ms: clip.clip_end_ms }
+        })
+        .collect();
+    let edl = write_edls(
+        out,
+        &folder,
+        event,
+        options,
+        [("replay".to_owned(), view.replay_id.clone(), clips)],
+    )?;
+    let doc = ReplayExportDoc {
+        replay_id: view.replay_id.clone(),
+        event_id: view.event_id.clone(),
+        version,
+        status: view.status.as_str().to_owned(),
+        settings: ReplaySettingsDoc::from(replay),
+        total_duration: Seconds(view.total_duration_ms),
+        total_score: view.total_score,
+        edl,
+        clips: view.clips.iter().map(ClipDoc::from).collect(),
+    };
+    out.write_json(&folder.join("export.json"), &doc)?;
+    Ok(())
+}
+
+/// Writes the EDLs `(file stem, title, clips)` of one event or replay into `folder`, all or
+/// none, and describes them for its export.
+fn write_edls(
+    out: &OutputDir,
+    folder: &Path,
+    event: Option<&EventView>,
+    options: ExportOptions,
+    edls: impl IntoIterator<Item = (String, String, Vec<EdlClip>)>,
+) -> Result<EdlFilesDoc> {
+    let stated = event.and_then(|e| e.frame_rate_milli);
+    let milli = stated.unwrap_or(DEFAULT_FRAME_RATE_MILLI);
+    let channel = match event {
+        Some(event) if event.audio_tracks.is_empty() => Channel::Video,
+        _ => Channel::VideoAndAudio,
+    };
+    let mut doc = EdlFilesDoc {
+        frame_rate: milli as f64 / 1000.0,
+        frame_rate_assumed: stated.is_none(),
+        drop_frame: false,
+        channel: channel.code().to_owned(),
+        files: Vec::new(),
+        error: None,
+    };
+    let texts = FrameRate::from_milli(milli).and_then(|rate| {
+        let format = TimecodeFormat::new(rate, options.drop_frame);
+        doc.drop_frame = format.is_drop_frame();
+        let mut texts = Vec::new();
+        for (stem, title, clips) in edls {
+            let parts = Edl { title, channel, format, clips }.write()?;
+            texts.extend(
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(part, text)| (part_file_name(&stem, part), text)),
+            );
+        }
+        Ok::<_, EdlError>(texts)
+    });
+    match texts {
+        Ok(texts) => {
+            for (file, text) in texts {
+                out.write_bytes(&folder.join(&file), text.as_bytes())?;
+                doc.files.push(file);
+            }
+        }
+        Err(error) => doc.error = Some(error.to_string()),
+    }
+    Ok(doc)
+}
+
+/// The name of a segment's clip in an EDL: `<event_id> <start>-<end>`, in seconds, then the
+/// label when it has one.
+fn clip_name(segment: &SegmentView, start_ms: u64, end_ms: u64) -> String {
+    let mut name = format!("{} {}", segment.event_id, seconds_range(start_ms, end_ms));
+    if let Some(label) = segment.label.as_ref().filter(|l| !l.label.is_empty()) {
+        name.push(' ');
+        name.push_str(&label.label);
+    }
+    name
+}
+
+fn seconds_range(start_ms: u64, end_ms: u64) -> String {
+    let seconds = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+    format!("{}-{}", seconds(start_ms), seconds(end_ms))
+}
