@@ -18,10 +18,14 @@
 //! it depends on changes, so the work per input record does not grow with the event's length,
 //! except for the final selection of a replay, which is linear in its candidates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, Hashable, VecCollection};
 use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
 
 use reeltime_schemas::record::{
     DeleteKind, Detection, Event, Label, Optimization, Profile, Record, Replay, ReplayMode,
@@ -122,14 +126,61 @@ fn is_present(record: &Record) -> bool {
 }
 
 /// The record that wins each key, when it makes its key present, with its position.
+///
+/// The log is append-only (records are inserted, never retracted), so the winner of a key only
+/// ever moves to a later position. That lets this operator keep just the current winner per
+/// key, instead of the history of every record that a differential `reduce` would arrange:
+/// records are exchanged by key, held until the input frontier passes their epoch, then
+/// applied in epoch order; a later record retracts the earlier winner and asserts itself.
 fn winners<'s>(records: Collection<'s, (Seq, Record)>) -> Collection<'s, (Seq, Record)> {
-    records
-        .flat_map(|(seq, record)| record_key(&record).map(|key| (key, (seq, record))))
-        .reduce(|_key, values, output| {
-            let (latest, _) = values[values.len() - 1];
-            output.push((latest.clone(), 1));
-        })
-        .flat_map(|(_key, (seq, record))| is_present(&record).then_some((seq, record)))
+    type Update = ((RecordKey, (Seq, Record)), Epoch, isize);
+    let keyed =
+        records.flat_map(|(seq, record)| record_key(&record).map(|key| (key, (seq, record))));
+    let by_key = Exchange::new(|update: &Update| update.0 .0.hashed());
+    keyed
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<((Seq, Record), Epoch, isize)>>, _, _, _>(
+            by_key,
+            "LatestPerKey",
+            |_capability, _info| {
+                let mut pending: BTreeMap<Epoch, (Capability<Epoch>, Vec<Update>)> =
+                    BTreeMap::new();
+                let mut latest: HashMap<RecordKey, (Seq, Record)> = HashMap::new();
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|capability, batches| {
+                        if let Some(capability) = capability.retain_least(output.output_index()) {
+                            let held = pending
+                                .entry(*capability.time())
+                                .or_insert_with(|| (capability, Vec::new()));
+                            for batch in batches {
+                                held.1.append(batch);
+                            }
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (capability, mut updates) = entry.remove();
+                        // Within an epoch, apply in log order so the last record wins.
+                        updates.sort_by_key(|((_key, (seq, _record)), _time, _diff)| *seq);
+                        let mut session = output.session(&capability);
+                        for ((key, (seq, record)), time, diff) in updates {
+                            debug_assert!(diff > 0, "the log is append-only");
+                            if latest.get(&key).is_some_and(|(held, _)| *held >= seq) {
+                                continue;
+                            }
+                            if let Some(earlier) = latest.insert(key, (seq, record.clone())) {
+                                session.give((earlier, time, -1));
+                            }
+                            session.give(((seq, record), time, 1));
+                        }
+                    }
+                }
+            },
+        )
+        .as_collection()
+        .flat_map(|(seq, record)| is_present(&record).then_some((seq, record)))
 }
 
 /// Drops each winner older than the latest delete of its event (SEMANTICS §8.12). For a
