@@ -8,7 +8,10 @@
 //!   1-based line numbers as positions.
 //! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
 //!   atomically; notification and dead-letter logs appended as JSON Lines).
+//! - [`tables`]: the segments and replays tables as Arrow IPC files and Parquet, built from
+//!   the JSON exports.
 
 pub mod edl;
 pub mod log_file;
 pub mod output_dir;
+pub mod tables;

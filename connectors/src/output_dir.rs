@@ -29,6 +29,12 @@ pub enum OutputError {
         /// The directory.
         path: PathBuf,
     },
+    /// A directory to read exports from that reeltime did not write.
+    #[error("{path:?} is not a reeltime output directory (no {MARKER} file)")]
+    NotOutput {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A file system operation failed.
     #[error("cannot {action} {path:?}: {source}")]
     Io {
@@ -77,6 +83,14 @@ impl OutputDir {
                 }
                 _ => {}
             }
+        }
+        Ok(OutputDir { root: root.to_owned() })
+    }
+
+    /// Opens an earlier reeltime output `root` as it is, to add to it.
+    pub fn open(root: &Path) -> Result<OutputDir, OutputError> {
+        if !root.join(MARKER).is_file() {
+            return Err(OutputError::NotOutput { path: root.to_owned() });
         }
         Ok(OutputDir { root: root.to_owned() })
     }

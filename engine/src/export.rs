@@ -29,10 +29,10 @@ use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::views::Views;
 use reeltime_schemas::document::ClipDoc;
 use reeltime_schemas::export::{
-    EdlFilesDoc, EventExportDoc, ExportedEventDoc, ProfileSummaryDoc, ReplayExportDoc,
-    ReplaySettingsDoc, SegmentExportDoc,
+    DetectionExportDoc, EdlFilesDoc, EventExportDoc, ExportedEventDoc, ProfileSummaryDoc,
+    ReplayExportDoc, ReplaySettingsDoc, SegmentExportDoc,
 };
-use reeltime_schemas::record::{Profile, Record, Replay, ReplayMode, Seq};
+use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, ReplayMode, Seq};
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::{EventView, ReplayView, SegmentView};
 
@@ -45,22 +45,34 @@ pub struct ExportOptions {
 }
 
 /// The latest `profile` and `replay` record of each name and id, which the exports summarise
-/// (the views keep only what the computation needs).
+/// (the views keep only what the computation needs), and the live detections of each event,
+/// which the event exports list.
 ///
-/// Fed with every accepted profile and replay record and its log position, in any order; the
-/// record with the highest position wins, as in the dataflow. Whether a record is live is the
-/// views' business: a profile is summarised only while its event's view says it is known, and
-/// a replay's settings only while the replay has a view.
+/// Fed with every accepted record it [`Definitions::wants`] and its log position, in any
+/// order; the record with the highest position wins, as in the dataflow. Whether a profile or
+/// replay is live is the views' business: a profile is summarised only while its event's view
+/// says it is known, and a replay's settings only while the replay has a view. A detection is
+/// live when the latest record of its identity ([`Detection::identity`]) is not `deleted` and
+/// came after the latest `delete` of its event (SEMANTICS §2, §8.6).
 #[derive(Clone, Debug, Default)]
 pub struct Definitions {
     profiles: BTreeMap<String, (Seq, Profile)>,
     replays: BTreeMap<String, (Seq, Replay)>,
+    /// By event, then identity: the position of the latest record and its `deleted` flag.
+    detections: BTreeMap<String, BTreeMap<Detection, (Seq, bool)>>,
+    /// The position of the latest `delete` of each event.
+    event_deletes: BTreeMap<String, Seq>,
 }
 
 impl Definitions {
-    /// Whether `record` defines something the exports summarise (a profile or a replay).
+    /// Whether `record` defines something the exports summarise (a profile, a replay, a
+    /// detection, or a delete of an event, which removes the detections received before it).
     pub fn wants(record: &Record) -> bool {
-        matches!(record, Record::Profile(_) | Record::Replay(_))
+        match record {
+            Record::Profile(_) | Record::Replay(_) | Record::Detection(_) => true,
+            Record::Delete(delete) => delete.kind == DeleteKind::Event,
+            _ => false,
+        }
     }
 
     /// Takes in `record`, seen at position `seq`; other records than those
@@ -73,8 +85,35 @@ impl Definitions {
             Record::Replay(replay) => {
                 keep_latest(&mut self.replays, replay.replay_id.clone(), seq, replay)
             }
+            Record::Detection(detection) => {
+                let deleted = detection.deleted;
+                let of_event = self.detections.entry(detection.event_id.clone()).or_default();
+                let identity = detection.identity();
+                if of_event.get(&identity).is_none_or(|(latest, _)| *latest < seq) {
+                    of_event.insert(identity, (seq, deleted));
+                }
+            }
+            Record::Delete(delete) if delete.kind == DeleteKind::Event => {
+                let latest = self.event_deletes.entry(delete.id).or_insert(seq);
+                *latest = (*latest).max(seq);
+            }
             _ => {}
         }
+    }
+
+    /// The live detections of `event_id`, by start, then plugin.
+    fn live_detections(&self, event_id: &str) -> Vec<&Detection> {
+        let deleted_at = self.event_deletes.get(event_id);
+        let mut live: Vec<&Detection> = self
+            .detections
+            .get(event_id)
+            .into_iter()
+            .flatten()
+            .filter(|(_, (seq, deleted))| !deleted && deleted_at.is_none_or(|at| seq > at))
+            .map(|(detection, _)| detection)
+            .collect();
+        live.sort_by_key(|d| d.start_ms);
+        live
     }
 }
 
@@ -94,6 +133,12 @@ pub fn write_exports(
     let views = model.views();
     let mut event_ids: Vec<&String> = views.events.keys().collect();
     event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id));
+    event_ids.extend(
+        definitions
+            .detections
+            .keys()
+            .filter(|event_id| !definitions.live_detections(event_id).is_empty()),
+    );
     event_ids.sort();
     event_ids.dedup();
     for event_id in event_ids {
@@ -164,6 +209,11 @@ fn write_event(
         profile,
         edl,
         segments: segments.into_iter().map(SegmentExportDoc::from).collect(),
+        detections: definitions
+            .live_detections(event_id)
+            .into_iter()
+            .map(DetectionExportDoc::from)
+            .collect(),
     };
     out.write_json(&folder.join("export.json"), &doc)?;
     Ok(())

@@ -1,12 +1,15 @@
 //! The `reeltime` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 
 use reeltime::export::ExportOptions;
 use reeltime::process::{process, ProcessOptions};
+use reeltime_connectors::output_dir::OutputDir;
+use reeltime_connectors::tables::{write_tables, TableFormat};
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 
 /// reeltime: sports clips and highlight reels, computed incrementally from an event log.
@@ -44,8 +47,48 @@ enum Command {
         #[arg(long)]
         drop_frame: bool,
     },
+    /// Rebuild the tables (tables/*.arrow, tables/*.parquet) of an earlier output directory
+    /// from its JSON exports (events/*/export.json, replays/*/export.json).
+    Export {
+        /// The output directory of an earlier `reeltime process`.
+        #[arg(long)]
+        from: PathBuf,
+        /// The table formats to write (repeat or separate with commas).
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["arrow", "parquet"])]
+        format: Vec<FormatArg>,
+    },
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
+}
+
+/// A table format of `reeltime export`.
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Arrow IPC files (`.arrow`).
+    Arrow,
+    /// Parquet files (`.parquet`).
+    Parquet,
+}
+
+impl From<FormatArg> for TableFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Arrow => TableFormat::Arrow,
+            FormatArg::Parquet => TableFormat::Parquet,
+        }
+    }
+}
+
+/// Writes the tables of the output directory `from` in `formats`.
+fn export(from: &Path, formats: &[FormatArg]) -> anyhow::Result<()> {
+    let out = OutputDir::open(from)?;
+    let formats: Vec<TableFormat> = formats.iter().map(|&f| f.into()).collect();
+    let written = write_tables(&out, &formats)
+        .with_context(|| format!("writing tables to {:?}", out.root()))?;
+    for path in written {
+        println!("wrote {}", from.join(path).display());
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -91,6 +134,7 @@ fn main() -> ExitCode {
                 );
             })
         }
+        Command::Export { from, format } => export(&from, &format),
         Command::Schema => {
             let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())
                 .expect("the schema serializes");

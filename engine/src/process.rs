@@ -4,7 +4,7 @@
 //! modulo workers), so parsing runs in parallel; epochs are every `epoch_records` lines, the
 //! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
 //! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
-//! ([`crate::export`]).
+//! ([`crate::export`]) and, from those, the tables (`tables/*.arrow`, `tables/*.parquet`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 
 use reeltime_connectors::log_file::{Line, LogFile};
 use reeltime_connectors::output_dir::{path_component, OutputDir};
+use reeltime_connectors::tables::{write_tables, TableFormat};
 use reeltime_operators::harness::{self, EpochInput};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::{
@@ -191,6 +192,8 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     write_views(&out, &model).with_context(|| format!("writing views to {:?}", out.root()))?;
     write_exports(&out, &model, &definitions, options.export)
         .with_context(|| format!("writing exports to {:?}", out.root()))?;
+    write_tables(&out, &[TableFormat::Arrow, TableFormat::Parquet])
+        .with_context(|| format!("writing tables to {:?}", out.root()))?;
 
     let views = model.views();
     summary.events = views.events.len();

@@ -17,6 +17,10 @@
 //!   (`/var/cache/reeltime/venv`, or `REELTIME_VENV`); a plain `cargo test` without it says
 //!   that the check was skipped, unless `REELTIME_REQUIRE_READERS=1` (set by `scripts/test`)
 //!   makes a missing environment a failure.
+//!
+//! The tables (`tables/*.arrow`, `tables/*.parquet`) of every case are read by pyarrow
+//! (`tests/pyarrow_check.py`, same environment and rule), which checks the schema of
+//! `docs/exports.md` and that their rows are those of the JSON exports.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -88,7 +92,8 @@ fn files(root: &Path) -> BTreeMap<String, String> {
                 let relative = path.strip_prefix(root).unwrap();
                 let relative: Vec<_> =
                     relative.components().map(|c| c.as_os_str().to_string_lossy()).collect();
-                files.insert(relative.join("/"), fs::read_to_string(&path).unwrap());
+                let bytes = fs::read(&path).unwrap();
+                files.insert(relative.join("/"), String::from_utf8_lossy(&bytes).into_owned());
             }
         }
     }
@@ -442,8 +447,9 @@ fn more_than_999_clips_are_split_into_numbered_edls() {
     assert!(edls[1].text.starts_with("TITLE: long track 1 (part 2 of 2)\n"));
 }
 
-/// The Python of the readers' environment, when there is one.
-fn readers_python() -> Option<PathBuf> {
+/// The Python of the readers' environment, when there is one; `check` names what is skipped
+/// without it.
+fn readers_python(check: &str) -> Option<PathBuf> {
     let venv = std::env::var_os("REELTIME_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/cache/reeltime/venv"));
@@ -459,13 +465,37 @@ fn readers_python() -> Option<PathBuf> {
         std::env::var_os("REELTIME_REQUIRE_READERS").is_none_or(|v| v != "1"),
         "{message}, and REELTIME_REQUIRE_READERS=1 requires it"
     );
-    eprintln!("SKIPPED: the OpenTimelineIO check of the golden EDLs: {message}");
+    eprintln!("SKIPPED: {check}: {message}");
     None
+}
+
+/// Runs the reader script `tests/<script>` with `input` on its standard input; panics with
+/// its output, after `failure`, when it fails.
+fn run_reader(python: &Path, script: &str, input: &Value, failure: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    let mut child = Command::new(python)
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{failure}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout).trim_end());
 }
 
 #[test]
 fn opentimelineio_reads_every_golden_edl_with_our_frames() {
-    let Some(python) = readers_python() else { return };
+    let Some(python) = readers_python("the OpenTimelineIO check of the golden EDLs") else {
+        return;
+    };
     let outputs = case_outputs();
     let edls = edls_of_cases(&outputs);
     let checks: Vec<Value> = edls
@@ -481,21 +511,26 @@ fn opentimelineio_reads_every_golden_edl_with_our_frames() {
             })
         })
         .collect();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otio_check.py");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    child.stdin.take().unwrap().write_all(Value::from(checks).to_string().as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "OpenTimelineIO disagrees with our EDLs:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_reader(
+        &python,
+        "otio_check.py",
+        &Value::from(checks),
+        "OpenTimelineIO disagrees with our EDLs",
     );
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout).trim_end());
+}
+
+#[test]
+fn pyarrow_reads_every_golden_table_with_the_rows_of_the_json_exports() {
+    let Some(python) = readers_python("the pyarrow check of the golden tables") else {
+        return;
+    };
+    let outputs = case_outputs();
+    let folders: Vec<Value> =
+        outputs.iter().map(|(_, out, _)| json!(out.path().to_str().unwrap())).collect();
+    run_reader(
+        &python,
+        "pyarrow_check.py",
+        &Value::from(folders),
+        "pyarrow disagrees with our tables",
+    );
 }

@@ -1,5 +1,6 @@
 //! The `reeltime` command line as a user runs it: `process` on the example log, errors for
-//! bad invocations, the same output for any number of workers, and `schema`.
+//! bad invocations, the same output for any number of workers, the live detections of the
+//! event exports, `export --from`, and `schema`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,7 +40,7 @@ fn tree(dir: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 walk(root, &path, files);
             } else {
-                let text = fs::read_to_string(&path).unwrap();
+                let text = String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned();
                 let text: String = text
                     .lines()
                     .map(|line| match line.find("\"seen_at\"") {
@@ -179,4 +180,100 @@ fn schema_prints_the_committed_snapshot() {
     )
     .unwrap();
     assert_eq!(printed, snapshot);
+}
+
+fn write_log(dir: &Path, records: &[serde_json::Value]) -> String {
+    let path = dir.join("log.jsonl");
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn event_exports_list_the_live_detections_only() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let detection = |event_id: &str, start: u32, attribute: &str| {
+        json!({"type": "detection", "event_id": event_id, "plugin": "p", "start": start,
+               "attributes": {attribute: true}})
+    };
+    let deleted = |record: serde_json::Value| {
+        let mut record = record;
+        record["deleted"] = json!(true);
+        record
+    };
+    let log = write_log(
+        dir.path(),
+        &[
+            detection("a", 5, "Gone"),
+            detection("a", 3, "Kept"),
+            deleted(detection("a", 5, "Gone")),
+            detection("b", 1, "BeforeDelete"),
+            json!({"type": "delete", "kind": "event", "id": "b"}),
+            detection("b", 2, "AfterDelete"),
+            deleted(detection("c", 1, "NeverAdded")),
+            detection("a", 1, "Back"),
+            deleted(detection("a", 1, "Back")),
+            detection("a", 1, "Back"),
+        ],
+    );
+    for workers in ["1", "2"] {
+        let out = dir.path().join(format!("out-{workers}"));
+        let output = process(&log, &out, &["--workers", workers, "--epoch-records", "2"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let attributes = |event_id: &str| -> Vec<serde_json::Value> {
+            let export = read_json(&out.join("events").join(event_id).join("export.json"));
+            export["detections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["attributes"].clone())
+                .collect()
+        };
+        assert_eq!(attributes("a"), [json!({"Back": true}), json!({"Kept": true})]);
+        assert_eq!(attributes("b"), [json!({"AfterDelete": true})]);
+        assert!(!out.join("events/c").exists(), "an event without live detections has no export");
+    }
+}
+
+#[test]
+fn export_rebuilds_the_tables_from_the_json_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(process(&example(), &out, &[]).status.success());
+    let tables = out.join("tables");
+    let written: Vec<(String, Vec<u8>)> = ["segments", "detections", "replays"]
+        .iter()
+        .flat_map(|table| ["arrow", "parquet"].map(|ext| format!("{table}.{ext}")))
+        .map(|name| {
+            let bytes = fs::read(tables.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect();
+    fs::remove_dir_all(&tables).unwrap();
+
+    let output = reeltime(&["export", "--from", out.to_str().unwrap(), "--format", "parquet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 3, "{}", stdout(&output));
+    assert!(!tables.join("segments.arrow").exists());
+    let output = reeltime(&["export", "--from", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (name, bytes) in written {
+        assert!(fs::read(tables.join(&name)).unwrap() == bytes, "{name} differs from process's");
+    }
+}
+
+#[test]
+fn export_refuses_a_directory_reeltime_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = reeltime(&["export", "--from", dir.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("is not a reeltime output directory"), "{}", stderr(&output));
+    let output = reeltime(&["export", "--from", dir.path().to_str().unwrap(), "--format", "edl"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("invalid value 'edl'"), "{}", stderr(&output));
 }

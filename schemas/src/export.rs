@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::document::{ClipDoc, FeatureDoc, OptoDoc};
-use crate::record::{Media, Priority, Profile, Replay, TimeRange};
+use crate::record::{Detection, Media, Priority, Profile, Replay, TimeRange};
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
 use crate::view::{EventView, LabelView, SegmentView};
@@ -41,6 +41,39 @@ pub struct EventExportDoc {
     pub edl: EdlFilesDoc,
     /// Every segment of the event, by start.
     pub segments: Vec<SegmentExportDoc>,
+    /// Every live detection of the event, by start, then plugin.
+    pub detections: Vec<DetectionExportDoc>,
+}
+
+/// A live detection of an event export: the latest record of its identity, neither deleted
+/// by its `deleted` flag nor received before a later delete of its event.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct DetectionExportDoc {
+    /// The featurer.
+    pub plugin: String,
+    /// Start in seconds.
+    pub start: Seconds,
+    /// End in seconds (the start when the record had none).
+    pub end: Seconds,
+    /// The audio track it applies to; null for video, which applies to every track.
+    pub track: Option<u32>,
+    /// Its label, or null.
+    pub label: Option<String>,
+    /// What was detected.
+    pub attributes: JsonAttributes,
+}
+
+impl From<&Detection> for DetectionExportDoc {
+    fn from(d: &Detection) -> Self {
+        DetectionExportDoc {
+            plugin: d.plugin.clone(),
+            start: Seconds(d.start_ms),
+            end: Seconds(d.end_ms),
+            track: d.track,
+            label: d.label.clone(),
+            attributes: to_json_attributes(&d.attributes),
+        }
+    }
 }
 
 /// The event of an export.
