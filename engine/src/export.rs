@@ -27,10 +27,10 @@ use reeltime_connectors::edl::{
 use reeltime_connectors::output_dir::{path_component, OutputDir};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::views::Views;
-use reeltime_schemas::document::ClipDoc;
+use reeltime_schemas::document::{ClipDoc, EventDoc};
 use reeltime_schemas::export::{
-    DetectionExportDoc, EdlFilesDoc, EventExportDoc, ExportedEventDoc, ProfileSummaryDoc,
-    ReplayExportDoc, ReplaySettingsDoc, SegmentExportDoc,
+    DetectionExportDoc, EdlFilesDoc, EventExportDoc, ProfileSummaryDoc, ReplayExportDoc,
+    ReplaySettingsDoc, SegmentExportDoc,
 };
 use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, ReplayMode, Seq};
 use reeltime_schemas::time::Seconds;
@@ -205,7 +205,7 @@ fn write_event(
         .map(|(_, profile)| ProfileSummaryDoc::from(profile));
     let doc = EventExportDoc {
         event_id: event_id.clone(),
-        event: event.map(ExportedEventDoc::from),
+        event: event.map(EventDoc::from),
         profile,
         edl,
         segments: segments.into_iter().map(SegmentExportDoc::from).collect(),

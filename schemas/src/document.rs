@@ -206,6 +206,8 @@ pub struct EventDoc {
     pub audio_tracks: Vec<u32>,
     /// Title.
     pub title: Option<String>,
+    /// Fields of the event record that reeltime does not know, as sent.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl From<&EventView> for EventDoc {
@@ -216,9 +218,10 @@ impl From<&EventView> for EventDoc {
             profile: e.profile.clone(),
             profile_known: e.profile_known,
             status: e.status.as_str().to_owned(),
-            frame_rate: e.frame_rate_milli.map(|r| r as f64 / 1000.0),
+            frame_rate: e.frame_rate_milli.map(crate::time::per_second),
             audio_tracks: e.audio_tracks.clone(),
             title: e.title.clone(),
+            extra: e.extra.to_json(),
         }
     }
 }

@@ -13,19 +13,14 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::document::{ClipDoc, FeatureDoc, OptoDoc};
+use crate::document::{ClipDoc, EventDoc, FeatureDoc, OptoDoc};
 use crate::record::{Detection, Media, Priority, Profile, Replay, TimeRange};
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
-use crate::view::{EventView, LabelView, SegmentView};
+use crate::view::{LabelView, SegmentView};
 
 /// Unknown fields of an input record, kept for exports (SEMANTICS §2).
 pub type ExtraFields = serde_json::Map<String, serde_json::Value>;
-
-/// A rate in thousandths as frames per second (29970 -> 29.97).
-fn per_second(milli: u64) -> f64 {
-    milli as f64 / 1000.0
-}
 
 /// `events/<event_id>/export.json`: an event, its profile and every segment.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
@@ -34,7 +29,7 @@ pub struct EventExportDoc {
     pub event_id: String,
     /// The event as its latest record defines it; null while no event record is live
     /// (segments can arrive first).
-    pub event: Option<ExportedEventDoc>,
+    pub event: Option<EventDoc>,
     /// A summary of the event's profile; null while the event or its profile is unknown.
     pub profile: Option<ProfileSummaryDoc>,
     /// The EDLs of the event, one per track, written beside this file.
@@ -76,42 +71,6 @@ impl From<&Detection> for DetectionExportDoc {
     }
 }
 
-/// The event of an export.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
-pub struct ExportedEventDoc {
-    /// Its programme (e.g. a tournament), or null.
-    pub program: Option<String>,
-    /// Its profile's name.
-    pub profile: String,
-    /// Whether a live profile of that name exists.
-    pub profile_known: bool,
-    /// `scheduled`, `started` or `ended`.
-    pub status: String,
-    /// Frame rate in frames per second (e.g. 25, 29.97), or null when the record states none.
-    pub frame_rate: Option<f64>,
-    /// Audio tracks (empty: video only).
-    pub audio_tracks: Vec<u32>,
-    /// A human title, or null.
-    pub title: Option<String>,
-    /// Fields of the event record that reeltime does not know, as sent.
-    pub extra: ExtraFields,
-}
-
-impl From<&EventView> for ExportedEventDoc {
-    fn from(e: &EventView) -> Self {
-        ExportedEventDoc {
-            program: e.program.clone(),
-            profile: e.profile.clone(),
-            profile_known: e.profile_known,
-            status: e.status.as_str().to_owned(),
-            frame_rate: e.frame_rate_milli.map(per_second),
-            audio_tracks: e.audio_tracks.clone(),
-            title: e.title.clone(),
-            extra: e.extra.to_json(),
-        }
-    }
-}
-
 /// What a profile does, without its plugins' configurations.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct ProfileSummaryDoc {
@@ -141,7 +100,7 @@ impl From<&Profile> for ProfileSummaryDoc {
         ProfileSummaryDoc {
             name: p.name.clone(),
             chunk_size: Seconds(p.chunk_size_ms),
-            processing_fps: per_second(p.processing_fps_milli),
+            processing_fps: crate::time::per_second(p.processing_fps_milli),
             max_segment_length: Seconds(p.max_segment_length_ms),
             classifier: p.classifier.plugin.clone(),
             optimizer: p.optimizer.as_ref().map(|o| o.slot.plugin.clone()),

@@ -161,6 +161,11 @@ impl Rate {
     }
 }
 
+/// A rate in thousandths as frames per second (29970 -> 29.97).
+pub fn per_second(milli: u64) -> f64 {
+    milli as f64 / 1000.0
+}
+
 impl Serialize for Rate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if self.0 % 1000 == 0 {
