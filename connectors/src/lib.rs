@@ -4,6 +4,7 @@
 //! engine, and writes the views the engine hands it.
 //!
 //! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
+//! - [`kafka`]: the topics and the client settings shared by every Kafka client.
 //! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
 //!   1-based line numbers as positions.
 //! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
@@ -12,6 +13,7 @@
 //!   the JSON exports.
 
 pub mod edl;
+pub mod kafka;
 pub mod log_file;
 pub mod output_dir;
 pub mod tables;
