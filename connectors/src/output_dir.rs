@@ -10,6 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -34,6 +35,14 @@ pub enum OutputError {
     NotOutput {
         /// The directory.
         path: PathBuf,
+    },
+    /// A file that should hold a reeltime export does not.
+    #[error("{path:?} is not a reeltime export: {source}")]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// What did not parse.
+        source: serde_json::Error,
     },
     /// A file system operation failed.
     #[error("cannot {action} {path:?}: {source}")]
@@ -98,6 +107,40 @@ impl OutputDir {
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The `export.json` of every folder under `kind` (`events` or `replays`; none when the
+    /// folder is missing), by folder name, with their paths relative to the root.
+    pub fn read_exports<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<(PathBuf, T)>, OutputError> {
+        let dir = self.root.join(kind);
+        let mut relative = Vec::new();
+        match fs::read_dir(&dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry.map_err(io_error("list", &dir))?;
+                    let path = Path::new(kind).join(entry.file_name()).join("export.json");
+                    if self.root.join(&path).is_file() {
+                        relative.push(path);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("list", &dir)(e)),
+        }
+        relative.sort();
+        relative
+            .into_iter()
+            .map(|path| {
+                let full = self.root.join(&path);
+                let text = fs::read(&full).map_err(io_error("read", &full))?;
+                let doc = serde_json::from_slice(&text)
+                    .map_err(|source| OutputError::Export { path: full, source })?;
+                Ok((path, doc))
+            })
+            .collect()
     }
 
     /// Writes `value` as pretty JSON to `relative`, atomically.

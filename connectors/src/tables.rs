@@ -8,7 +8,6 @@
 //! fixed order (by event id, then in the order of the export; by replay id, then selection order), so a table is
 //! deterministic. `docs/exports.md` documents the columns.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -51,22 +50,6 @@ impl TableFormat {
 /// Why the tables could not be made.
 #[derive(Debug, Error)]
 pub enum TableError {
-    /// An export could not be read.
-    #[error("cannot read {path:?}: {source}")]
-    Read {
-        /// The export.
-        path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
-    /// An export is not what reeltime writes.
-    #[error("{path:?} is not a reeltime export: {source}")]
-    Export {
-        /// The export.
-        path: PathBuf,
-        /// What did not parse.
-        source: serde_json::Error,
-    },
     /// Arrow refused a table.
     #[error("cannot build table {table:?}: {source}")]
     Arrow {
@@ -206,8 +189,10 @@ pub fn replays_schema() -> SchemaRef {
 /// Writes every table of `out` in every one of `formats`, from the exports in `out`, and
 /// returns the files written (relative to `out`).
 pub fn write_tables(out: &OutputDir, formats: &[TableFormat]) -> Result<Vec<PathBuf>, TableError> {
-    let replays: Vec<ReplayExport> = read_exports(&out.root().join("replays"))?;
-    let mut events: Vec<EventExport> = read_exports(&out.root().join("events"))?;
+    let replays: Vec<ReplayExport> =
+        out.read_exports("replays")?.into_iter().map(|(_, doc)| doc).collect();
+    let mut events: Vec<EventExport> =
+        out.read_exports("events")?.into_iter().map(|(_, doc)| doc).collect();
     events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     let batches = [
         ("segments", segments_batch(&events)?),
@@ -231,36 +216,6 @@ pub fn write_tables(out: &OutputDir, formats: &[TableFormat]) -> Result<Vec<Path
         }
     }
     Ok(written)
-}
-
-/// The `export.json` of every folder under `dir` (none when `dir` is missing), by folder
-/// name.
-fn read_exports<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>, TableError> {
-    let read_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| TableError::Read { path, source }
-    };
-    let mut paths = Vec::new();
-    match fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries {
-                let path = entry.map_err(read_error(dir))?.path().join("export.json");
-                if path.is_file() {
-                    paths.push(path);
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(read_error(dir)(e)),
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = fs::read(&path).map_err(read_error(&path))?;
-            serde_json::from_slice(&text).map_err(|source| TableError::Export { path, source })
-        })
-        .collect()
 }
 
 fn segments_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
@@ -450,7 +405,7 @@ mod tests {
 
     fn read_back(out: &OutputDir, table: &str, format: TableFormat) -> Vec<RecordBatch> {
         let path = out.root().join("tables").join(format!("{table}.{}", format.extension()));
-        let file = fs::File::open(path).unwrap();
+        let file = std::fs::File::open(path).unwrap();
         match format {
             TableFormat::Arrow => {
                 FileReader::try_new(file, None).unwrap().map(Result::unwrap).collect()

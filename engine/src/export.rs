@@ -16,7 +16,7 @@
 //! out, and the export says why in `edl.error`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -34,7 +34,7 @@ use reeltime_schemas::export::{
 };
 use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, ReplayMode, Seq};
 use reeltime_schemas::time::Seconds;
-use reeltime_schemas::view::{EventView, ReplayView, SegmentView};
+use reeltime_schemas::view::ReplayView;
 
 /// How exports are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -141,9 +141,12 @@ pub fn write_exports(
     );
     event_ids.sort();
     event_ids.dedup();
+    let mut events = BTreeMap::new();
     for event_id in event_ids {
-        write_event(out, views, definitions, options, event_id)
+        let mut doc = event_export(views, definitions, event_id);
+        write_event(out, &event_folder(event_id), options, &mut doc)
             .with_context(|| format!("exporting event {event_id:?}"))?;
+        events.insert(event_id.clone(), doc);
     }
     for (replay_id, view) in &views.replays {
         let version = model.version(replay_id).expect("a live replay has a version");
@@ -152,106 +155,110 @@ pub fn write_exports(
             .get(replay_id)
             .with_context(|| format!("replay {replay_id:?} has a view but no record was seen"))?
             .1;
-        write_replay(out, views, options, view, version, replay)
+        let mut doc = replay_export(view, version, replay);
+        let folder = Path::new("replays").join(path_component(replay_id));
+        write_replay(out, &folder, options, &mut doc, events.get(&view.event_id))
             .with_context(|| format!("exporting replay {replay_id:?}"))?;
     }
     Ok(())
 }
 
-fn write_event(
+/// What [`rewrite_exports`] rewrites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rewrite {
+    /// The EDLs, from the JSON exports (the `edl` object of each export follows them).
+    pub edl: bool,
+    /// The JSON exports, read and written again in reeltime's form.
+    pub json: bool,
+}
+
+/// Rewrites the EDLs and JSON exports of an earlier output directory from its JSON exports,
+/// and returns the files written (relative to `out`).
+///
+/// The JSON exports hold everything an EDL is made of, so the EDLs can be made again with
+/// other options (drop-frame timecode) without the event log. An export whose EDLs are
+/// rewritten is written again too, since its `edl` object describes them.
+pub fn rewrite_exports(
     out: &OutputDir,
-    views: &Views,
-    definitions: &Definitions,
     options: ExportOptions,
-    event_id: &String,
-) -> Result<()> {
-    let folder = Path::new("events").join(path_component(event_id));
+    rewrite: Rewrite,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let mut events = BTreeMap::new();
+    for (path, mut doc) in out.read_exports::<EventExportDoc>("events")? {
+        let folder = path.parent().expect("an export lies in its folder").to_owned();
+        if rewrite.edl {
+            remove_edls(out, &folder, &doc.edl)?;
+            write_event(out, &folder, options, &mut doc)
+                .with_context(|| format!("rewriting {path:?}"))?;
+            written.extend(doc.edl.files.iter().map(|file| folder.join(file)));
+        } else if rewrite.json {
+            out.write_json(&path, &doc)?;
+        }
+        if rewrite.edl || rewrite.json {
+            written.push(path);
+        }
+        events.insert(doc.event_id.clone(), doc);
+    }
+    for (path, mut doc) in out.read_exports::<ReplayExportDoc>("replays")? {
+        let folder = path.parent().expect("an export lies in its folder").to_owned();
+        if rewrite.edl {
+            remove_edls(out, &folder, &doc.edl)?;
+            let event = events.get(&doc.event_id);
+            write_replay(out, &folder, options, &mut doc, event)
+                .with_context(|| format!("rewriting {path:?}"))?;
+            written.extend(doc.edl.files.iter().map(|file| folder.join(file)));
+        } else if rewrite.json {
+            out.write_json(&path, &doc)?;
+        }
+        if rewrite.edl || rewrite.json {
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+fn event_folder(event_id: &str) -> PathBuf {
+    Path::new("events").join(path_component(event_id))
+}
+
+/// Removes the EDL files an export lists (the new ones may be split differently).
+fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> {
+    for file in &edl.files {
+        out.remove(&folder.join(path_component(file)))?;
+    }
+    Ok(())
+}
+
+/// The export of one event, its `edl` object still empty.
+fn event_export(views: &Views, definitions: &Definitions, event_id: &String) -> EventExportDoc {
     let event = views.events.get(event_id);
-    let segments: Vec<&SegmentView> = views
+    let segments = views
         .segments
         .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
-        .map(|(_, segment)| segment)
+        .map(|(_, segment)| SegmentExportDoc::from(segment))
         .collect();
-    let tracks = match event {
-        Some(event) if !event.audio_tracks.is_empty() => event.audio_tracks.clone(),
-        _ => vec![1],
-    };
-    let name = event.and_then(|e| e.title.as_deref()).unwrap_or(event_id);
-    let edls = tracks.iter().map(|&track| {
-        let mut clips: Vec<(u64, u64, EdlClip)> = segments
-            .iter()
-            .filter_map(|segment| {
-                let end_ms = segment.end_ms.filter(|_| segment.complete)?;
-                let (clip_start_ms, clip_end_ms) = segment
-                    .optimizations
-                    .get(&track)
-                    .map_or((segment.start_ms, end_ms), |o| (o.opto_start_ms, o.opto_end_ms));
-                let clip = EdlClip {
-                    name: clip_name(segment, segment.start_ms, end_ms),
-                    source_in_ms: clip_start_ms,
-                    source_out_ms: clip_end_ms,
-                };
-                Some((clip_start_ms, segment.start_ms, clip))
-            })
-            .collect();
-        clips.sort_by_key(|(clip_start_ms, start_ms, _)| (*clip_start_ms, *start_ms));
-        let clips = clips.into_iter().map(|(_, _, clip)| clip).collect();
-        (format!("event-{track}"), format!("{name} track {track}"), clips)
-    });
-    let edl = write_edls(out, &folder, event, options, edls)?;
     let profile = event
         .filter(|e| e.profile_known)
         .and_then(|e| definitions.profiles.get(&e.profile))
         .map(|(_, profile)| ProfileSummaryDoc::from(profile));
-    let doc = EventExportDoc {
+    EventExportDoc {
         event_id: event_id.clone(),
         event: event.map(EventDoc::from),
         profile,
-        edl,
-        segments: segments.into_iter().map(SegmentExportDoc::from).collect(),
+        edl: EdlFilesDoc::default(),
+        segments,
         detections: definitions
             .live_detections(event_id)
             .into_iter()
             .map(DetectionExportDoc::from)
             .collect(),
-    };
-    out.write_json(&folder.join("export.json"), &doc)?;
-    Ok(())
+    }
 }
 
-fn write_replay(
-    out: &OutputDir,
-    views: &Views,
-    options: ExportOptions,
-    view: &ReplayView,
-    version: u64,
-    replay: &Replay,
-) -> Result<()> {
-    let folder = Path::new("replays").join(path_component(&view.replay_id));
-    let event = views.events.get(&view.event_id);
-    let clips = view
-        .clips
-        .iter()
-        .map(|clip| {
-            // A clip of timestamps mode is a time range, not a segment.
-            let segment = (view.mode != ReplayMode::Timestamps)
-                .then(|| views.segments.get(&(view.event_id.clone(), clip.start_ms)))
-                .flatten();
-            let name = match segment {
-                Some(segment) => clip_name(segment, clip.start_ms, clip.end_ms),
-                None => format!("{} {}", view.event_id, seconds_range(clip.start_ms, clip.end_ms)),
-            };
-            EdlClip { name, source_in_ms: clip.clip_start_ms, source_out_ms: clip.clip_end_ms }
-        })
-        .collect();
-    let edl = write_edls(
-        out,
-        &folder,
-        event,
-        options,
-        [("replay".to_owned(), view.replay_id.clone(), clips)],
-    )?;
-    let doc = ReplayExportDoc {
+/// The export of one replay, its `edl` object still empty.
+fn replay_export(view: &ReplayView, version: u64, replay: &Replay) -> ReplayExportDoc {
+    ReplayExportDoc {
         replay_id: view.replay_id.clone(),
         event_id: view.event_id.clone(),
         version,
@@ -259,10 +266,93 @@ fn write_replay(
         settings: ReplaySettingsDoc::from(replay),
         total_duration: Seconds(view.total_duration_ms),
         total_score: view.total_score,
-        edl,
+        edl: EdlFilesDoc::default(),
         clips: view.clips.iter().map(ClipDoc::from).collect(),
+    }
+}
+
+/// Writes the EDLs of an event export into `folder`, one per track (its `audio_tracks`, or
+/// track 1): every complete segment with its clip bounds on that track, by clip start (then
+/// segment start); then the export itself, describing them.
+fn write_event(
+    out: &OutputDir,
+    folder: &Path,
+    options: ExportOptions,
+    doc: &mut EventExportDoc,
+) -> Result<()> {
+    let event = doc.event.as_ref();
+    let tracks = match event {
+        Some(event) if !event.audio_tracks.is_empty() => event.audio_tracks.clone(),
+        _ => vec![1],
     };
-    out.write_json(&folder.join("export.json"), &doc)?;
+    let name = event.and_then(|e| e.title.as_deref()).unwrap_or(&doc.event_id);
+    let edls = tracks.iter().map(|&track| {
+        let mut clips: Vec<(u64, u64, EdlClip)> = doc
+            .segments
+            .iter()
+            .filter_map(|segment| {
+                let end = segment.end.filter(|_| segment.complete)?;
+                let key = track.to_string();
+                let (clip_start, clip_end) = match segment.clips.get(&key) {
+                    Some(bounds) => (bounds.clip_start, bounds.clip_end),
+                    None => segment
+                        .optimizations
+                        .get(&key)
+                        .map_or((segment.start, end), |o| (o.opto_start, o.opto_end)),
+                };
+                let clip = EdlClip {
+                    name: clip_name(&doc.event_id, segment, segment.start.ms(), end.ms()),
+                    source_in_ms: clip_start.ms(),
+                    source_out_ms: clip_end.ms(),
+                };
+                Some((clip_start.ms(), segment.start.ms(), clip))
+            })
+            .collect();
+        clips.sort_by_key(|(clip_start_ms, start_ms, _)| (*clip_start_ms, *start_ms));
+        let clips = clips.into_iter().map(|(_, _, clip)| clip).collect();
+        (format!("event-{track}"), format!("{name} track {track}"), clips)
+    });
+    doc.edl = write_edls(out, folder, event, options, edls)?;
+    out.write_json(&folder.join("export.json"), doc)?;
+    Ok(())
+}
+
+/// Writes the EDL of a replay export into `folder` (its selection, in its order, at its
+/// event's frame rate; clip names from the event's export when there is one), then the export
+/// itself.
+fn write_replay(
+    out: &OutputDir,
+    folder: &Path,
+    options: ExportOptions,
+    doc: &mut ReplayExportDoc,
+    event: Option<&EventExportDoc>,
+) -> Result<()> {
+    // A clip of timestamps mode is a time range, not a segment.
+    let segments = event.filter(|_| doc.settings.mode != ReplayMode::Timestamps.as_str());
+    let clips = doc
+        .clips
+        .iter()
+        .map(|clip| {
+            let segment =
+                segments.and_then(|event| event.segments.iter().find(|s| s.start == clip.start));
+            let name = match segment {
+                Some(segment) => clip_name(&doc.event_id, segment, clip.start.ms(), clip.end.ms()),
+                None => {
+                    format!("{} {}", doc.event_id, seconds_range(clip.start.ms(), clip.end.ms()))
+                }
+            };
+            EdlClip { name, source_in_ms: clip.clip_start.ms(), source_out_ms: clip.clip_end.ms() }
+        })
+        .collect();
+    let event_doc = event.and_then(|e| e.event.as_ref());
+    doc.edl = write_edls(
+        out,
+        folder,
+        event_doc,
+        options,
+        [("replay".to_owned(), doc.replay_id.clone(), clips)],
+    )?;
+    out.write_json(&folder.join("export.json"), doc)?;
     Ok(())
 }
 
@@ -271,11 +361,11 @@ fn write_replay(
 fn write_edls(
     out: &OutputDir,
     folder: &Path,
-    event: Option<&EventView>,
+    event: Option<&EventDoc>,
     options: ExportOptions,
     edls: impl IntoIterator<Item = (String, String, Vec<EdlClip>)>,
 ) -> Result<EdlFilesDoc> {
-    let stated = event.and_then(|e| e.frame_rate_milli);
+    let stated = event.and_then(|e| e.frame_rate).map(milli_per_second);
     let milli = stated.unwrap_or(DEFAULT_FRAME_RATE_MILLI);
     let channel = match event {
         Some(event) if event.audio_tracks.is_empty() => Channel::Video,
@@ -318,13 +408,18 @@ fn write_edls(
 
 /// The name of a segment's clip in an EDL: `<event_id> <start>-<end>`, in seconds, then the
 /// label when it has one.
-fn clip_name(segment: &SegmentView, start_ms: u64, end_ms: u64) -> String {
-    let mut name = format!("{} {}", segment.event_id, seconds_range(start_ms, end_ms));
+fn clip_name(event_id: &str, segment: &SegmentExportDoc, start_ms: u64, end_ms: u64) -> String {
+    let mut name = format!("{event_id} {}", seconds_range(start_ms, end_ms));
     if let Some(label) = segment.label.as_ref().filter(|l| !l.label.is_empty()) {
         name.push(' ');
         name.push_str(&label.label);
     }
     name
+}
+
+/// A frame rate of an export (frames per second, at most 3 decimals) in frames per 1000 s.
+fn milli_per_second(rate: f64) -> u64 {
+    (rate * 1000.0).round() as u64
 }
 
 fn seconds_range(start_ms: u64, end_ms: u64) -> String {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use reeltime::export::ExportOptions;
+use reeltime::export::{rewrite_exports, ExportOptions, Rewrite};
 use reeltime::process::{process, ProcessOptions};
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_connectors::tables::{write_tables, TableFormat};
@@ -47,44 +47,62 @@ enum Command {
         #[arg(long)]
         drop_frame: bool,
     },
-    /// Rebuild the tables (tables/*.arrow, tables/*.parquet) of an earlier output directory
-    /// from its JSON exports (events/*/export.json, replays/*/export.json).
+    /// Rewrite the exports of an earlier output directory from its JSON exports
+    /// (events/*/export.json, replays/*/export.json): EDLs, JSON, Arrow and Parquet tables.
     Export {
         /// The output directory of an earlier `reeltime process`.
         #[arg(long)]
         from: PathBuf,
-        /// The table formats to write (repeat or separate with commas).
-        #[arg(long, value_enum, value_delimiter = ',', default_values = ["arrow", "parquet"])]
+        /// The formats to write (repeat or separate with commas): `edl` makes every EDL again
+        /// (and updates the `edl` object of each JSON export), `json` reads and writes every
+        /// JSON export again, `arrow` and `parquet` the tables.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["edl", "json", "arrow", "parquet"])]
         format: Vec<FormatArg>,
+        /// Write drop-frame timecode (HH:MM:SS;FF) in the EDLs of 29.97 and 59.94 fps events.
+        #[arg(long)]
+        drop_frame: bool,
     },
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
 }
 
-/// A table format of `reeltime export`.
-#[derive(Clone, Copy, ValueEnum)]
+/// A format of `reeltime export`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
+    /// CMX 3600 EDLs (`.edl`).
+    Edl,
+    /// The JSON exports (`export.json`).
+    Json,
     /// Arrow IPC files (`.arrow`).
     Arrow,
     /// Parquet files (`.parquet`).
     Parquet,
 }
 
-impl From<FormatArg> for TableFormat {
-    fn from(format: FormatArg) -> Self {
-        match format {
-            FormatArg::Arrow => TableFormat::Arrow,
-            FormatArg::Parquet => TableFormat::Parquet,
-        }
-    }
-}
-
-/// Writes the tables of the output directory `from` in `formats`.
-fn export(from: &Path, formats: &[FormatArg]) -> anyhow::Result<()> {
+/// Rewrites the exports of the output directory `from` in `formats`: EDLs and JSON first,
+/// since the tables are read from the JSON exports.
+fn export(from: &Path, formats: &[FormatArg], options: ExportOptions) -> anyhow::Result<()> {
     let out = OutputDir::open(from)?;
-    let formats: Vec<TableFormat> = formats.iter().map(|&f| f.into()).collect();
-    let written = write_tables(&out, &formats)
-        .with_context(|| format!("writing tables to {:?}", out.root()))?;
+    let rewrite = Rewrite {
+        edl: formats.contains(&FormatArg::Edl),
+        json: formats.contains(&FormatArg::Json),
+    };
+    let mut written = rewrite_exports(&out, options, rewrite)
+        .with_context(|| format!("rewriting the exports of {:?}", out.root()))?;
+    let tables: Vec<TableFormat> = formats
+        .iter()
+        .filter_map(|format| match format {
+            FormatArg::Arrow => Some(TableFormat::Arrow),
+            FormatArg::Parquet => Some(TableFormat::Parquet),
+            FormatArg::Edl | FormatArg::Json => None,
+        })
+        .collect();
+    if !tables.is_empty() {
+        written.extend(
+            write_tables(&out, &tables)
+                .with_context(|| format!("writing tables to {:?}", out.root()))?,
+        );
+    }
     for path in written {
         println!("wrote {}", from.join(path).display());
     }
@@ -134,7 +152,9 @@ fn main() -> ExitCode {
                 );
             })
         }
-        Command::Export { from, format } => export(&from, &format),
+        Command::Export { from, format, drop_frame } => {
+            export(&from, &format, ExportOptions { drop_frame })
+        }
         Command::Schema => {
             let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())
                 .expect("the schema serializes");

@@ -195,6 +195,104 @@ fn exports_match_the_golden_files() {
     );
 }
 
+/// Runs `reeltime export --from out` with `args`; returns what it printed.
+fn export(out: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["export", "--from"])
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("reeltime runs");
+    assert!(
+        output.status.success(),
+        "reeltime export failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn export_from_an_output_directory_rewrites_the_same_exports() {
+    for case in cases() {
+        let name = case_name(&case);
+        // Without the case's own flags: the rewrite must then leave drop-frame out too.
+        let args = fs::read_to_string(case.join("args")).unwrap_or_default();
+        if args.contains("--drop-frame") {
+            continue;
+        }
+        let (out, before) = run_case(&case);
+        // EDLs go; JSON exports stay only in a compact form, so that both must be written
+        // again to match.
+        for (path, text) in &before {
+            let file = out.path().join(path);
+            if path.ends_with(".edl") {
+                fs::remove_file(file).unwrap();
+            } else {
+                let doc: Value = serde_json::from_str(text).unwrap();
+                fs::write(file, serde_json::to_string(&doc).unwrap()).unwrap();
+            }
+        }
+        let printed = export(out.path(), &[]);
+        let after: BTreeMap<String, String> =
+            files(out.path()).into_iter().filter(|(path, _)| before.contains_key(path)).collect();
+        assert_eq!(after.len(), before.len(), "{name}: not every export was rewritten");
+        for (path, text) in &before {
+            assert_eq!(
+                &after[path],
+                text,
+                "{name}: {path} differs after export --from:\n{}",
+                line_diff(text, &after[path])
+            );
+            assert!(printed.contains(path.as_str()), "{name}: {path} not reported:\n{printed}");
+        }
+    }
+}
+
+#[test]
+fn export_from_rewrites_the_edls_in_drop_frame_when_asked() {
+    let case = golden_root().join("ntsc-29.97-drop-frame");
+    let expected = files(&case.join("expected"));
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["process", "--quiet", "--log"])
+        .arg(case.join("input.jsonl"))
+        .arg("--out")
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let non_drop = files(out.path());
+    let edl = expected.keys().find(|path| path.ends_with(".edl")).expect("the case has an EDL");
+    assert!(non_drop[edl].contains("FCM: NON-DROP FRAME"), "{}", non_drop[edl]);
+
+    export(out.path(), &["--format", "edl", "--drop-frame"]);
+    let rewritten = files(out.path());
+    for (path, text) in expected.iter().filter(|(path, _)| path.ends_with(".edl")) {
+        assert_eq!(&rewritten[path], text, "{path}:\n{}", line_diff(text, &rewritten[path]));
+    }
+    let export_json = expected.keys().find(|p| p.starts_with("events/") && p.ends_with(".json"));
+    let export_json = export_json.expect("the case has an event export");
+    let doc: Value = serde_json::from_str(&rewritten[export_json]).unwrap();
+    assert_eq!(doc["edl"]["drop_frame"], Value::Bool(true), "{export_json}");
+}
+
+#[test]
+fn export_from_names_a_damaged_export() {
+    let case = golden_root().join("pal-25fps");
+    let (out, before) = run_case(&case);
+    let damaged = before.keys().find(|p| p.ends_with("export.json")).unwrap();
+    fs::write(out.path().join(damaged), "{\"event_id\": 7}").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["export", "--format", "edl", "--from"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let file = Path::new(damaged).file_name().unwrap().to_string_lossy().into_owned();
+    assert!(stderr.contains("is not a reeltime export") && stderr.contains(&file), "{stderr}");
+}
+
 #[test]
 fn the_line_diff_shows_what_changed_with_context() {
     let diff = line_diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\nh\n");

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
@@ -13,7 +13,7 @@ use crate::view::{
 };
 
 /// A feature: `{"plugin", "attribute", "value"}`.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FeatureDoc {
     /// The plugin that reported it.
     pub plugin: String,
@@ -34,7 +34,7 @@ impl From<&Feature> for FeatureDoc {
 }
 
 /// Optimized bounds on one track.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OptoDoc {
     /// In-point in seconds.
     pub opto_start: Seconds,
@@ -49,7 +49,7 @@ impl From<&OptoBounds> for OptoDoc {
 }
 
 /// One segment in `segments.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SegmentDoc {
     /// Start in seconds.
     pub start: Seconds,
@@ -106,7 +106,7 @@ impl From<&SegmentView> for SegmentDoc {
 }
 
 /// `events/<event_id>/segments.json`: every segment of an event, by start.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SegmentsDoc {
     /// The event.
     pub event_id: String,
@@ -115,7 +115,7 @@ pub struct SegmentsDoc {
 }
 
 /// One selected clip in `selection.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClipDoc {
     /// The segment's start in seconds.
     pub start: Seconds,
@@ -148,7 +148,7 @@ impl From<&ClipView> for ClipDoc {
 }
 
 /// `replays/<replay_id>/selection.json`: the latest version of a replay.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SelectionDoc {
     /// The replay.
     pub replay_id: String,
@@ -188,7 +188,7 @@ impl SelectionDoc {
 }
 
 /// `events/<event_id>/event.json`: what is known of the event itself.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EventDoc {
     /// The event.
     pub event_id: String,
@@ -227,7 +227,7 @@ impl From<&EventView> for EventDoc {
 }
 
 /// One line of `notifications.jsonl` (and one message of `reeltime.notifications`).
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NotificationDoc {
     /// An input record was rejected.
@@ -379,7 +379,7 @@ impl NotificationDoc {
 
 /// Where a rejected record was: a 1-based line number of a log file, or
 /// `topic/partition/offset` for Kafka.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Position {
     /// A line of a log file.
@@ -398,7 +398,7 @@ impl std::fmt::Display for Position {
 }
 
 /// One line of `dead-letter.jsonl`: a rejected record, kept whole.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeadLetterDoc {
     /// Where it was.
     pub position: Position,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::document::{ClipDoc, EventDoc, FeatureDoc, OptoDoc};
 use crate::record::{Detection, Media, Priority, Profile, Replay, TimeRange};
@@ -23,7 +23,7 @@ use crate::view::{LabelView, SegmentView};
 pub type ExtraFields = serde_json::Map<String, serde_json::Value>;
 
 /// `events/<event_id>/export.json`: an event, its profile and every segment.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EventExportDoc {
     /// The event.
     pub event_id: String,
@@ -42,7 +42,7 @@ pub struct EventExportDoc {
 
 /// A live detection of an event export: the latest record of its identity, neither deleted
 /// by its `deleted` flag nor received before a later delete of its event.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DetectionExportDoc {
     /// The featurer.
     pub plugin: String,
@@ -72,7 +72,7 @@ impl From<&Detection> for DetectionExportDoc {
 }
 
 /// What a profile does, without its plugins' configurations.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileSummaryDoc {
     /// The profile's name.
     pub name: String,
@@ -131,7 +131,7 @@ impl From<&Profile> for ProfileSummaryDoc {
 }
 
 /// A featurer of a profile.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FeaturerSummaryDoc {
     /// The plugin.
     pub plugin: String,
@@ -144,7 +144,7 @@ pub struct FeaturerSummaryDoc {
 }
 
 /// The EDL files of an export and how their timecode was made.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EdlFilesDoc {
     /// Frame rate of the timecodes in frames per second: the event's, or 25 when it states
     /// none.
@@ -165,7 +165,7 @@ pub struct EdlFilesDoc {
 }
 
 /// A segment's label.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LabelDoc {
     /// The labeler.
     pub plugin: String,
@@ -186,7 +186,7 @@ impl From<&LabelView> for LabelDoc {
 }
 
 /// Where a segment's clip is on one track.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClipBoundsDoc {
     /// In-point in seconds: the optimized one when optimized for the track, else the start.
     pub clip_start: Seconds,
@@ -195,7 +195,7 @@ pub struct ClipBoundsDoc {
 }
 
 /// One segment of an event export.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SegmentExportDoc {
     /// Start in seconds.
     pub start: Seconds,
@@ -266,7 +266,7 @@ impl From<&SegmentView> for SegmentExportDoc {
 }
 
 /// `replays/<replay_id>/export.json`: a replay's settings and its latest selection.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplayExportDoc {
     /// The replay.
     pub replay_id: String,
@@ -290,7 +290,7 @@ pub struct ReplayExportDoc {
 }
 
 /// What a replay record asks for (SEMANTICS §5), with defaults filled in.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplaySettingsDoc {
     /// `duration`, `features` or `timestamps`.
     pub mode: String,
@@ -339,7 +339,7 @@ impl From<&Replay> for ReplaySettingsDoc {
 }
 
 /// A priority entry of a replay.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PriorityDoc {
     /// Only features of this plugin match; null: any plugin.
     pub plugin: Option<String>,
@@ -366,7 +366,7 @@ impl From<&Priority> for PriorityDoc {
 }
 
 /// A time range of timestamps mode.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimeRangeDoc {
     /// Start in seconds.
     pub start: Seconds,
