@@ -3,11 +3,14 @@
 //! This crate sits at the top of the workspace. The `reeltime` binary is a thin command line
 //! over it.
 //!
+//! - [`config`]: the layered configuration of `reeltime run` (defaults, file, environment,
+//!   flags).
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
 //!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 
+pub mod config;
 pub mod export;
 pub mod process;
 pub mod progress;
