@@ -171,6 +171,15 @@ impl OutputDir {
         }
     }
 
+    /// Removes the folder `relative` with everything in it, if it is there.
+    pub fn remove_tree(&self, relative: &Path) -> Result<(), OutputError> {
+        let path = self.root.join(relative);
+        match fs::remove_dir_all(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the JSON Lines log `name` for appending.
     pub fn json_lines(&self, name: &str) -> Result<JsonLines, OutputError> {
         let path = self.root.join(name);

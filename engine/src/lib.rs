@@ -6,11 +6,14 @@
 //! - [`config`]: the layered configuration of `reeltime run` (defaults, file, environment,
 //!   flags).
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
+//! - [`output`]: what both modes write into the output directory: the notification and
+//!   dead-letter logs, and the views with their exports and tables.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
 //!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 
 pub mod config;
 pub mod export;
+pub mod output;
 pub mod process;
 pub mod progress;

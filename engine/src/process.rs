@@ -6,25 +6,22 @@
 //! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
 //! ([`crate::export`]) and, from those, the tables (`tables/*.arrow`, `tables/*.parquet`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use reeltime_connectors::log_file::{Line, LogFile};
-use reeltime_connectors::output_dir::{path_component, OutputDir};
-use reeltime_connectors::tables::{write_tables, TableFormat};
+use reeltime_connectors::output_dir::OutputDir;
 use reeltime_operators::harness::{self, EpochInput};
 use reeltime_operators::read_model::ReadModel;
-use reeltime_schemas::document::{
-    DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
-};
-use reeltime_schemas::view::Notification;
-use reeltime_schemas::{decode, Record, RecordError};
+use reeltime_schemas::document::Position;
+use reeltime_schemas::{decode, Record};
 
-use crate::export::{write_exports, Definitions, ExportOptions};
+use crate::export::{Definitions, ExportOptions};
+use crate::output::{EpochLogs, LayoutWriter, Rejected};
 use crate::progress::Progress;
 
 /// Settings of one `process` run.
@@ -67,17 +64,11 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// A line a worker rejected.
-struct Rejected {
-    line: u64,
-    error: RecordError,
-    text: String,
-}
-
 /// What a worker reports with each epoch besides its view updates.
 enum WorkerNote {
     Accepted(u64),
-    Rejected(Rejected),
+    /// A rejected line, by its number.
+    Rejected(u64, Rejected),
     /// A profile or replay record at its line, for the exports.
     Definition(u64, Record),
 }
@@ -126,8 +117,7 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     };
 
     let mut model = ReadModel::default();
-    let mut notifications = out.json_lines("notifications.jsonl")?;
-    let mut dead_letters = out.json_lines("dead-letter.jsonl")?;
+    let mut logs = EpochLogs::open(&out)?;
     let mut summary = Summary::default();
     let mut progress = Progress::new(
         format!("processing {}", options.log.display()),
@@ -143,38 +133,19 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
         for note in updates.side {
             match note {
                 WorkerNote::Accepted(count) => summary.accepted += count,
-                WorkerNote::Rejected(r) => rejected.push(r),
+                WorkerNote::Rejected(line, r) => rejected.push((line, r)),
                 WorkerNote::Definition(line, record) => definitions.observe(line, record),
             }
         }
-        rejected.sort_by_key(|r| r.line);
+        rejected.sort_by_key(|(line, _)| *line);
+        let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
         summary.rejected += rejected.len() as u64;
         let changes = model.apply(updates.events, updates.segments, updates.replays);
         if sink_error.is_some() {
             return;
         }
-        let written = (|| -> Result<()> {
-            let seen_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-            for r in &rejected {
-                dead_letters.write(&DeadLetterDoc {
-                    position: Position::Line(r.line),
-                    reason: r.error.to_string(),
-                    kind: r.error.kind().to_owned(),
-                    record: r.text.clone(),
-                    seen_at: seen_at.clone(),
-                })?;
-            }
-            let rejections = rejected.iter().map(|r| Notification::RecordRejected {
-                position: r.line.to_string(),
-                reason: r.error.to_string(),
-            });
-            for notification in rejections.chain(changes.notifications) {
-                notifications.write(&NotificationDoc::new(epoch, &notification))?;
-                summary.notifications += 1;
-            }
-            Ok(())
-        })();
-        if let Err(e) = written {
+        summary.notifications += (rejected.len() + changes.notifications.len()) as u64;
+        if let Err(e) = logs.append(epoch, &rejected, &changes.notifications) {
             sink_error = Some(e);
         }
         progress.update(bytes_read.load(Ordering::Relaxed), summary.accepted + summary.rejected);
@@ -187,13 +158,8 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     if let Some(e) = read_error.lock().unwrap().take() {
         anyhow::bail!(e);
     }
-    notifications.flush()?;
-    dead_letters.flush()?;
-    write_views(&out, &model).with_context(|| format!("writing views to {:?}", out.root()))?;
-    write_exports(&out, &model, &definitions, options.export)
-        .with_context(|| format!("writing exports to {:?}", out.root()))?;
-    write_tables(&out, &[TableFormat::Arrow, TableFormat::Parquet])
-        .with_context(|| format!("writing tables to {:?}", out.root()))?;
+    logs.flush()?;
+    LayoutWriter::default().write(&out, &model, &definitions, options.export)?;
 
     let views = model.views();
     summary.events = views.events.len();
@@ -247,41 +213,16 @@ fn decode_share(
                 }
                 records.push((line.number, record));
             }
-            Err(error) => side.push(WorkerNote::Rejected(Rejected {
-                line: line.number,
-                error,
-                text: String::from_utf8_lossy(&line.bytes).into_owned(),
-            })),
+            Err(error) => side.push(WorkerNote::Rejected(
+                line.number,
+                Rejected {
+                    position: Position::Line(line.number),
+                    error,
+                    text: String::from_utf8_lossy(&line.bytes).into_owned(),
+                },
+            )),
         }
     }
     side.push(WorkerNote::Accepted(records.len() as u64));
     EpochInput { records, side }
-}
-
-/// Writes every view of the read model in the output layout.
-fn write_views(out: &OutputDir, model: &ReadModel) -> Result<()> {
-    let views = model.views();
-    let mut event_ids: Vec<&String> = views.events.keys().collect();
-    event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id));
-    event_ids.sort();
-    event_ids.dedup();
-    for event_id in event_ids {
-        let folder = Path::new("events").join(path_component(event_id));
-        if let Some(event) = views.events.get(event_id) {
-            out.write_json(&folder.join("event.json"), &EventDoc::from(event))?;
-        }
-        let segments = views
-            .segments
-            .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
-            .map(|(_, segment)| SegmentDoc::from(segment))
-            .collect();
-        let doc = SegmentsDoc { event_id: event_id.clone(), segments };
-        out.write_json(&folder.join("segments.json"), &doc)?;
-    }
-    for (replay_id, view) in &views.replays {
-        let version = model.version(replay_id).expect("a live replay has a version");
-        let path = Path::new("replays").join(path_component(replay_id)).join("selection.json");
-        out.write_json(&path, &SelectionDoc::new(view, version))?;
-    }
-    Ok(())
 }

@@ -273,7 +273,7 @@ fn export_refuses_a_directory_reeltime_did_not_write() {
     let output = reeltime(&["export", "--from", dir.path().to_str().unwrap()]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("is not a reeltime output directory"), "{}", stderr(&output));
-    let output = reeltime(&["export", "--from", dir.path().to_str().unwrap(), "--format", "edl"]);
+    let output = reeltime(&["export", "--from", dir.path().to_str().unwrap(), "--format", "xml"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("invalid value 'edl'"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("invalid value 'xml'"), "{}", stderr(&output));
 }

@@ -411,3 +411,27 @@ pub struct DeadLetterDoc {
     /// When it was seen (UTC, RFC 3339).
     pub seen_at: String,
 }
+
+/// A message of the `clips` topic: one segment view of an event, keyed `<event_id>/<start>`
+/// (a tombstone when the segment is removed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClipMessageDoc {
+    /// The event.
+    pub event_id: String,
+    /// The segment.
+    #[serde(flatten)]
+    pub segment: SegmentDoc,
+}
+
+/// A message of the `replays` topic for a deleted replay: its last version stays on the
+/// compacted topic, so that a replay created again under the same id goes on counting from
+/// there (SEMANTICS §8.12).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplayRemovedDoc {
+    /// The replay.
+    pub replay_id: String,
+    /// Its last version.
+    pub version: u64,
+    /// Always true.
+    pub removed: bool,
+}

@@ -3,10 +3,18 @@
 //! Every Kafka client reeltime makes (admin, producer, consumer) starts from
 //! [`ClientSettings::client_config`], so `--brokers` and the pass-through librdkafka settings
 //! (SASL, TLS, ...) apply the same way everywhere.
+//!
+//! - [`source`]: the input partitions, their committed offsets, and a reader of a fixed
+//!   share of them that gives each message its place in the log order.
+//! - [`sink`]: the transactional producer that publishes each epoch's output together with
+//!   the input offsets it consumed.
 
 use std::collections::BTreeMap;
 
 use rdkafka::config::ClientConfig;
+
+pub mod sink;
+pub mod source;
 
 /// The default prefix of every topic name.
 pub const DEFAULT_TOPIC_PREFIX: &str = "reeltime.";

@@ -1,0 +1,314 @@
+//! Reading the input topics: which partitions there are, where the last committed epoch left
+//! each of them, and a reader over a fixed share of them.
+//!
+//! Contract: a [`PartitionReader`] is `assign`ed its partitions (no consumer-group
+//! membership, so no rebalancing in the data path) and always reads them from their
+//! beginning: the engine rebuilds its state from the inputs on every start, and the offsets
+//! committed with the last epoch say where the rebuild ends and new output begins.
+//!
+//! Every message gets a [`Seq`], the order "latest" means in SEMANTICS §2 and §8.4: the
+//! broker's append time, made non-decreasing per partition, then the topic, then a counter
+//! among the partition's messages of that same millisecond. Within a partition this is the
+//! offset order; across the topics of one event it is the order in which the broker received
+//! the records (so an event delete removes what arrived before it). It depends only on the
+//! partition's contents, so a rebuild gives every record the same `Seq` as before.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Message, Timestamp};
+use rdkafka::{Offset, TopicPartitionList};
+use thiserror::Error;
+
+use reeltime_schemas::record::Seq;
+
+use super::{ClientSettings, Topic, TopicNames};
+
+/// Why the inputs cannot be read.
+#[derive(Debug, Error)]
+pub enum SourceError {
+    /// An input topic does not exist (after waiting for it).
+    #[error("input topic {topic:?} does not exist on {brokers} (create the topics with `reeltime topics create`)")]
+    MissingTopic {
+        /// The topic.
+        topic: String,
+        /// The bootstrap servers asked.
+        brokers: String,
+    },
+    /// The brokers did not answer or refused a request.
+    #[error("{action}: {source}")]
+    Kafka {
+        /// What was being done.
+        action: String,
+        /// What librdkafka said.
+        source: KafkaError,
+    },
+}
+
+fn kafka(action: impl Into<String>) -> impl FnOnce(KafkaError) -> SourceError {
+    let action = action.into();
+    move |source| SourceError::Kafka { action, source }
+}
+
+/// One partition of an input topic and where the last committed epoch left it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InputPartition {
+    /// The topic.
+    pub topic: Topic,
+    /// The partition.
+    pub partition: i32,
+    /// The offset after the last record of the last committed epoch (0 when nothing was
+    /// committed): the records before it are already reflected in the outputs.
+    pub committed: i64,
+}
+
+/// How long metadata and offset requests may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The partitions of every input topic, with the offsets committed for `group_id`; waits up
+/// to `wait` for topics that do not exist yet.
+pub fn input_partitions(
+    settings: &ClientSettings,
+    names: &TopicNames,
+    group_id: &str,
+    wait: Duration,
+) -> Result<Vec<InputPartition>, SourceError> {
+    let consumer = offsets_consumer(settings, group_id)?;
+    let deadline = Instant::now() + wait;
+    let mut partitions = Vec::new();
+    for topic in Topic::INPUTS {
+        let name = names.name(topic);
+        let count = loop {
+            let metadata = consumer
+                .fetch_metadata(Some(&name), REQUEST_TIMEOUT)
+                .map_err(kafka(format!("reading the metadata of {name:?} from {}", settings.brokers)))?;
+            let count = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == name && t.error().is_none())
+                .map_or(0, |t| t.partitions().len());
+            if count > 0 {
+                break count;
+            }
+            if Instant::now() >= deadline {
+                return Err(SourceError::MissingTopic {
+                    topic: name,
+                    brokers: settings.brokers.clone(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let mut list = TopicPartitionList::new();
+        for partition in 0..count as i32 {
+            list.add_partition(&name, partition);
+        }
+        let committed = consumer
+            .committed_offsets(list, REQUEST_TIMEOUT)
+            .map_err(kafka(format!("reading the committed offsets of {name:?}")))?;
+        for element in committed.elements() {
+            let committed = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => 0,
+            };
+            partitions.push(InputPartition { topic, partition: element.partition(), committed });
+        }
+    }
+    partitions.sort();
+    Ok(partitions)
+}
+
+/// A consumer of `group_id` that never joins the group: for committed offsets and for the
+/// group metadata of transactional offset commits.
+pub fn offsets_consumer(
+    settings: &ClientSettings,
+    group_id: &str,
+) -> Result<BaseConsumer, SourceError> {
+    let mut config = settings.client_config();
+    config.set("group.id", group_id).set("enable.auto.commit", "false");
+    config.create().map_err(kafka(format!("connecting to {}", settings.brokers)))
+}
+
+/// The share of `partitions` that worker `index` of `peers` reads: every `peers`-th, so the
+/// shares are fixed for a given set of partitions and workers.
+pub fn share(partitions: &[InputPartition], index: usize, peers: usize) -> Vec<InputPartition> {
+    partitions.iter().enumerate().filter(|(i, _)| i % peers == index).map(|(_, p)| p.clone()).collect()
+}
+
+/// A message of an input topic, as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputMessage {
+    /// Its topic.
+    pub topic: Topic,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset.
+    pub offset: i64,
+    /// Its place in the order "latest" means.
+    pub seq: Seq,
+    /// Its value (empty for a message without one).
+    pub payload: Vec<u8>,
+    /// Whether the last committed epoch already covered it (it only rebuilds state).
+    pub rebuild: bool,
+}
+
+impl InputMessage {
+    /// Its position as dead letters and notifications give it: `topic/partition/offset`.
+    pub fn position(&self, names: &TopicNames) -> String {
+        format!("{}/{}/{}", names.name(self.topic), self.partition, self.offset)
+    }
+}
+
+/// Reads a fixed set of input partitions from their beginning.
+pub struct PartitionReader {
+    consumer: BaseConsumer,
+    partitions: HashMap<(String, i32), PartitionState>,
+}
+
+/// What a reader keeps per partition.
+struct PartitionState {
+    topic: Topic,
+    committed: i64,
+    /// The offset after the last message read.
+    next: i64,
+    clock: SeqClock,
+}
+
+impl PartitionReader {
+    /// A reader of `partitions` (from their beginning), with `read_committed` isolation so
+    /// that aborted input transactions are never seen.
+    pub fn new(
+        settings: &ClientSettings,
+        names: &TopicNames,
+        group_id: &str,
+        partitions: &[InputPartition],
+    ) -> Result<Self, SourceError> {
+        let mut config = settings.client_config();
+        config
+            .set("group.id", group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("isolation.level", "read_committed")
+            .set("auto.offset.reset", "earliest");
+        let consumer: BaseConsumer =
+            config.create().map_err(kafka(format!("connecting to {}", settings.brokers)))?;
+        let mut list = TopicPartitionList::new();
+        let mut states = HashMap::new();
+        for p in partitions {
+            let name = names.name(p.topic);
+            list.add_partition_offset(&name, p.partition, Offset::Beginning)
+                .map_err(kafka(format!("assigning {name}/{}", p.partition)))?;
+            let state = PartitionState {
+                topic: p.topic,
+                committed: p.committed,
+                next: 0,
+                clock: SeqClock::default(),
+            };
+            states.insert((name, p.partition), state);
+        }
+        consumer.assign(&list).map_err(kafka("assigning the input partitions"))?;
+        Ok(PartitionReader { consumer, partitions: states })
+    }
+
+    /// Whether this reader has no partitions at all.
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
+
+    /// Waits up to `timeout` for the next message. `Ok(None)` when none came; an error is a
+    /// transient problem of the brokers (librdkafka keeps retrying), to be logged.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Option<InputMessage>, KafkaError> {
+        let message = match self.consumer.poll(timeout) {
+            None => return Ok(None),
+            Some(Err(KafkaError::PartitionEOF(_))) => return Ok(None),
+            Some(Err(error)) => return Err(error),
+            Some(Ok(message)) => message,
+        };
+        let key = (message.topic().to_owned(), message.partition());
+        let Some(state) = self.partitions.get_mut(&key) else {
+            return Ok(None);
+        };
+        let append_ms = match message.timestamp() {
+            Timestamp::LogAppendTime(ms) | Timestamp::CreateTime(ms) => ms,
+            Timestamp::NotAvailable => 0,
+        };
+        state.next = message.offset() + 1;
+        Ok(Some(InputMessage {
+            topic: state.topic,
+            partition: message.partition(),
+            offset: message.offset(),
+            seq: state.clock.next(append_ms, state.topic),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            rebuild: message.offset() < state.committed,
+        }))
+    }
+
+    /// Whether every partition has been read up to its committed offset, so that what comes
+    /// next is new.
+    pub fn rebuilt(&self) -> bool {
+        self.partitions.values().all(|state| state.next >= state.committed)
+    }
+}
+
+/// Gives the messages of one partition their [`Seq`]: append time in milliseconds (41 bits
+/// hold times until the year 2039; later times saturate), never decreasing; then the topic
+/// (2 bits); then the count of earlier messages of the same millisecond (20 bits).
+#[derive(Debug, Default)]
+struct SeqClock {
+    millis: u64,
+    count: u64,
+}
+
+const TOPIC_BITS: u32 = 2;
+const COUNT_BITS: u32 = 20;
+const MAX_MILLIS: u64 = (1 << (64 - TOPIC_BITS - COUNT_BITS)) - 1;
+
+impl SeqClock {
+    fn next(&mut self, append_ms: i64, topic: Topic) -> Seq {
+        let millis = u64::try_from(append_ms).unwrap_or(0).min(MAX_MILLIS);
+        if millis > self.millis {
+            self.millis = millis;
+            self.count = 0;
+        } else {
+            self.count += 1;
+        }
+        let topic = Topic::INPUTS.iter().position(|t| *t == topic).unwrap_or(0) as u64;
+        (self.millis << (TOPIC_BITS + COUNT_BITS))
+            | (topic << COUNT_BITS)
+            | self.count.min((1 << COUNT_BITS) - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seqs_follow_the_offsets_of_a_partition_even_when_the_clock_goes_back() {
+        let mut clock = SeqClock::default();
+        let times = [1_700_000_000_000, 1_700_000_000_000, 1_699_999_999_000, 1_700_000_000_001];
+        let seqs: Vec<Seq> = times.iter().map(|&t| clock.next(t, Topic::Segments)).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    }
+
+    #[test]
+    fn across_topics_the_earlier_append_comes_first() {
+        let mut control = SeqClock::default();
+        let mut detections = SeqClock::default();
+        let early = detections.next(1_000, Topic::Detections);
+        let delete = control.next(1_001, Topic::Control);
+        let late = detections.next(1_002, Topic::Detections);
+        assert!(early < delete && delete < late);
+    }
+
+    #[test]
+    fn shares_cover_every_partition_once() {
+        let partitions: Vec<InputPartition> = (0..7)
+            .map(|partition| InputPartition { topic: Topic::Detections, partition, committed: 0 })
+            .collect();
+        let mut seen: Vec<InputPartition> = (0..3).flat_map(|i| share(&partitions, i, 3)).collect();
+        seen.sort();
+        assert_eq!(seen, partitions);
+    }
+}
