@@ -10,6 +10,8 @@
 //!   dead-letter logs, and the views with their exports and tables.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
 //!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
+//! - [`run`]: the service over Kafka (`reeltime run`): rebuild from the inputs, then publish
+//!   each epoch's changes exactly once.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 
 pub mod config;
@@ -17,3 +19,4 @@ pub mod export;
 pub mod output;
 pub mod process;
 pub mod progress;
+pub mod run;

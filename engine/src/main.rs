@@ -62,6 +62,29 @@ enum Command {
         #[arg(long)]
         drop_frame: bool,
     },
+    /// Run the service over Kafka: consume the input topics, publish views, notifications
+    /// and dead letters exactly once, and keep the output directory up to date.
+    Run {
+        /// The configuration file (TOML); `--print-config` shows every key.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Bootstrap servers, HOST:PORT[,HOST:PORT...] (overrides kafka.brokers).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// The output directory (overrides output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit once every input has been idle this many seconds (overrides
+        /// engine.until_idle_seconds; 0 runs until stopped).
+        #[arg(long)]
+        until_idle: Option<f64>,
+        /// Worker threads (overrides engine.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Print the effective configuration (secrets masked) and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
 }
@@ -106,6 +129,26 @@ fn export(from: &Path, formats: &[FormatArg], options: ExportOptions) -> anyhow:
     for path in written {
         println!("wrote {}", from.join(path).display());
     }
+    Ok(())
+}
+
+/// `reeltime run`: loads the layered configuration, then runs (or prints it).
+fn run_service(
+    file: Option<&Path>,
+    overrides: Vec<(&str, toml::Value)>,
+    print_config: bool,
+) -> anyhow::Result<()> {
+    let config = reeltime::config::load(file, std::env::vars(), overrides)?;
+    if print_config {
+        reeltime::run::print_config(&config, file);
+        return Ok(());
+    }
+    let summary = reeltime::run::run(&config)?;
+    println!(
+        "rebuilt from {} records; accepted {} new records, rejected {}; published {} messages in {} transactions",
+        summary.rebuilt, summary.accepted, summary.rejected, summary.published, summary.transactions
+    );
+    println!("wrote {}", config.output.dir.display());
     Ok(())
 }
 
@@ -154,6 +197,22 @@ fn main() -> ExitCode {
         }
         Command::Export { from, format, drop_frame } => {
             export(&from, &format, ExportOptions { drop_frame })
+        }
+        Command::Run { config, brokers, out, until_idle, workers, print_config } => {
+            let mut overrides = Vec::new();
+            if let Some(brokers) = brokers {
+                overrides.push(("kafka.brokers", toml::Value::String(brokers)));
+            }
+            if let Some(out) = out {
+                overrides.push(("output.dir", toml::Value::String(out.display().to_string())));
+            }
+            if let Some(seconds) = until_idle {
+                overrides.push(("engine.until_idle_seconds", toml::Value::Float(seconds)));
+            }
+            if let Some(workers) = workers {
+                overrides.push(("engine.workers", toml::Value::Integer(workers as i64)));
+            }
+            run_service(config.as_deref(), overrides, print_config)
         }
         Command::Schema => {
             let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())

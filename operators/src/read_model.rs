@@ -38,6 +38,13 @@ impl ReadModel {
         self.views.replays.get(replay_id).and_then(|_| self.versions.get(replay_id).copied())
     }
 
+    /// Takes the replay versions last published, keyed by replay id (Kafka mode, after the
+    /// state was rebuilt from the inputs): the next change of a replay gets the version after
+    /// its published one. A replay without a published version keeps its own.
+    pub fn restore_versions(&mut self, published: BTreeMap<String, u64>) {
+        self.versions.extend(published);
+    }
+
     /// Applies one closed epoch's updates `(key, view, diff)`, returning what changed.
     pub fn apply(
         &mut self,

@@ -13,11 +13,11 @@
 //! the records (so an event delete removes what arrived before it). It depends only on the
 //! partition's contents, so a rebuild gives every record the same `Seq` as before.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 use thiserror::Error;
@@ -119,9 +119,20 @@ pub fn input_partitions(
     Ok(partitions)
 }
 
+/// The metadata of consumer group `group_id` that transactional offset commits need.
+pub fn group_metadata(
+    settings: &ClientSettings,
+    group_id: &str,
+) -> Result<ConsumerGroupMetadata, SourceError> {
+    offsets_consumer(settings, group_id)?.group_metadata().ok_or_else(|| SourceError::Kafka {
+        action: format!("reading the metadata of consumer group {group_id:?}"),
+        source: KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownGroup),
+    })
+}
+
 /// A consumer of `group_id` that never joins the group: for committed offsets and for the
 /// group metadata of transactional offset commits.
-pub fn offsets_consumer(
+fn offsets_consumer(
     settings: &ClientSettings,
     group_id: &str,
 ) -> Result<BaseConsumer, SourceError> {
@@ -134,6 +145,76 @@ pub fn offsets_consumer(
 /// shares are fixed for a given set of partitions and workers.
 pub fn share(partitions: &[InputPartition], index: usize, peers: usize) -> Vec<InputPartition> {
     partitions.iter().enumerate().filter(|(i, _)| i % peers == index).map(|(_, p)| p.clone()).collect()
+}
+
+/// The latest value of every key of a (compacted) topic, read to its end with
+/// `read_committed` isolation; a tombstone removes its key. Waits up to `timeout`.
+pub fn read_latest(
+    settings: &ClientSettings,
+    topic: &str,
+    timeout: Duration,
+) -> Result<BTreeMap<String, Vec<u8>>, SourceError> {
+    let mut config = settings.client_config();
+    config
+        .set("group.id", "reeltime-state-reader")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true");
+    let consumer: BaseConsumer =
+        config.create().map_err(kafka(format!("connecting to {}", settings.brokers)))?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+        .map_err(kafka(format!("reading the metadata of {topic:?}")))?;
+    let count = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map_or(0, |t| t.partitions().len());
+    if count == 0 {
+        return Err(SourceError::MissingTopic {
+            topic: topic.to_owned(),
+            brokers: settings.brokers.clone(),
+        });
+    }
+    let mut list = TopicPartitionList::new();
+    for partition in 0..count as i32 {
+        list.add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(kafka(format!("assigning {topic}/{partition}")))?;
+    }
+    consumer.assign(&list).map_err(kafka(format!("assigning {topic:?}")))?;
+    let deadline = Instant::now() + timeout;
+    let mut at_end = BTreeSet::new();
+    let mut latest = BTreeMap::new();
+    while at_end.len() < count {
+        if Instant::now() >= deadline {
+            return Err(SourceError::Kafka {
+                action: format!("reading {topic:?} to its end"),
+                source: KafkaError::MessageConsumption(RDKafkaErrorCode::OperationTimedOut),
+            });
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                at_end.insert(partition);
+            }
+            Some(Err(error)) => warn(&format!("reading {topic:?}: {error}")),
+            Some(Ok(message)) => {
+                let Some(key) = message.key().map(|k| String::from_utf8_lossy(k).into_owned())
+                else {
+                    continue;
+                };
+                match message.payload() {
+                    Some(payload) => latest.insert(key, payload.to_vec()),
+                    None => latest.remove(&key),
+                };
+            }
+        }
+    }
+    Ok(latest)
+}
+
+fn warn(message: &str) {
+    eprintln!("warning: {message}");
 }
 
 /// A message of an input topic, as read.
@@ -242,6 +323,20 @@ impl PartitionReader {
             payload: message.payload().unwrap_or_default().to_vec(),
             rebuild: message.offset() < state.committed,
         }))
+    }
+
+    /// Stops fetching `partition` of `topic` until [`PartitionReader::resume_all`]; the
+    /// next message read from it is the one after the last message this reader returned.
+    pub fn pause(&mut self, topic: Topic, partition: i32, names: &TopicNames) -> Result<(), KafkaError> {
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&names.name(topic), partition);
+        self.consumer.pause(&list)
+    }
+
+    /// Fetches every partition again.
+    pub fn resume_all(&mut self) -> Result<(), KafkaError> {
+        let assignment = self.consumer.assignment()?;
+        self.consumer.resume(&assignment)
     }
 
     /// Whether every partition has been read up to its committed offset, so that what comes

@@ -1,0 +1,568 @@
+//! `reeltime run`: the service over Kafka.
+//!
+//! Each worker reads a fixed share of the input partitions ([`share`]) from their beginning
+//! and closes an epoch every `epoch_ms` (or after `max_epoch_records`). The run has two
+//! phases:
+//!
+//! - **Rebuild.** The records up to the offsets committed with the last published epoch go
+//!   through the dataflow with nothing published: they rebuild the state the outputs already
+//!   show. A partition that reaches its committed offset is paused, so no epoch mixes old and
+//!   new records; once every worker is through, the epochs after the latest worker's last
+//!   rebuild epoch are live, and the replay versions continue from those on the `replays`
+//!   topic.
+//! - **Live.** Each epoch's changes (segment views, replay views, notifications, dead
+//!   letters) are published with the offsets the epoch consumed, in one transaction
+//!   ([`TransactionalSink`]): a crash at any moment loses nothing and duplicates nothing.
+//!
+//! The output directory gets the same layout as `reeltime process`: the epoch logs as they
+//! go, the views, exports and tables every `write_interval_seconds` and at exit. The run
+//! ends on SIGTERM or Ctrl-C (after the current epoch), or once every input has been idle for
+//! `until_idle_seconds`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+
+use reeltime_connectors::kafka::sink::{OutputMessage, TransactionalSink};
+use reeltime_connectors::kafka::source::{
+    group_metadata, input_partitions, read_latest, share, InputMessage, PartitionReader,
+};
+use reeltime_connectors::kafka::{Topic, TopicNames};
+use reeltime_connectors::output_dir::OutputDir;
+use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::read_model::ReadModel;
+use reeltime_schemas::document::{
+    ClipMessageDoc, NotificationDoc, Position, ReplayRemovedDoc, SegmentDoc, SelectionDoc,
+};
+use reeltime_schemas::record::Seq;
+use reeltime_schemas::view::Notification;
+use reeltime_schemas::{decode, Record};
+
+use crate::config::Config;
+use crate::export::{Definitions, ExportOptions};
+use crate::output::{now_rfc3339, EpochLogs, LayoutWriter, Rejected};
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Records read to rebuild the state of earlier runs.
+    pub rebuilt: u64,
+    /// New records that entered the dataflow.
+    pub accepted: u64,
+    /// New records sent to the dead-letter topic.
+    pub rejected: u64,
+    /// Epochs published (one transaction each).
+    pub transactions: u64,
+    /// Messages published.
+    pub published: u64,
+}
+
+/// What a worker reports with each epoch besides its view updates.
+enum WorkerNote {
+    /// Records of earlier runs read again.
+    Rebuilt(u64),
+    /// New records accepted.
+    Accepted(u64),
+    /// A new record rejected.
+    Rejected(Rejected),
+    /// A record the exports summarise, at its place in the log.
+    Definition(Seq, Record),
+    /// The offset after the last record this epoch read from a partition.
+    Consumed(Topic, i32, i64),
+}
+
+/// Runs the service until it is stopped or idle.
+pub fn run(config: &Config) -> Result<RunSummary> {
+    let settings = config.client_settings();
+    let names = TopicNames::new(&config.kafka.topic_prefix);
+    let wait = Duration::from_secs(config.kafka.topic_wait_seconds);
+    let partitions = input_partitions(&settings, &names, &config.kafka.group_id, wait)?;
+    let group = group_metadata(&settings, &config.kafka.group_id)?;
+    // Registering the transactional id aborts what a crashed predecessor left open, so the
+    // replays topic read next holds exactly the committed versions.
+    let mut sink = TransactionalSink::new(&settings, &names, &config.kafka.transactional_id, group)?;
+    let published = published_versions(&read_latest(
+        &settings,
+        &names.name(Topic::Replays),
+        Duration::from_secs(60),
+    )?);
+    let out = OutputDir::prepare(&config.output.dir)?;
+    let workers = config.engine.workers;
+    let committed: usize = partitions.iter().filter(|p| p.committed > 0).count();
+    eprintln!(
+        "reeltime run: {} input partitions on {} ({} with committed offsets to rebuild from), {} worker{}",
+        partitions.len(),
+        settings.brokers,
+        committed,
+        workers,
+        if workers == 1 { "" } else { "s" }
+    );
+
+    let mut readers = Vec::new();
+    for index in 0..workers {
+        let mine = share(&partitions, index, workers);
+        readers.push(Some(PartitionReader::new(&settings, &names, &config.kafka.group_id, &mine)?));
+    }
+    let readers = Mutex::new(readers);
+    let plan = Arc::new(EpochPlan::new(workers));
+    let started = Instant::now();
+    let activity = Arc::new(AtomicU64::new(0));
+    let stop_signal = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop_signal.clone())
+            .context("installing the signal handlers")?;
+    }
+
+    let source: Arc<harness::Source<WorkerNote>> = {
+        let plan = plan.clone();
+        let activity = activity.clone();
+        let names = names.clone();
+        let epoch_length = Duration::from_millis(config.engine.epoch_ms);
+        let max_records = config.engine.max_epoch_records;
+        let max_record_bytes = config.engine.max_record_bytes;
+        Arc::new(move |index, _peers| {
+            let reader = readers.lock().unwrap()[index].take().expect("one source per worker");
+            Box::new(WorkerEpochs {
+                index,
+                reader,
+                plan: plan.clone(),
+                epoch: 0,
+                epoch_length,
+                max_records,
+                max_record_bytes,
+                names: names.clone(),
+                activity: activity.clone(),
+                started,
+                phase: Phase::Rebuilding,
+                held: Vec::new(),
+                warned_at: None,
+                counts: (0, 0),
+            })
+        })
+    };
+
+    let mut model = ReadModel::default();
+    let mut definitions = Definitions::default();
+    let mut logs = EpochLogs::open(&out)?;
+    let mut layout = LayoutWriter::default();
+    let export = ExportOptions { drop_frame: config.output.drop_frame };
+    let write_interval = Duration::from_secs_f64(config.output.write_interval_seconds);
+    let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
+    let mut last_write = Instant::now();
+    let mut published = Some(published);
+    let mut live_since: Option<Instant> = None;
+    let mut summary = RunSummary::default();
+    let mut failure: Option<anyhow::Error> = None;
+
+    harness::run(workers, source, |updates| {
+        let epoch = updates.epoch;
+        let live = plan.is_live(epoch);
+        let mut rejected = Vec::new();
+        let mut offsets = BTreeMap::new();
+        for note in updates.side {
+            match note {
+                WorkerNote::Rebuilt(count) => summary.rebuilt += count,
+                WorkerNote::Accepted(count) => summary.accepted += count,
+                WorkerNote::Rejected(r) => rejected.push(r),
+                WorkerNote::Definition(seq, record) => definitions.observe(seq, record),
+                WorkerNote::Consumed(topic, partition, next) => {
+                    offsets.insert((topic, partition), next);
+                }
+            }
+        }
+        if live {
+            if let Some(published) = published.take() {
+                model.restore_versions(published);
+                live_since = Some(Instant::now());
+                eprintln!(
+                    "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
+                    summary.rebuilt
+                );
+            }
+        }
+        let touched = touched_segments(&updates.segments);
+        let changes = model.apply(updates.events, updates.segments, updates.replays);
+        if failure.is_some() {
+            return;
+        }
+        let step = (|| -> Result<()> {
+            if !live {
+                return Ok(());
+            }
+            rejected.sort_by(|a, b| position_key(&a.position).cmp(&position_key(&b.position)));
+            summary.rejected += rejected.len() as u64;
+            let messages = epoch_messages(&model, epoch, &touched, &rejected, &changes.notifications);
+            if !messages.is_empty() || !offsets.is_empty() {
+                sink.publish(epoch, &messages, &offsets)?;
+                summary.transactions += 1;
+                summary.published += messages.len() as u64;
+            }
+            logs.append(epoch, &rejected, &changes.notifications)?;
+            if last_write.elapsed() >= write_interval {
+                logs.flush()?;
+                layout.write(&out, &model, &definitions, export)?;
+                last_write = Instant::now();
+            }
+            Ok(())
+        })();
+        if let Err(error) = step {
+            failure = Some(error);
+            plan.stop();
+            return;
+        }
+        if stop_signal.load(Ordering::Relaxed) {
+            plan.stop();
+        }
+        if let Some(since) = live_since.filter(|_| !until_idle.is_zero()) {
+            let last_message = started + Duration::from_millis(activity.load(Ordering::Relaxed));
+            if since.max(last_message).elapsed() >= until_idle {
+                plan.stop();
+            }
+        }
+    })
+    .map_err(|e| anyhow!("the dataflow failed: {e}"))?;
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    logs.flush()?;
+    layout.write(&out, &model, &definitions, export)?;
+    Ok(summary)
+}
+
+/// The version of every replay on the `replays` topic (views and removal markers).
+fn published_versions(latest: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, u64> {
+    latest
+        .iter()
+        .filter_map(|(replay_id, payload)| {
+            let doc: serde_json::Value = serde_json::from_slice(payload).ok()?;
+            Some((replay_id.clone(), doc.get("version")?.as_u64()?))
+        })
+        .collect()
+}
+
+/// The segments whose views an epoch's updates change.
+fn touched_segments<V: Ord>(updates: &[((String, u64), V, isize)]) -> BTreeSet<(String, u64)> {
+    let mut net: BTreeMap<(&(String, u64), &V), isize> = BTreeMap::new();
+    for (key, view, diff) in updates {
+        *net.entry((key, view)).or_insert(0) += diff;
+    }
+    net.into_iter().filter(|(_, diff)| *diff != 0).map(|((key, _), _)| key.clone()).collect()
+}
+
+/// The order dead letters are published in: by topic, partition, offset.
+fn position_key(position: &Position) -> (String, i64, i64) {
+    match position {
+        Position::Line(line) => (String::new(), 0, *line as i64),
+        Position::Kafka(text) => {
+            let mut parts = text.rsplitn(3, '/');
+            let offset = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+            let partition = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            (parts.next().unwrap_or_default().to_owned(), partition, offset)
+        }
+    }
+}
+
+/// The output messages of a live epoch: a segment view (or tombstone) per changed segment, a
+/// replay view (or removal marker) per changed replay, the notifications and dead letters.
+fn epoch_messages(
+    model: &ReadModel,
+    epoch: u64,
+    touched: &BTreeSet<(String, u64)>,
+    rejected: &[Rejected],
+    notifications: &[Notification],
+) -> Vec<OutputMessage> {
+    let views = model.views();
+    let mut messages = Vec::new();
+    for (event_id, start_ms) in touched {
+        let key = format!("{event_id}/{}.{:03}", start_ms / 1000, start_ms % 1000);
+        let payload = views.segments.get(&(event_id.clone(), *start_ms)).and_then(|segment| {
+            json(&ClipMessageDoc { event_id: event_id.clone(), segment: SegmentDoc::from(segment) })
+        });
+        messages.push(OutputMessage { topic: Topic::Clips, key, payload });
+    }
+    for notification in notifications {
+        match notification {
+            Notification::ReplayUpdated { replay_id, .. } => {
+                let view = &views.replays[replay_id];
+                let version = model.version(replay_id).expect("a live replay has a version");
+                messages.push(OutputMessage {
+                    topic: Topic::Replays,
+                    key: replay_id.clone(),
+                    payload: json(&SelectionDoc::new(view, version)),
+                });
+            }
+            Notification::ReplayDeleted { replay_id, version } => {
+                let doc = ReplayRemovedDoc { replay_id: replay_id.clone(), version: *version, removed: true };
+                messages.push(OutputMessage { topic: Topic::Replays, key: replay_id.clone(), payload: json(&doc) });
+            }
+            _ => {}
+        }
+    }
+    let seen_at = now_rfc3339();
+    for r in rejected {
+        let key = match &r.position {
+            Position::Kafka(position) => position.clone(),
+            Position::Line(line) => line.to_string(),
+        };
+        messages.push(OutputMessage {
+            topic: Topic::DeadLetter,
+            key,
+            payload: json(&r.dead_letter(&seen_at)),
+        });
+    }
+    let all = rejected.iter().map(Rejected::notification).chain(notifications.iter().cloned());
+    for notification in all {
+        messages.push(OutputMessage {
+            topic: Topic::Notifications,
+            key: notification_key(&notification),
+            payload: json(&NotificationDoc::new(epoch, &notification)),
+        });
+    }
+    messages
+}
+
+/// The JSON text of a document.
+fn json<T: serde::Serialize>(value: &T) -> Option<Vec<u8>> {
+    Some(serde_json::to_vec(value).expect("documents serialize to JSON"))
+}
+
+/// The key of a notification: its event, or its replay, or the position of a rejected record.
+fn notification_key(notification: &Notification) -> String {
+    match notification {
+        Notification::RecordRejected { position, .. } => position.clone(),
+        Notification::ReplayDeleted { replay_id, .. } => replay_id.clone(),
+        Notification::EventStarted { event_id }
+        | Notification::EventEnded { event_id }
+        | Notification::SegmentStarted { event_id, .. }
+        | Notification::SegmentCompleted { event_id, .. }
+        | Notification::SegmentOptimized { event_id, .. }
+        | Notification::ReplayUpdated { event_id, .. } => event_id.clone(),
+    }
+}
+
+/// Where the workers are: which epochs they have begun, when the rebuild ends, when to stop.
+///
+/// Every worker must run the same epochs. A stop is decided once, under the lock, at the
+/// epoch after the latest one any worker has begun; workers that are behind run empty epochs
+/// up to it.
+struct EpochPlan {
+    state: Mutex<PlanState>,
+}
+
+struct PlanState {
+    max_started: u64,
+    stop_at: Option<u64>,
+    /// Per worker: the last epoch in which it read records of earlier runs.
+    rebuilt: Vec<Option<u64>>,
+    live_from: Option<u64>,
+}
+
+impl EpochPlan {
+    fn new(workers: usize) -> Self {
+        let state = PlanState { max_started: 0, stop_at: None, rebuilt: vec![None; workers], live_from: None };
+        EpochPlan { state: Mutex::new(state) }
+    }
+
+    /// Whether a worker may begin `epoch` (false once the run stops before it).
+    fn begin(&self, epoch: u64) -> bool {
+        let mut state = self.state.lock().unwrap();
+        if state.stop_at.is_some_and(|stop| epoch >= stop) {
+            return false;
+        }
+        state.max_started = state.max_started.max(epoch);
+        true
+    }
+
+    /// Worker `index` read its last record of earlier runs in `epoch`.
+    fn rebuilt(&self, index: usize, epoch: u64) {
+        let mut state = self.state.lock().unwrap();
+        state.rebuilt[index] = Some(epoch);
+        if let Some(last) = state.rebuilt.iter().copied().collect::<Option<Vec<u64>>>() {
+            state.live_from = Some(last.into_iter().max().unwrap_or(0) + 1);
+        }
+    }
+
+    /// The first live epoch, once every worker has rebuilt.
+    fn live_from(&self) -> Option<u64> {
+        self.state.lock().unwrap().live_from
+    }
+
+    /// Whether `epoch` is live. Asked when every worker has finished the epoch: a worker
+    /// reports its rebuild during its last rebuild epoch, so an unknown start means not yet.
+    fn is_live(&self, epoch: u64) -> bool {
+        self.live_from().is_some_and(|from| epoch >= from)
+    }
+
+    /// Ends the run after the epochs already begun.
+    fn stop(&self) {
+        let mut state = self.state.lock().unwrap();
+        if state.stop_at.is_none() {
+            state.stop_at = Some(state.max_started + 1);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Reading records of earlier runs.
+    Rebuilding,
+    /// Through with them; waiting for the other workers.
+    Waiting,
+    /// Reading new records.
+    Live,
+}
+
+/// A worker's epochs: what its partitions delivered in each.
+struct WorkerEpochs {
+    index: usize,
+    reader: PartitionReader,
+    plan: Arc<EpochPlan>,
+    epoch: u64,
+    epoch_length: Duration,
+    max_records: usize,
+    max_record_bytes: usize,
+    names: TopicNames,
+    /// Milliseconds from `started` to the last message any worker read.
+    activity: Arc<AtomicU64>,
+    started: Instant,
+    phase: Phase,
+    /// New messages read while rebuilding, one per paused partition.
+    held: Vec<InputMessage>,
+    /// When a broker problem was last logged, to log it once in a while, not at every poll.
+    warned_at: Option<Instant>,
+    /// Records of earlier runs and new records accepted in the current epoch.
+    counts: (u64, u64),
+}
+
+/// How long one poll waits at most, so a worker notices the end of its epoch.
+const POLL_SLICE: Duration = Duration::from_millis(20);
+/// How often a lasting broker problem is logged.
+const WARN_EVERY: Duration = Duration::from_secs(5);
+
+impl Iterator for WorkerEpochs {
+    type Item = EpochInput<WorkerNote>;
+
+    fn next(&mut self) -> Option<EpochInput<WorkerNote>> {
+        let epoch = self.epoch;
+        if !self.plan.begin(epoch) {
+            return None;
+        }
+        self.epoch += 1;
+        let deadline = Instant::now() + self.epoch_length;
+        let mut epoch_input = EpochInput { records: Vec::new(), side: Vec::new() };
+        let mut consumed = BTreeMap::new();
+        self.counts = (0, 0);
+        if self.phase == Phase::Waiting && self.plan.live_from().is_some_and(|from| epoch >= from) {
+            self.phase = Phase::Live;
+            if let Err(error) = self.reader.resume_all() {
+                self.warn(&format!("resuming the input partitions: {error}"));
+            }
+            for message in std::mem::take(&mut self.held) {
+                self.take(message, &mut epoch_input, &mut consumed);
+            }
+        }
+        match self.phase {
+            Phase::Waiting => std::thread::sleep(deadline.saturating_duration_since(Instant::now())),
+            Phase::Rebuilding | Phase::Live => self.read_until(deadline, &mut epoch_input, &mut consumed),
+        }
+        if self.phase == Phase::Rebuilding && self.reader.rebuilt() {
+            self.plan.rebuilt(self.index, epoch);
+            self.phase = Phase::Waiting;
+        }
+        let (rebuilt, accepted) = self.counts;
+        epoch_input.side.push(WorkerNote::Rebuilt(rebuilt));
+        epoch_input.side.push(WorkerNote::Accepted(accepted));
+        epoch_input
+            .side
+            .extend(consumed.into_iter().map(|((topic, partition), next)| WorkerNote::Consumed(topic, partition, next)));
+        Some(epoch_input)
+    }
+}
+
+impl WorkerEpochs {
+    fn read_until(
+        &mut self,
+        deadline: Instant,
+        epoch_input: &mut EpochInput<WorkerNote>,
+        consumed: &mut BTreeMap<(Topic, i32), i64>,
+    ) {
+        let mut count = 0;
+        while count < self.max_records {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || (self.phase == Phase::Rebuilding && self.reader.rebuilt()) {
+                break;
+            }
+            match self.reader.poll(left.min(POLL_SLICE)) {
+                Ok(None) => {}
+                Ok(Some(message)) => {
+                    count += 1;
+                    let since_start = self.started.elapsed().as_millis() as u64;
+                    self.activity.fetch_max(since_start, Ordering::Relaxed);
+                    if self.phase == Phase::Rebuilding && !message.rebuild {
+                        if let Err(error) = self.reader.pause(message.topic, message.partition, &self.names) {
+                            self.warn(&format!("pausing {}: {error}", message.position(&self.names)));
+                        }
+                        self.held.push(message);
+                        continue;
+                    }
+                    self.take(message, epoch_input, consumed);
+                }
+                Err(error) => self.warn(&format!("reading the inputs: {error}")),
+            }
+        }
+    }
+
+    /// Decodes a message into the epoch; a bad new one becomes a dead letter.
+    fn take(
+        &mut self,
+        message: InputMessage,
+        epoch_input: &mut EpochInput<WorkerNote>,
+        consumed: &mut BTreeMap<(Topic, i32), i64>,
+    ) {
+        let rebuild = message.rebuild;
+        if !rebuild {
+            consumed.insert((message.topic, message.partition), message.offset + 1);
+        }
+        match decode(&message.payload, self.max_record_bytes) {
+            Ok(record) => {
+                if Definitions::wants(&record) {
+                    epoch_input.side.push(WorkerNote::Definition(message.seq, record.clone()));
+                }
+                epoch_input.records.push((message.seq, record));
+                if rebuild {
+                    self.counts.0 += 1;
+                } else {
+                    self.counts.1 += 1;
+                }
+            }
+            // A bad record of an earlier run was dead-lettered then.
+            Err(_) if rebuild => self.counts.0 += 1,
+            Err(error) => epoch_input.side.push(WorkerNote::Rejected(Rejected {
+                position: Position::Kafka(message.position(&self.names)),
+                error,
+                text: String::from_utf8_lossy(&message.payload).into_owned(),
+            })),
+        }
+    }
+
+    fn warn(&mut self, message: &str) {
+        if self.warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+            eprintln!("warning: worker {}: {message}", self.index);
+            self.warned_at = Some(Instant::now());
+        }
+    }
+}
+
+/// Prints the configuration (secrets masked) for `reeltime run --print-config`.
+pub fn print_config(config: &Config, path: Option<&Path>) {
+    if let Some(path) = path {
+        println!("# effective configuration (defaults, {}, environment, flags)", path.display());
+    } else {
+        println!("# effective configuration (defaults, environment, flags)");
+    }
+    print!("{}", config.to_masked_toml());
+}
