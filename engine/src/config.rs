@@ -196,9 +196,8 @@ pub fn load(
         check_keys(&defaults, &layer.table, &mut Vec::new(), &layer.name)?;
         merge(&mut merged, layer.table);
     }
-    let config: Config = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
-        ConfigError::Invalid(format!("{}: {}", e.path(), e.inner().message()))
-    })?;
+    let config: Config = serde_path_to_error::deserialize(Value::Table(merged))
+        .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.path(), e.inner().message())))?;
     config.validate()?;
     Ok(config)
 }
@@ -268,7 +267,9 @@ fn check_keys(
             },
             Some(_) => {}
             None if free_form => {}
-            None => return Err(ConfigError::UnknownKey { key: path.join("."), layer: name.into() }),
+            None => {
+                return Err(ConfigError::UnknownKey { key: path.join("."), layer: name.into() })
+            }
         }
         path.pop();
     }
@@ -357,7 +358,8 @@ mod tests {
 
     #[test]
     fn layers_override_in_order() {
-        let f = file("[kafka]\nbrokers = \"file:1\"\ntopic_prefix = \"f.\"\n[engine]\nworkers = 3\n");
+        let f =
+            file("[kafka]\nbrokers = \"file:1\"\ntopic_prefix = \"f.\"\n[engine]\nworkers = 3\n");
         let config = load(
             Some(f.path()),
             vars(&[
@@ -380,7 +382,10 @@ mod tests {
     fn unknown_keys_are_rejected_with_their_layer() {
         let f = file("[engine]\nwrokers = 3\n");
         let error = load(Some(f.path()), vec![], vec![]).unwrap_err().to_string();
-        assert!(error.contains("engine.wrokers") && error.contains(&f.path().display().to_string()), "{error}");
+        assert!(
+            error.contains("engine.wrokers") && error.contains(&f.path().display().to_string()),
+            "{error}"
+        );
         let error =
             load(None, vars(&[("REELTIME__OUTPUT__DIRR", "x")]), vec![]).unwrap_err().to_string();
         assert!(error.contains("output.dirr") && error.contains("environment"), "{error}");
@@ -393,8 +398,9 @@ mod tests {
         let f = file("[engine]\nworkers = \"two\"\n");
         let error = load(Some(f.path()), vec![], vec![]).unwrap_err().to_string();
         assert!(error.contains("workers"), "{error}");
-        let error =
-            load(None, vars(&[("REELTIME__ENGINE__WORKERS", "0")]), vec![]).unwrap_err().to_string();
+        let error = load(None, vars(&[("REELTIME__ENGINE__WORKERS", "0")]), vec![])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("engine.workers must be at least 1"), "{error}");
         let error = load(Some(file("[kafka\n").path()), vec![], vec![]).unwrap_err().to_string();
         assert!(error.contains("not valid TOML"), "{error}");

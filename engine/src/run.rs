@@ -84,7 +84,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let group = group_metadata(&settings, &config.kafka.group_id)?;
     // Registering the transactional id aborts what a crashed predecessor left open, so the
     // replays topic read next holds exactly the committed versions.
-    let mut sink = TransactionalSink::new(&settings, &names, &config.kafka.transactional_id, group)?;
+    let mut sink =
+        TransactionalSink::new(&settings, &names, &config.kafka.transactional_id, group)?;
     let published = published_versions(&read_latest(
         &settings,
         &names.name(Topic::Replays),
@@ -193,17 +194,18 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             if !live {
                 return Ok(());
             }
-            rejected.sort_by(|a, b| position_key(&a.position).cmp(&position_key(&b.position)));
+            rejected.sort_by_key(|r| position_key(&r.position));
             summary.rejected += rejected.len() as u64;
-            let messages = epoch_messages(&model, epoch, &touched, &rejected, &changes.notifications);
+            let messages =
+                epoch_messages(&model, epoch, &touched, &rejected, &changes.notifications);
             if !messages.is_empty() || !offsets.is_empty() {
                 sink.publish(epoch, &messages, &offsets)?;
                 summary.transactions += 1;
                 summary.published += messages.len() as u64;
             }
             logs.append(epoch, &rejected, &changes.notifications)?;
+            logs.flush()?;
             if last_write.elapsed() >= write_interval {
-                logs.flush()?;
                 layout.write(&out, &model, &definitions, export)?;
                 last_write = Instant::now();
             }
@@ -296,8 +298,16 @@ fn epoch_messages(
                 });
             }
             Notification::ReplayDeleted { replay_id, version } => {
-                let doc = ReplayRemovedDoc { replay_id: replay_id.clone(), version: *version, removed: true };
-                messages.push(OutputMessage { topic: Topic::Replays, key: replay_id.clone(), payload: json(&doc) });
+                let doc = ReplayRemovedDoc {
+                    replay_id: replay_id.clone(),
+                    version: *version,
+                    removed: true,
+                };
+                messages.push(OutputMessage {
+                    topic: Topic::Replays,
+                    key: replay_id.clone(),
+                    payload: json(&doc),
+                });
             }
             _ => {}
         }
@@ -363,7 +373,12 @@ struct PlanState {
 
 impl EpochPlan {
     fn new(workers: usize) -> Self {
-        let state = PlanState { max_started: 0, stop_at: None, rebuilt: vec![None; workers], live_from: None };
+        let state = PlanState {
+            max_started: 0,
+            stop_at: None,
+            rebuilt: vec![None; workers],
+            live_from: None,
+        };
         EpochPlan { state: Mutex::new(state) }
     }
 
@@ -466,8 +481,12 @@ impl Iterator for WorkerEpochs {
             }
         }
         match self.phase {
-            Phase::Waiting => std::thread::sleep(deadline.saturating_duration_since(Instant::now())),
-            Phase::Rebuilding | Phase::Live => self.read_until(deadline, &mut epoch_input, &mut consumed),
+            Phase::Waiting => {
+                std::thread::sleep(deadline.saturating_duration_since(Instant::now()))
+            }
+            Phase::Rebuilding | Phase::Live => {
+                self.read_until(deadline, &mut epoch_input, &mut consumed)
+            }
         }
         if self.phase == Phase::Rebuilding && self.reader.rebuilt() {
             self.plan.rebuilt(self.index, epoch);
@@ -476,9 +495,11 @@ impl Iterator for WorkerEpochs {
         let (rebuilt, accepted) = self.counts;
         epoch_input.side.push(WorkerNote::Rebuilt(rebuilt));
         epoch_input.side.push(WorkerNote::Accepted(accepted));
-        epoch_input
-            .side
-            .extend(consumed.into_iter().map(|((topic, partition), next)| WorkerNote::Consumed(topic, partition, next)));
+        epoch_input.side.extend(
+            consumed
+                .into_iter()
+                .map(|((topic, partition), next)| WorkerNote::Consumed(topic, partition, next)),
+        );
         Some(epoch_input)
     }
 }
@@ -503,8 +524,13 @@ impl WorkerEpochs {
                     let since_start = self.started.elapsed().as_millis() as u64;
                     self.activity.fetch_max(since_start, Ordering::Relaxed);
                     if self.phase == Phase::Rebuilding && !message.rebuild {
-                        if let Err(error) = self.reader.pause(message.topic, message.partition, &self.names) {
-                            self.warn(&format!("pausing {}: {error}", message.position(&self.names)));
+                        if let Err(error) =
+                            self.reader.pause(message.topic, message.partition, &self.names)
+                        {
+                            self.warn(&format!(
+                                "pausing {}: {error}",
+                                message.position(&self.names)
+                            ));
                         }
                         self.held.push(message);
                         continue;

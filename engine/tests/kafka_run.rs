@@ -6,97 +6,32 @@
 //!
 //! Without a broker the tests say so and pass, unless `REELTIME_REQUIRE_KAFKA=1`.
 
+mod kafka;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::ClientConfig;
 use serde_json::Value;
 
+use kafka::{
+    broker, consume, consume_text, create_topics, reeltime, route, run_engine, unique_prefix,
+    without_version,
+};
+
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tennis-match.jsonl");
-
-/// The broker of the tests, or `None` (with a message) when there is none.
-fn broker() -> Option<String> {
-    match std::env::var("REELTIME_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.is_empty() => Some(brokers),
-        _ => {
-            assert!(
-                std::env::var_os("REELTIME_REQUIRE_KAFKA").is_none_or(|v| v != "1"),
-                "REELTIME_REQUIRE_KAFKA=1 but REELTIME_KAFKA_BROKERS is not set: start a broker \
-                 with `scripts/kafka-local start`"
-            );
-            eprintln!("skipped: no Kafka broker (set REELTIME_KAFKA_BROKERS, see scripts/kafka-local)");
-            None
-        }
-    }
-}
-
-/// A topic prefix no other test run uses.
-fn unique_prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("t{}-{test}-{}.", std::process::id(), nanos % 1_000_000_000)
-}
-
-/// Creates the eight topics under `prefix`, inputs with two partitions.
-fn create_topics(brokers: &str, prefix: &str) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
-    let names: Vec<(String, i32)> = [
-        ("control", 1),
-        ("chunks", 2),
-        ("segments", 2),
-        ("detections", 2),
-        ("clips", 1),
-        ("replays", 1),
-        ("notifications", 1),
-        ("dead-letter", 1),
-    ]
-    .iter()
-    .map(|(suffix, partitions)| (format!("{prefix}{suffix}"), *partitions))
-    .collect();
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|(name, partitions)| {
-            NewTopic::new(name, *partitions, TopicReplication::Fixed(1))
-                .set("message.timestamp.type", "LogAppendTime")
-        })
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = futures_executor::block_on(admin.create_topics(&topics, &options)).unwrap();
-    for result in results {
-        result.unwrap();
-    }
-}
-
-/// The input topic and key of a log line, as a publisher would choose them; lines that are
-/// not records go to the detections topic.
-fn route(line: &str) -> (&'static str, String) {
-    let Ok(record) = serde_json::from_str::<Value>(line) else {
-        return ("detections", "bad".to_owned());
-    };
-    let field = |name: &str| record.get(name).and_then(Value::as_str).unwrap_or("bad").to_owned();
-    match record.get("type").and_then(Value::as_str) {
-        Some("profile") => ("control", field("name")),
-        Some("replay") => ("control", field("replay_id")),
-        Some("delete") => ("control", field("id")),
-        Some("event" | "feedback") => ("control", field("event_id")),
-        Some("chunk") => ("chunks", field("event_id")),
-        Some("segment" | "optimization" | "label") => ("segments", field("event_id")),
-        _ => ("detections", field("event_id")),
-    }
-}
 
 /// Publishes the lines of `log` in their order with kcat, keyed as [`route`] says; returns
 /// the lines (1-based numbers) that went to each topic, in order.
 fn publish(brokers: &str, prefix: &str, log: &str) -> BTreeMap<&'static str, Vec<usize>> {
     let mut by_topic: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
-    let lines: Vec<(usize, &str)> =
-        log.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
+    let lines: Vec<(usize, &str)> = log
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
     // Consecutive lines of one topic go in one kcat call, so the log order is kept across
     // topics as the broker's append order.
     let mut start = 0;
@@ -123,61 +58,6 @@ fn publish(brokers: &str, prefix: &str, log: &str) -> BTreeMap<&'static str, Vec
     by_topic
 }
 
-/// Every message of a topic as `(partition, offset, key, value)`, read with kcat in
-/// `read_committed` isolation.
-fn consume(brokers: &str, topic: &str) -> Vec<(i32, i64, String, Option<Value>)> {
-    consume_text(brokers, topic)
-        .into_iter()
-        .map(|(p, o, k, v)| (p, o, k, v.map(|text| serde_json::from_str(&text).unwrap())))
-        .collect()
-}
-
-/// Every message of a topic with its value as text.
-fn consume_text(brokers: &str, topic: &str) -> Vec<(i32, i64, String, Option<String>)> {
-    let output = Command::new("kcat")
-        .args(["-C", "-b", brokers, "-X", "isolation.level=read_committed", "-o", "beginning", "-e"])
-        .args(["-Z", "-f", "%p\t%o\t%k\t%S\t%s\n", "-t", topic])
-        .output()
-        .expect("kcat runs");
-    assert!(output.status.success(), "kcat -C {topic}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut fields = line.splitn(5, '\t');
-            let partition = fields.next().unwrap().parse().unwrap();
-            let offset = fields.next().unwrap().parse().unwrap();
-            let key = fields.next().unwrap().to_owned();
-            let size: i64 = fields.next().unwrap().parse().unwrap();
-            let value = (size >= 0).then(|| fields.next().unwrap_or_default().to_owned());
-            (partition, offset, key, value)
-        })
-        .collect()
-}
-
-fn reeltime(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reeltime")).args(args).envs(envs.iter().copied()).output().unwrap()
-}
-
-fn run_engine(brokers: &str, prefix: &str, out: &Path) -> Output {
-    let ids = format!("{prefix}engine");
-    reeltime(
-        &["run", "--brokers", brokers, "--out", out.to_str().unwrap(), "--until-idle", "3"],
-        &[
-            ("REELTIME__KAFKA__TOPIC_PREFIX", prefix),
-            ("REELTIME__KAFKA__GROUP_ID", &ids),
-            ("REELTIME__KAFKA__TRANSACTIONAL_ID", &ids),
-            ("REELTIME__KAFKA__TOPIC_WAIT_SECONDS", "5"),
-        ],
-    )
-}
-
-/// A replay view without its version (versions count epochs, which differ between modes).
-fn without_version(mut view: Value) -> Value {
-    view.as_object_mut().unwrap().remove("version");
-    view
-}
-
 #[test]
 fn run_publishes_the_views_process_computes_once_each() {
     let Some(brokers) = broker() else { return };
@@ -188,7 +68,11 @@ fn run_publishes_the_views_process_computes_once_each() {
 
     let out = tempfile::tempdir().unwrap();
     let output = run_engine(&brokers, &prefix, &out.path().join("run"));
-    assert!(output.status.success(), "reeltime run failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "reeltime run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let process_out = out.path().join("process");
     let output = reeltime(
@@ -226,7 +110,8 @@ fn run_publishes_the_views_process_computes_once_each() {
         };
     }
     let segments_json = process_out.join("events/wimbledon-sf1/segments.json");
-    let expected: Value = serde_json::from_str(&fs::read_to_string(segments_json).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&fs::read_to_string(segments_json).unwrap()).unwrap();
     let expected = expected["segments"].as_array().unwrap();
     assert_eq!(segments.len(), expected.len());
     for segment in expected {
@@ -242,7 +127,8 @@ fn run_publishes_the_views_process_computes_once_each() {
         .into_iter()
         .map(|(_, _, _, value)| value.unwrap())
         .collect();
-    let bad_lines = fs::read_to_string(process_out.join("dead-letter.jsonl")).unwrap().lines().count();
+    let bad_lines =
+        fs::read_to_string(process_out.join("dead-letter.jsonl")).unwrap().lines().count();
     assert_eq!(dead.len(), bad_lines, "{dead:#?}");
     let mut inputs = BTreeMap::new();
     for topic in routed.keys() {
@@ -253,7 +139,11 @@ fn run_publishes_the_views_process_computes_once_each() {
     }
     for letter in &dead {
         let position = letter["position"].as_str().unwrap();
-        assert_eq!(inputs.get(position).map(String::as_str), letter["record"].as_str(), "{position}");
+        assert_eq!(
+            inputs.get(position).map(String::as_str),
+            letter["record"].as_str(),
+            "{position}"
+        );
         assert!(!letter["reason"].as_str().unwrap().is_empty());
     }
 

@@ -40,7 +40,7 @@ pub enum SinkError {
         /// The bootstrap servers.
         brokers: String,
         /// What librdkafka said.
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
     /// Publishing failed for good.
     #[error("cannot publish epoch {epoch} after {attempts} attempts: {source}")]
@@ -50,7 +50,7 @@ pub enum SinkError {
         /// How many attempts were made.
         attempts: u32,
         /// The last error.
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
 }
 
@@ -78,7 +78,7 @@ impl TransactionalSink {
         let start_error = |source| SinkError::Start {
             transactional_id: transactional_id.to_owned(),
             brokers: settings.brokers.clone(),
-            source,
+            source: Box::new(source),
         };
         let mut config = settings.client_config();
         config
@@ -118,7 +118,11 @@ impl TransactionalSink {
                 Err(error) => error,
             };
             if attempt >= MAX_ATTEMPTS || !is_retriable(&error) {
-                return Err(SinkError::Publish { epoch, attempts: attempt, source: error });
+                return Err(SinkError::Publish {
+                    epoch,
+                    attempts: attempt,
+                    source: Box::new(error),
+                });
             }
             warn(&format!(
                 "publishing epoch {epoch} failed ({error}); aborting and retrying (attempt {attempt} of {MAX_ATTEMPTS})"
@@ -156,7 +160,11 @@ impl TransactionalSink {
         if !offsets.is_empty() {
             let mut list = TopicPartitionList::new();
             for ((topic, partition), next) in offsets {
-                list.add_partition_offset(&self.names.name(*topic), *partition, Offset::Offset(*next))?;
+                list.add_partition_offset(
+                    &self.names.name(*topic),
+                    *partition,
+                    Offset::Offset(*next),
+                )?;
             }
             self.producer.send_offsets_to_transaction(&list, &self.group, STEP_TIMEOUT)?;
         }

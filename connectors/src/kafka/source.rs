@@ -81,9 +81,9 @@ pub fn input_partitions(
     for topic in Topic::INPUTS {
         let name = names.name(topic);
         let count = loop {
-            let metadata = consumer
-                .fetch_metadata(Some(&name), REQUEST_TIMEOUT)
-                .map_err(kafka(format!("reading the metadata of {name:?} from {}", settings.brokers)))?;
+            let metadata = consumer.fetch_metadata(Some(&name), REQUEST_TIMEOUT).map_err(kafka(
+                format!("reading the metadata of {name:?} from {}", settings.brokers),
+            ))?;
             let count = metadata
                 .topics()
                 .iter()
@@ -144,7 +144,12 @@ fn offsets_consumer(
 /// The share of `partitions` that worker `index` of `peers` reads: every `peers`-th, so the
 /// shares are fixed for a given set of partitions and workers.
 pub fn share(partitions: &[InputPartition], index: usize, peers: usize) -> Vec<InputPartition> {
-    partitions.iter().enumerate().filter(|(i, _)| i % peers == index).map(|(_, p)| p.clone()).collect()
+    partitions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % peers == index)
+        .map(|(_, p)| p.clone())
+        .collect()
 }
 
 /// The latest value of every key of a (compacted) topic, read to its end with
@@ -327,7 +332,12 @@ impl PartitionReader {
 
     /// Stops fetching `partition` of `topic` until [`PartitionReader::resume_all`]; the
     /// next message read from it is the one after the last message this reader returned.
-    pub fn pause(&mut self, topic: Topic, partition: i32, names: &TopicNames) -> Result<(), KafkaError> {
+    pub fn pause(
+        &mut self,
+        topic: Topic,
+        partition: i32,
+        names: &TopicNames,
+    ) -> Result<(), KafkaError> {
         let mut list = TopicPartitionList::new();
         list.add_partition(&names.name(topic), partition);
         self.consumer.pause(&list)

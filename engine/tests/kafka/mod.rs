@@ -1,0 +1,163 @@
+//! What the tests against a real Kafka broker share: the broker's address, topics under a
+//! prefix of their own, reading topics back with kcat, and running `reeltime run`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+/// The broker of the tests, or `None` (with a message) when there is none.
+pub fn broker() -> Option<String> {
+    match std::env::var("REELTIME_KAFKA_BROKERS") {
+        Ok(brokers) if !brokers.is_empty() => Some(brokers),
+        _ => {
+            assert!(
+                std::env::var_os("REELTIME_REQUIRE_KAFKA").is_none_or(|v| v != "1"),
+                "REELTIME_REQUIRE_KAFKA=1 but REELTIME_KAFKA_BROKERS is not set: start a broker \
+                 with `scripts/kafka-local start`"
+            );
+            eprintln!(
+                "skipped: no Kafka broker (set REELTIME_KAFKA_BROKERS, see scripts/kafka-local)"
+            );
+            None
+        }
+    }
+}
+
+/// A topic prefix no other test run uses.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("t{}-{test}-{}.", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Creates the eight topics under `prefix`, inputs with two partitions.
+pub fn create_topics(brokers: &str, prefix: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
+    let names: Vec<(String, i32)> = [
+        ("control", 1),
+        ("chunks", 2),
+        ("segments", 2),
+        ("detections", 2),
+        ("clips", 1),
+        ("replays", 1),
+        ("notifications", 1),
+        ("dead-letter", 1),
+    ]
+    .iter()
+    .map(|(suffix, partitions)| (format!("{prefix}{suffix}"), *partitions))
+    .collect();
+    let topics: Vec<NewTopic> = names
+        .iter()
+        .map(|(name, partitions)| {
+            NewTopic::new(name, *partitions, TopicReplication::Fixed(1))
+                .set("message.timestamp.type", "LogAppendTime")
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = futures_executor::block_on(admin.create_topics(&topics, &options)).unwrap();
+    for result in results {
+        result.unwrap();
+    }
+}
+
+/// Every message of a topic as `(partition, offset, key, value)`, read with kcat in
+/// `read_committed` isolation.
+pub fn consume(brokers: &str, topic: &str) -> Vec<(i32, i64, String, Option<Value>)> {
+    consume_text(brokers, topic)
+        .into_iter()
+        .map(|(p, o, k, v)| (p, o, k, v.map(|text| serde_json::from_str(&text).unwrap())))
+        .collect()
+}
+
+/// Every message of a topic with its value as text.
+pub fn consume_text(brokers: &str, topic: &str) -> Vec<(i32, i64, String, Option<String>)> {
+    let output = Command::new("kcat")
+        .args([
+            "-C",
+            "-b",
+            brokers,
+            "-X",
+            "isolation.level=read_committed",
+            "-o",
+            "beginning",
+            "-e",
+        ])
+        .args(["-Z", "-f", "%p\t%o\t%k\t%S\t%s\n", "-t", topic])
+        .output()
+        .expect("kcat runs");
+    assert!(
+        output.status.success(),
+        "kcat -C {topic}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut fields = line.splitn(5, '\t');
+            let partition = fields.next().unwrap().parse().unwrap();
+            let offset = fields.next().unwrap().parse().unwrap();
+            let key = fields.next().unwrap().to_owned();
+            let size: i64 = fields.next().unwrap().parse().unwrap();
+            let value = (size >= 0).then(|| fields.next().unwrap_or_default().to_owned());
+            (partition, offset, key, value)
+        })
+        .collect()
+}
+
+pub fn reeltime(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// `reeltime run` on the topics under `prefix` until its inputs are idle for 3 s, with a
+/// group and transactional id of the prefix's own.
+pub fn engine_command(brokers: &str, prefix: &str, out: &Path) -> Command {
+    let ids = format!("{prefix}engine");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reeltime"));
+    command
+        .args(["run", "--brokers", brokers, "--out", out.to_str().unwrap(), "--until-idle", "3"])
+        .env("REELTIME__KAFKA__TOPIC_PREFIX", prefix)
+        .env("REELTIME__KAFKA__GROUP_ID", &ids)
+        .env("REELTIME__KAFKA__TRANSACTIONAL_ID", &ids)
+        .env("REELTIME__KAFKA__TOPIC_WAIT_SECONDS", "5");
+    command
+}
+
+/// Runs [`engine_command`] to its end.
+pub fn run_engine(brokers: &str, prefix: &str, out: &Path) -> Output {
+    engine_command(brokers, prefix, out).output().unwrap()
+}
+
+/// The input topic and key of a log line, as a publisher would choose them; lines that are
+/// not records go to the detections topic.
+pub fn route(line: &str) -> (&'static str, String) {
+    let Ok(record) = serde_json::from_str::<Value>(line) else {
+        return ("detections", "bad".to_owned());
+    };
+    let field = |name: &str| record.get(name).and_then(Value::as_str).unwrap_or("bad").to_owned();
+    match record.get("type").and_then(Value::as_str) {
+        Some("profile") => ("control", field("name")),
+        Some("replay") => ("control", field("replay_id")),
+        Some("delete") => ("control", field("id")),
+        Some("event" | "feedback") => ("control", field("event_id")),
+        Some("chunk") => ("chunks", field("event_id")),
+        Some("segment" | "optimization" | "label") => ("segments", field("event_id")),
+        _ => ("detections", field("event_id")),
+    }
+}
+
+/// A replay view without its version (versions count epochs, which differ between modes).
+pub fn without_version(mut view: Value) -> Value {
+    view.as_object_mut().unwrap().remove("version");
+    view
+}
