@@ -1,6 +1,9 @@
 //! What the tests against a real Kafka broker share: the broker's address, topics under a
 //! prefix of their own, reading topics back with kcat, and running `reeltime run`.
 
+// Each test binary that includes this module uses only some of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
