@@ -99,7 +99,7 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
     let notifications = out.join("notifications.jsonl");
     let (last, killed) = EPOCH_RECORDS.split_last().unwrap();
     'kills: for (kill, epoch_records) in killed.iter().enumerate() {
-        let mut engine = engine_command(&brokers, &prefix, &out)
+        let mut engine = engine_command(&brokers, &prefix, &out, "3")
             .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", epoch_records)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -124,7 +124,7 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
         engine.wait().unwrap();
         eprintln!("killed the engine after {} notification lines", line_count(&notifications));
     }
-    let output = engine_command(&brokers, &prefix, &out)
+    let output = engine_command(&brokers, &prefix, &out, "3")
         .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", last)
         .output()
         .unwrap();

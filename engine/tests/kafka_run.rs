@@ -21,6 +21,7 @@ use kafka::{
 };
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tennis-match.jsonl");
+const BAD_CHUNK: &str = r#"{"type":"chunk","event_id":"wimbledon-sf1","seq_no":999,"uri":"media/x.ts","start":-1,"duration":10}"#;
 
 /// Publishes the lines of `log` in their order with kcat, keyed as [`route`] says; returns
 /// the lines (1-based numbers) that went to each topic, in order.
@@ -63,7 +64,12 @@ fn run_publishes_the_views_process_computes_once_each() {
     let Some(brokers) = broker() else { return };
     let prefix = unique_prefix("e2e");
     create_topics(&brokers, &prefix);
-    let log = fs::read_to_string(EXAMPLE).unwrap();
+    // The example has bad records for three input topics; one for the chunks topic makes four.
+    let mut log = fs::read_to_string(EXAMPLE).unwrap();
+    log.push_str(BAD_CHUNK);
+    log.push('\n');
+    let log_file = tempfile::NamedTempFile::new().unwrap();
+    fs::write(log_file.path(), &log).unwrap();
     let routed = publish(&brokers, &prefix, &log);
 
     let out = tempfile::tempdir().unwrap();
@@ -76,7 +82,14 @@ fn run_publishes_the_views_process_computes_once_each() {
 
     let process_out = out.path().join("process");
     let output = reeltime(
-        &["process", "--quiet", "--log", EXAMPLE, "--out", process_out.to_str().unwrap()],
+        &[
+            "process",
+            "--quiet",
+            "--log",
+            log_file.path().to_str().unwrap(),
+            "--out",
+            process_out.to_str().unwrap(),
+        ],
         &[],
     );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -137,8 +150,10 @@ fn run_publishes_the_views_process_computes_once_each() {
             inputs.insert(format!("{name}/{partition}/{offset}"), value.unwrap_or_default());
         }
     }
+    let mut topics_with_dead_letters = std::collections::BTreeSet::new();
     for letter in &dead {
         let position = letter["position"].as_str().unwrap();
+        topics_with_dead_letters.insert(position.split('/').next().unwrap().to_owned());
         assert_eq!(
             inputs.get(position).map(String::as_str),
             letter["record"].as_str(),
@@ -146,6 +161,8 @@ fn run_publishes_the_views_process_computes_once_each() {
         );
         assert!(!letter["reason"].as_str().unwrap().is_empty());
     }
+
+    assert_eq!(topics_with_dead_letters.len(), 4, "{topics_with_dead_letters:?}");
 
     // The output directory has the layout of process, with the same exports.
     for file in ["events/wimbledon-sf1/segments.json", "events/wimbledon-sf1/event-1.edl"] {

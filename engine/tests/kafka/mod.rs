@@ -122,13 +122,14 @@ pub fn reeltime(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-/// `reeltime run` on the topics under `prefix` until its inputs are idle for 3 s, with a
-/// group and transactional id of the prefix's own.
-pub fn engine_command(brokers: &str, prefix: &str, out: &Path) -> Command {
+/// `reeltime run` on the topics under `prefix` until its inputs are idle for `until_idle`
+/// seconds (0: until stopped), with a group and transactional id of the prefix's own.
+pub fn engine_command(brokers: &str, prefix: &str, out: &Path, until_idle: &str) -> Command {
     let ids = format!("{prefix}engine");
     let mut command = Command::new(env!("CARGO_BIN_EXE_reeltime"));
     command
-        .args(["run", "--brokers", brokers, "--out", out.to_str().unwrap(), "--until-idle", "3"])
+        .args(["run", "--brokers", brokers, "--out", out.to_str().unwrap()])
+        .args(["--until-idle", until_idle])
         .env("REELTIME__KAFKA__TOPIC_PREFIX", prefix)
         .env("REELTIME__KAFKA__GROUP_ID", &ids)
         .env("REELTIME__KAFKA__TRANSACTIONAL_ID", &ids)
@@ -136,9 +137,9 @@ pub fn engine_command(brokers: &str, prefix: &str, out: &Path) -> Command {
     command
 }
 
-/// Runs [`engine_command`] to its end.
+/// Runs [`engine_command`] until its inputs are idle for 3 s.
 pub fn run_engine(brokers: &str, prefix: &str, out: &Path) -> Output {
-    engine_command(brokers, prefix, out).output().unwrap()
+    engine_command(brokers, prefix, out, "3").output().unwrap()
 }
 
 /// The input topic and key of a log line, as a publisher would choose them; lines that are
