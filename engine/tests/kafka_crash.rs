@@ -30,10 +30,11 @@ use kafka::{
 };
 use synthetic_match::{synthetic_match, MatchShape};
 
-/// The epoch size (records) of each run: the engine is killed in all but the last. They
-/// differ so that a restarted engine's epochs do not line up with the ones it rebuilds, and
-/// replay versions must come from the published ones, not from counting epochs again.
-const EPOCH_RECORDS: [&str; 4] = ["40", "25", "60", "15"];
+/// The epoch size (records) and worker count of each run: the engine is killed in all but the
+/// last. Epoch sizes differ so that a restarted engine's epochs do not line up with the ones it
+/// rebuilds (replay versions must come from the published ones, not from counting epochs
+/// again); worker counts differ so that the partitions change hands across restarts.
+const RUNS: [(&str, &str); 4] = [("40", "1"), ("25", "2"), ("60", "1"), ("15", "2")];
 
 /// Publishes `lines` in order with a plain producer, routed as a publisher would.
 fn publish(brokers: &str, prefix: &str, lines: &[String]) {
@@ -97,10 +98,11 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
 
     let out = dir.path().join("run");
     let notifications = out.join("notifications.jsonl");
-    let (last, killed) = EPOCH_RECORDS.split_last().unwrap();
-    'kills: for (kill, epoch_records) in killed.iter().enumerate() {
+    let ((last_epoch, last_workers), killed) = RUNS.split_last().unwrap();
+    'kills: for (kill, (epoch_records, workers)) in killed.iter().enumerate() {
         let mut engine = engine_command(&brokers, &prefix, &out, "3")
             .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", epoch_records)
+            .env("REELTIME__ENGINE__WORKERS", workers)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -125,7 +127,8 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
         eprintln!("killed the engine after {} notification lines", line_count(&notifications));
     }
     let output = engine_command(&brokers, &prefix, &out, "3")
-        .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", last)
+        .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", last_epoch)
+        .env("REELTIME__ENGINE__WORKERS", last_workers)
         .output()
         .unwrap();
     assert!(
