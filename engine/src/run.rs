@@ -114,7 +114,9 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let activity = Arc::new(AtomicU64::new(0));
     let stop_signal = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop_signal.clone())
+        // A second signal, while the first is finishing the epoch, ends the process at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop_signal.clone())
+            .and_then(|_| signal_hook::flag::register(signal, stop_signal.clone()))
             .context("installing the signal handlers")?;
     }
 

@@ -54,6 +54,9 @@ pub enum SinkError {
     },
 }
 
+/// The largest message the sink produces.
+pub const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+
 /// How long one transaction step may take before it counts as failed.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts at one epoch before giving up (with back-off, about two minutes in all).
@@ -85,6 +88,10 @@ impl TransactionalSink {
             .set("transactional.id", transactional_id)
             .set("enable.idempotence", "true")
             .set("transaction.timeout.ms", "60000")
+            // A dead letter holds a whole rejected record (up to the input's own limit) and a
+            // replay view can list hundreds of clips: the output topics take messages up to
+            // this size (`reeltime topics create` sets `max.message.bytes` to match).
+            .set("message.max.bytes", &MAX_MESSAGE_BYTES.to_string())
             .set("linger.ms", "5");
         let producer: BaseProducer = config.create().map_err(start_error)?;
         let mut attempt = 0;
