@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 use reeltime_connectors::edl::{
     part_file_name, Channel, Edl, EdlClip, EdlError, FrameRate, TimecodeFormat,
@@ -186,36 +187,44 @@ pub fn rewrite_exports(
     let mut written = Vec::new();
     let mut events = BTreeMap::new();
     for (path, mut doc) in out.read_exports::<EventExportDoc>("events")? {
-        let folder = path.parent().expect("an export lies in its folder").to_owned();
-        if rewrite.edl {
-            remove_edls(out, &folder, &doc.edl)?;
-            write_event(out, &folder, options, &mut doc)
-                .with_context(|| format!("rewriting {path:?}"))?;
-            written.extend(doc.edl.files.iter().map(|file| folder.join(file)));
-        } else if rewrite.json {
-            out.write_json(&path, &doc)?;
-        }
-        if rewrite.edl || rewrite.json {
-            written.push(path);
-        }
+        let write =
+            |folder: &Path, doc: &mut EventExportDoc| write_event(out, folder, options, doc);
+        rewrite_one(out, &path, &mut doc, rewrite, |d| &d.edl, write, &mut written)?;
         events.insert(doc.event_id.clone(), doc);
     }
     for (path, mut doc) in out.read_exports::<ReplayExportDoc>("replays")? {
-        let folder = path.parent().expect("an export lies in its folder").to_owned();
-        if rewrite.edl {
-            remove_edls(out, &folder, &doc.edl)?;
+        let write = |folder: &Path, doc: &mut ReplayExportDoc| {
             let event = events.get(&doc.event_id);
-            write_replay(out, &folder, options, &mut doc, event)
-                .with_context(|| format!("rewriting {path:?}"))?;
-            written.extend(doc.edl.files.iter().map(|file| folder.join(file)));
-        } else if rewrite.json {
-            out.write_json(&path, &doc)?;
-        }
-        if rewrite.edl || rewrite.json {
-            written.push(path);
-        }
+            write_replay(out, folder, options, doc, event)
+        };
+        rewrite_one(out, &path, &mut doc, rewrite, |d| &d.edl, write, &mut written)?;
     }
     Ok(written)
+}
+
+/// Rewrites the export at `path`: with its EDLs, by `write` (which writes the export too), or
+/// alone; adds what was written to `written`.
+fn rewrite_one<D: Serialize>(
+    out: &OutputDir,
+    path: &Path,
+    doc: &mut D,
+    rewrite: Rewrite,
+    edl_of: fn(&D) -> &EdlFilesDoc,
+    write: impl FnOnce(&Path, &mut D) -> Result<()>,
+    written: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let folder = path.parent().expect("an export lies in its folder");
+    if rewrite.edl {
+        remove_edls(out, folder, edl_of(doc))?;
+        write(folder, doc).with_context(|| format!("rewriting {path:?}"))?;
+        written.extend(edl_of(doc).files.iter().map(|file| folder.join(file)));
+    } else if rewrite.json {
+        out.write_json(path, doc)?;
+    }
+    if rewrite.edl || rewrite.json {
+        written.push(path.to_owned());
+    }
+    Ok(())
 }
 
 fn event_folder(event_id: &str) -> PathBuf {

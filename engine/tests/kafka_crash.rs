@@ -14,19 +14,15 @@ mod synthetic_match;
 
 mod kafka;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::ClientConfig;
-use serde_json::Value;
 
 use kafka::{
-    broker, consume, create_topics, engine_command, reeltime, route, unique_prefix, without_version,
+    broker, check_replays, create_topics, engine_command, publish_lines, run_process, unique_prefix,
 };
 use synthetic_match::{synthetic_match, MatchShape};
 
@@ -35,30 +31,6 @@ use synthetic_match::{synthetic_match, MatchShape};
 /// rebuilds (replay versions must come from the published ones, not from counting epochs
 /// again); worker counts differ so that the partitions change hands across restarts.
 const RUNS: [(&str, &str); 4] = [("40", "1"), ("25", "2"), ("60", "1"), ("15", "2")];
-
-/// Publishes `lines` in order with a plain producer, routed as a publisher would.
-fn publish(brokers: &str, prefix: &str, lines: &[String]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
-        .create()
-        .unwrap();
-    for line in lines {
-        let (topic, key) = route(line);
-        let topic = format!("{prefix}{topic}");
-        let mut record = BaseRecord::to(&topic).key(&key).payload(line);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, unsent)) => {
-                    producer.poll(Duration::from_millis(10));
-                    record = unsent;
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(60)).unwrap();
-}
 
 /// Lines of `path`, or 0 while it does not exist.
 fn line_count(path: &Path) -> usize {
@@ -94,7 +66,7 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
 
     let prefix = unique_prefix("crash");
     create_topics(&brokers, &prefix);
-    publish(&brokers, &prefix, &lines);
+    publish_lines(&brokers, &prefix, &lines);
 
     let out = dir.path().join("run");
     let notifications = out.join("notifications.jsonl");
@@ -137,41 +109,9 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let mut latest: BTreeMap<String, Value> = BTreeMap::new();
-    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (_, _, key, value) in consume(&brokers, &format!("{prefix}replays")) {
-        let value = value.expect("replay views are never tombstones");
-        versions.entry(key.clone()).or_default().push(value["version"].as_u64().unwrap());
-        latest.insert(key, value);
-    }
-    assert_eq!(versions.len(), shape.replays);
-    for (replay_id, seen) in &versions {
-        let expected: Vec<u64> = (1..=seen.len() as u64).collect();
-        assert_eq!(seen, &expected, "versions of {replay_id} (seed {seed})");
-    }
-
     let process_out = dir.path().join("process");
-    let output = reeltime(
-        &[
-            "process",
-            "--quiet",
-            "--log",
-            log.to_str().unwrap(),
-            "--out",
-            process_out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    for (replay_id, view) in &latest {
-        let path = process_out.join("replays").join(replay_id).join("selection.json");
-        let expected: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(
-            without_version(view.clone()),
-            without_version(expected),
-            "replay {replay_id} (seed {seed})"
-        );
-    }
+    run_process(&log, &process_out);
+    let versions = check_replays(&brokers, &prefix, &process_out, &format!("seed {seed}"));
     // Enough versions that one counted twice or skipped after a restart shows.
     assert!(versions.values().all(|seen| seen.len() > 10), "{versions:?}");
     let file = "events/crash-match/segments.json";

@@ -10,37 +10,17 @@ mod synthetic_match;
 
 mod kafka;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::ClientConfig;
-use serde_json::Value;
-
 use kafka::{
-    broker, consume, create_topics, engine_command, reeltime, route, unique_prefix, without_version,
+    broker, check_replays, create_topics, engine_command, publish_lines, run_process, unique_prefix,
 };
 use synthetic_match::{synthetic_match, MatchShape};
 
 const KAFKA_LOCAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-local");
-
-fn publish(brokers: &str, prefix: &str, lines: &[String]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("enable.idempotence", "true")
-        .create()
-        .unwrap();
-    for line in lines {
-        let (topic, key) = route(line);
-        let topic = format!("{prefix}{topic}");
-        producer.send(BaseRecord::to(&topic).key(&key).payload(line)).unwrap();
-        producer.poll(Duration::ZERO);
-    }
-    producer.flush(Duration::from_secs(60)).unwrap();
-}
 
 /// Waits (polling, up to two minutes) until `path` contains `text`.
 fn wait_for(path: &Path, text: &str, engine: &mut std::process::Child) {
@@ -80,7 +60,7 @@ fn the_engine_survives_a_broker_restart_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("restart");
     create_topics(&brokers, &prefix);
-    publish(&brokers, &prefix, first);
+    publish_lines(&brokers, &prefix, first);
 
     let out = dir.path().join("run");
     let notifications = out.join("notifications.jsonl");
@@ -97,7 +77,7 @@ fn the_engine_survives_a_broker_restart_and_stops_on_sigterm() {
         "kafka-local restart: {}",
         String::from_utf8_lossy(&restart.stderr)
     );
-    publish(&brokers, &prefix, second);
+    publish_lines(&brokers, &prefix, second);
     wait_for(&notifications, "event_ended", &mut engine);
 
     let pid = engine.id().to_string();
@@ -105,38 +85,11 @@ fn the_engine_survives_a_broker_restart_and_stops_on_sigterm() {
     let output = engine.wait_with_output().unwrap();
     assert!(output.status.success(), "after SIGTERM: {}", String::from_utf8_lossy(&output.stderr));
 
-    let mut latest: BTreeMap<String, Value> = BTreeMap::new();
-    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (_, _, key, value) in consume(&brokers, &format!("{prefix}replays")) {
-        let value = value.unwrap();
-        versions.entry(key.clone()).or_default().push(value["version"].as_u64().unwrap());
-        latest.insert(key, value);
-    }
-    for (replay_id, seen) in &versions {
-        let expected: Vec<u64> = (1..=seen.len() as u64).collect();
-        assert_eq!(seen, &expected, "versions of {replay_id}");
-    }
     let log = dir.path().join("match.jsonl");
     fs::write(&log, lines.join("\n") + "\n").unwrap();
     let process_out = dir.path().join("process");
-    let output = reeltime(
-        &[
-            "process",
-            "--quiet",
-            "--log",
-            log.to_str().unwrap(),
-            "--out",
-            process_out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(latest.len(), shape.replays);
-    for (replay_id, view) in &latest {
-        let path = process_out.join("replays").join(replay_id).join("selection.json");
-        let expected: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(without_version(view.clone()), without_version(expected), "replay {replay_id}");
-    }
+    run_process(&log, &process_out);
+    check_replays(&brokers, &prefix, &process_out, "after a broker restart");
     // SIGTERM finished the epoch and wrote the output directory.
     let file = "events/restart-match/segments.json";
     assert_eq!(

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use kafka::{
-    broker, consume, consume_text, create_topics, reeltime, route, run_engine, unique_prefix,
-    without_version,
+    broker, check_replays, consume, consume_text, create_topics, route, run_engine, run_process,
+    unique_prefix,
 };
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tennis-match.jsonl");
@@ -81,38 +81,8 @@ fn run_publishes_the_views_process_computes_once_each() {
     );
 
     let process_out = out.path().join("process");
-    let output = reeltime(
-        &[
-            "process",
-            "--quiet",
-            "--log",
-            log_file.path().to_str().unwrap(),
-            "--out",
-            process_out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-
-    // Replays: the latest view of each equals process's selection; versions 1, 2, ... once.
-    let mut latest: BTreeMap<String, Value> = BTreeMap::new();
-    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (_, _, key, value) in consume(&brokers, &format!("{prefix}replays")) {
-        let value = value.expect("replay views are never tombstones");
-        versions.entry(key.clone()).or_default().push(value["version"].as_u64().unwrap());
-        latest.insert(key, value);
-    }
-    for (replay_id, seen) in &versions {
-        let expected: Vec<u64> = (1..=seen.len() as u64).collect();
-        assert_eq!(seen, &expected, "versions of {replay_id}");
-    }
-    let selections = fs::read_dir(process_out.join("replays")).unwrap().count();
-    assert_eq!(latest.len(), selections, "replays published: {:?}", latest.keys());
-    for (replay_id, view) in &latest {
-        let path = process_out.join("replays").join(replay_id).join("selection.json");
-        let expected: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(without_version(view.clone()), without_version(expected), "replay {replay_id}");
-    }
+    run_process(log_file.path(), &process_out);
+    check_replays(&brokers, &prefix, &process_out, "the example match");
 
     // Segments: the latest message per key are the segments of process's segments.json.
     let mut segments: BTreeMap<String, Value> = BTreeMap::new();

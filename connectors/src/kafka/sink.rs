@@ -91,7 +91,7 @@ impl TransactionalSink {
             // A dead letter holds a whole rejected record (up to the input's own limit) and a
             // replay view can list hundreds of clips: the output topics take messages up to
             // this size (`reeltime topics create` sets `max.message.bytes` to match).
-            .set("message.max.bytes", &MAX_MESSAGE_BYTES.to_string())
+            .set("message.max.bytes", MAX_MESSAGE_BYTES.to_string())
             .set("linger.ms", "5");
         let producer: BaseProducer = config.create().map_err(start_error)?;
         let mut attempt = 0;

@@ -4,12 +4,15 @@
 // Each test binary that includes this module uses only some of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
@@ -164,4 +167,68 @@ pub fn route(line: &str) -> (&'static str, String) {
 pub fn without_version(mut view: Value) -> Value {
     view.as_object_mut().unwrap().remove("version");
     view
+}
+
+/// Publishes `lines` in order with an idempotent producer, routed as [`route`] says.
+pub fn publish_lines(brokers: &str, prefix: &str, lines: &[String]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .create()
+        .unwrap();
+    for line in lines {
+        let (topic, key) = route(line);
+        let topic = format!("{prefix}{topic}");
+        let mut record = BaseRecord::to(&topic).key(&key).payload(line);
+        // A full local queue: deliver some, then send again.
+        while let Err((_, unsent)) = producer.send(record) {
+            producer.poll(Duration::from_millis(10));
+            record = unsent;
+        }
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+}
+
+/// Runs `reeltime process` on `log` into `out`.
+pub fn run_process(log: &Path, out: &Path) {
+    let output = reeltime(
+        &["process", "--quiet", "--log", log.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Checks the `replays` topic under `prefix`, read with `read_committed`: every replay's
+/// versions are 1, 2, 3, ... each once, and its latest view is the `selection.json` that
+/// `reeltime process` wrote into `process_out` (but for the version, which counts epochs).
+/// Returns the versions seen per replay.
+pub fn check_replays(
+    brokers: &str,
+    prefix: &str,
+    process_out: &Path,
+    context: &str,
+) -> BTreeMap<String, Vec<u64>> {
+    let mut latest: BTreeMap<String, Value> = BTreeMap::new();
+    let mut versions: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (_, _, key, value) in consume(brokers, &format!("{prefix}replays")) {
+        let value = value.expect("replay views are never tombstones");
+        versions.entry(key.clone()).or_default().push(value["version"].as_u64().unwrap());
+        latest.insert(key, value);
+    }
+    for (replay_id, seen) in &versions {
+        let expected: Vec<u64> = (1..=seen.len() as u64).collect();
+        assert_eq!(seen, &expected, "versions of {replay_id} ({context})");
+    }
+    let selections = fs::read_dir(process_out.join("replays")).unwrap().count();
+    assert_eq!(latest.len(), selections, "replays published: {:?} ({context})", latest.keys());
+    for (replay_id, view) in latest {
+        let path = process_out.join("replays").join(&replay_id).join("selection.json");
+        let expected: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            without_version(view),
+            without_version(expected),
+            "replay {replay_id} ({context})"
+        );
+    }
+    versions
 }
