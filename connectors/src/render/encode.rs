@@ -276,7 +276,7 @@ fn flush_graph(graph: &mut filter::Graph, stage: &'static str) -> Result<(), Ren
     }
 }
 
-/// Feeds a frame to a graph.
+/// Feeds a frame to a graph, which takes its buffers and leaves it empty.
 fn feed_graph(
     graph: &mut filter::Graph,
     frame: &frame::Frame,
@@ -588,7 +588,8 @@ impl ClipRun {
             self.frames += 1;
             for out in outs.iter_mut() {
                 if let Some(graph) = out.graph.as_mut() {
-                    feed_graph(graph, &decoded, "video filter")?;
+                    // A graph takes the frame's buffers: each rendition gets its own reference.
+                    feed_graph(graph, &decoded.clone(), "video filter")?;
                 }
                 drain_video(out, self.offset_ticks, cleanup)?;
             }
