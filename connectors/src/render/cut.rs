@@ -25,7 +25,7 @@ use reeltime_schemas::record::Chunk;
 use serde::{Deserialize, Serialize};
 
 use super::encode::{self, ClipInput, Output, Rendition};
-use super::mux::{rename_into_place, temporary, Cleanup, HlsSegmenter, Mp4Writer};
+use super::mux::{temporary, Cleanup, HlsSegmenter, Mp4Writer};
 use super::source::{chunks_for, ms_to_ticks, ticks_to_ms, Kind, Source, SourcePacket};
 use super::{init_ffmpeg, thumbnail, EventRange, RenderError};
 use crate::hls::HlsSegment;
@@ -219,9 +219,15 @@ pub fn render_clip(
     let thumbnail = match options.thumbnail_width {
         Some(width) => {
             let path = dir.join(format!("{name}.jpg"));
-            cleanup.add(temporary(&path));
-            cleanup.add(path.clone());
-            thumbnail::write_thumbnail(&selected, first, track, range.start_ms, width, &path)?;
+            thumbnail::write_thumbnail(
+                &selected,
+                first,
+                track,
+                range.start_ms,
+                width,
+                &path,
+                &mut cleanup,
+            )?;
             Some(path)
         }
         None => None,
@@ -240,8 +246,8 @@ pub fn render_clip(
     let partial = temporary(&manifest_path);
     cleanup.add(partial.clone());
     fs::write(&partial, text).map_err(|e| RenderError::output(&partial)(e.to_string()))?;
-    rename_into_place(&partial, &manifest_path)?;
-    cleanup.keep();
+    cleanup.rename_on_commit(partial, manifest_path.clone());
+    cleanup.commit()?;
     Ok(RenderedClip {
         name,
         requested: range,
@@ -637,7 +643,7 @@ impl Streaming {
             None => Vec::new(),
         };
         if let Some(mp4) = self.sinks.mp4.take() {
-            mp4.finish()?;
+            mp4.finish(cleanup)?;
         }
         Ok(Made {
             actual: EventRange::new(ticks_to_ms(self.sinks.origin), ticks_to_ms(video_end)),

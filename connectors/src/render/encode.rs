@@ -190,7 +190,7 @@ pub(crate) fn encode(
             None => Vec::new(),
         };
         if let Some(mp4) = out.mp4.take() {
-            mp4.finish()?;
+            mp4.finish(cleanup)?;
         }
         encoded.push(EncodedRendition {
             segments,

@@ -3,7 +3,7 @@
 //! Packets arrive with timestamps in [`TIMELINE`] ticks from the start of the output. Each
 //! writer keeps DTS strictly increasing per stream (joins of chunks whose clocks disagree by a
 //! tick must not make a muxer refuse a packet), writes under a temporary name and renames on
-//! [`Mp4Writer::finish`]. [`Cleanup`] removes every file of a render that did not complete.
+//! [`Cleanup::commit`]; [`Cleanup`] removes every file of a render that did not complete.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,10 +20,14 @@ use crate::hls::HlsSegment;
 /// the first DTS earlier than the first PTS, and a TS timeline must not go below zero.
 const TS_OFFSET_TICKS: i64 = 126_000;
 
-/// Files of a render in progress; dropped without [`Cleanup::keep`], it removes them.
+/// Files of a render in progress. Finished files wait under their temporary names and are
+/// renamed into place together by [`Cleanup::commit`], the manifest last; dropped without a
+/// commit (an error, a cancellation), it removes every file of the render, so the outputs of
+/// an earlier render with the same names stay whole.
 #[derive(Default)]
 pub(crate) struct Cleanup {
     paths: Vec<PathBuf>,
+    renames: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Cleanup {
@@ -32,9 +36,19 @@ impl Cleanup {
         self.paths.push(path);
     }
 
-    /// The render completed: keep every file.
-    pub fn keep(mut self) {
+    /// A finished file under its temporary name, to rename to `path` on commit.
+    pub fn rename_on_commit(&mut self, partial: PathBuf, path: PathBuf) {
+        self.paths.push(partial.clone());
+        self.renames.push((partial, path));
+    }
+
+    /// The render completed: renames its files into place, in the order they were given.
+    pub fn commit(mut self) -> Result<(), RenderError> {
+        for (partial, path) in std::mem::take(&mut self.renames) {
+            rename_into_place(&partial, &path)?;
+        }
         self.paths.clear();
+        Ok(())
     }
 }
 
@@ -168,7 +182,6 @@ impl Mp4Writer {
     ) -> Result<Mp4Writer, RenderError> {
         let partial = temporary(path);
         cleanup.add(partial.clone());
-        cleanup.add(path.to_owned());
         let mut options = Dictionary::new();
         options.set("movflags", "+faststart");
         let container = Container::create(&partial, "mp4", video, audio, options, 0)?;
@@ -180,10 +193,11 @@ impl Mp4Writer {
         self.container.write(kind, packet, &self.partial)
     }
 
-    /// Completes the file and renames it into place.
-    pub fn finish(self) -> Result<(), RenderError> {
+    /// Completes the file; it is renamed into place when `cleanup` commits.
+    pub fn finish(self, cleanup: &mut Cleanup) -> Result<(), RenderError> {
         self.container.finish(&self.partial)?;
-        rename_into_place(&self.partial, &self.path)
+        cleanup.rename_on_commit(self.partial, self.path);
+        Ok(())
     }
 }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cut::EncodeSettings;
 use super::encode::{self, ClipInput, Fades, Output, Rendition};
-use super::mux::{rename_into_place, temporary, Cleanup};
+use super::mux::{temporary, Cleanup};
 use super::source::chunks_for;
 use super::{init_ffmpeg, thumbnail, EventRange, RenderError};
 use crate::hls::{self, HlsSegment, Variant};
@@ -296,9 +296,7 @@ pub fn render_replay(
         let folder = dir.join(resolution.folder());
         let playlist = if options.hls {
             let path = folder.join("replay.m3u8");
-            cleanup.add(temporary(&path));
-            hls::write_playlist(&path, &hls::vod_playlist(&made.segments))
-                .map_err(|e| RenderError::output(&path)(e.to_string()))?;
+            stage(&path, hls::vod_playlist(&made.segments).as_bytes(), &mut cleanup)?;
             variants.push(variant(
                 &folder,
                 resolution,
@@ -322,9 +320,7 @@ pub fn render_replay(
     }
     let master = if options.hls {
         let path = dir.join("master.m3u8");
-        cleanup.add(temporary(&path));
-        hls::write_playlist(&path, &hls::master_playlist(&variants))
-            .map_err(|e| RenderError::output(&path)(e.to_string()))?;
+        stage(&path, hls::master_playlist(&variants).as_bytes(), &mut cleanup)?;
         Some(path)
     } else {
         None
@@ -332,7 +328,6 @@ pub fn render_replay(
     let thumbnail = match (options.thumbnail_width, inputs.first()) {
         (Some(width), Some(first)) => {
             let path = dir.join("thumbnail.jpg");
-            cleanup.add(temporary(&path));
             thumbnail::write_thumbnail(
                 &first.chunks,
                 first.first,
@@ -340,6 +335,7 @@ pub fn render_replay(
                 first.range.start_ms,
                 width,
                 &path,
+                &mut cleanup,
             )?;
             Some(path)
         }
@@ -356,13 +352,19 @@ pub fn render_replay(
         reused: false,
     };
     let text = serde_json::to_vec_pretty(&replay).expect("manifests serialize to JSON");
-    let partial = temporary(&manifest_path);
-    cleanup.add(partial.clone());
-    fs::write(&partial, text).map_err(|e| RenderError::output(&partial)(e.to_string()))?;
-    rename_into_place(&partial, &manifest_path)?;
-    cleanup.keep();
+    stage(&manifest_path, &text, &mut cleanup)?;
+    cleanup.commit()?;
     remove_older_segments(&replay);
     Ok(replay)
+}
+
+/// Writes `bytes` under the temporary name of `path`, to be renamed into place on commit.
+fn stage(path: &Path, bytes: &[u8], cleanup: &mut Cleanup) -> Result<(), RenderError> {
+    let partial = temporary(path);
+    cleanup.add(partial.clone());
+    fs::write(&partial, bytes).map_err(|e| RenderError::output(&partial)(e.to_string()))?;
+    cleanup.rename_on_commit(partial, path.to_owned());
+    Ok(())
 }
 
 /// The variant of one rendition: peak and average bit rate from its segment files.

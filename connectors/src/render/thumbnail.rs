@@ -6,14 +6,14 @@ use std::path::Path;
 use ffmpeg_next::{codec, encoder, format, frame, Dictionary, Packet, Rational};
 use reeltime_schemas::record::Chunk;
 
-use super::mux::{rename_into_place, temporary};
+use super::mux::{temporary, Cleanup};
 use super::source::{ticks_to_ms, Kind, Source, TIMELINE};
 use super::RenderError;
 
 /// JPEG quality scale of FFmpeg's encoder (2 is best, 31 worst), as a lambda.
 const JPEG_QUALITY: &str = "3";
 
-/// Writes to `path` a JPEG `width` pixels wide of the first frame at or after `at_ms`,
+/// Writes (on `cleanup`'s commit) to `path` a JPEG `width` pixels wide of the first frame at or after `at_ms`,
 /// decoding from the first keyframe of `chunks[first]`; near the end of the media, the last
 /// frame there is.
 pub(crate) fn write_thumbnail(
@@ -23,6 +23,7 @@ pub(crate) fn write_thumbnail(
     at_ms: u64,
     width: u32,
     path: &Path,
+    cleanup: &mut Cleanup,
 ) -> Result<(), RenderError> {
     if width < 2 {
         return Err(RenderError::Options(format!("thumbnail width {width} is below 2 pixels")));
@@ -73,8 +74,10 @@ pub(crate) fn write_thumbnail(
     };
     let jpeg = encode_jpeg(&picture, width)?;
     let partial = temporary(path);
+    cleanup.add(partial.clone());
     fs::write(&partial, jpeg).map_err(|e| RenderError::output(&partial)(e.to_string()))?;
-    rename_into_place(&partial, path)
+    cleanup.rename_on_commit(partial, path.to_owned());
+    Ok(())
 }
 
 /// Scales a frame to `width` (height by aspect ratio, even) and encodes it as JPEG.
