@@ -98,7 +98,7 @@ fn picture_area(path: &Path) -> String {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stderr);
-    let last = text.lines().filter_map(|l| l.split("crop=").nth(1)).last().unwrap();
+    let last = text.lines().filter_map(|l| l.split("crop=").nth(1)).next_back().unwrap();
     let fields: Vec<&str> = last.split(':').collect();
     format!("{}:{}", fields[0], fields[1])
 }
