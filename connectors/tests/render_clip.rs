@@ -169,6 +169,29 @@ fn rendering_again_reuses_the_files_and_other_inputs_make_other_names() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[test]
+fn chunks_with_other_codec_parameters_are_joined_by_re_encoding() {
+    let media = media();
+    // Two chunks of a smaller picture continue the event after the media's twelve seconds.
+    let smaller = render_support::make_chunks(&media.out("smaller-chunks"), 4, "320x180", 25);
+    let mut chunks = media.chunks.clone();
+    for (index, mut chunk) in smaller.into_iter().enumerate() {
+        chunk.seq_no = 6 + index as u64;
+        chunk.start_ms += 12_000;
+        chunks.push(chunk);
+    }
+    let out = media.out("joined");
+    let range = EventRange::new(11_520, 13_520);
+    let clip = render_clip(&out, "match", 1, &chunks, range, &copy_options()).unwrap();
+    // Re-encoded, so frame-accurate (a copy would start on the keyframe at 11 s), at the first
+    // chunk's size.
+    assert_eq!(clip.actual, range);
+    let mp4 = clip.mp4.as_ref().unwrap();
+    assert_eq!(video_size(mp4), (640, 360));
+    assert_eq!(video_duration_ms(mp4), range.duration_ms() as i64);
+    assert_eq!(decode_errors(mp4, false), "");
+}
+
 /// A copy of the media's chunks in a folder of its own, to damage.
 fn chunk_copy(name: &str) -> (std::path::PathBuf, Vec<reeltime_schemas::record::Chunk>) {
     let media = media();

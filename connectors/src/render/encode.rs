@@ -168,7 +168,8 @@ pub(crate) fn encode(
     let mut clip_ranges = Vec::with_capacity(clips.len());
     let mut offset_ticks = 0i64;
     for clip in clips {
-        let source = Source::open(clip.chunks.clone(), clip.first, track, clip.range.end_ms)?;
+        let source =
+            Source::open(clip.chunks.clone(), clip.first, track, clip.range.end_ms)?.for_decoding();
         let mut run = ClipRun::new(source, clip.range, frame_ticks, offset_ticks, fades)?;
         let actual = run.run(&mut outs, audio.as_mut(), cancel, cleanup)?;
         offset_ticks = run.next_offset;

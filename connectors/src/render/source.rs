@@ -92,6 +92,9 @@ pub(crate) struct Source {
     current: Option<OpenChunk>,
     /// Reading stops being needed at this event time; a chunk truncated before it is an error.
     needed_end: i64,
+    /// Packets are decoded, not copied: later chunks need only the same codecs, not the same
+    /// parameters (a decoder follows a change of picture size).
+    decoding: bool,
     /// The video stream of the first chunk.
     pub video: StreamInfo,
     /// The audio stream of the first chunk, if it has the track.
@@ -169,10 +172,17 @@ impl Source {
             next: first + 1,
             current: Some(opened),
             needed_end: ms_to_ticks(needed_end_ms),
+            decoding: false,
             video,
             audio,
             chunks,
         })
+    }
+
+    /// The same source, for a reader that decodes its packets.
+    pub fn for_decoding(mut self) -> Source {
+        self.decoding = true;
+        self
     }
 
     /// The chunk currently being read (for error messages).
@@ -256,9 +266,9 @@ impl Source {
             return Ok(());
         }
         let (opened, video, audio) = open_chunk(chunk, self.track)?;
-        check_same(chunk, "video", &self.video, &video)?;
+        check_same(chunk, "video", &self.video, &video, self.decoding)?;
         match (&self.audio, &audio) {
-            (Some(first), Some(this)) => check_same(chunk, "audio", first, this)?,
+            (Some(first), Some(this)) => check_same(chunk, "audio", first, this, self.decoding)?,
             (None, None) => {}
             _ => {
                 return Err(RenderError::Incompatible {
@@ -361,8 +371,13 @@ fn check_same(
     what: &str,
     first: &StreamInfo,
     this: &StreamInfo,
+    codec_only: bool,
 ) -> Result<(), RenderError> {
-    let (expected, found) = (describe(&first.parameters), describe(&this.parameters));
+    let (expected, found) = if codec_only {
+        (format!("{:?}", first.parameters.id()), format!("{:?}", this.parameters.id()))
+    } else {
+        (describe(&first.parameters), describe(&this.parameters))
+    };
     if expected != found {
         return Err(RenderError::Incompatible {
             seq_no: chunk.seq_no,

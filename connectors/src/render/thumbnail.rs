@@ -28,7 +28,7 @@ pub(crate) fn write_thumbnail(
     if width < 2 {
         return Err(RenderError::Options(format!("thumbnail width {width} is below 2 pixels")));
     }
-    let mut source = Source::open(chunks.to_vec(), first, track, at_ms)?;
+    let mut source = Source::open(chunks.to_vec(), first, track, at_ms)?.for_decoding();
     let mut decoder = codec::Context::from_parameters(source.video.parameters.clone())
         .map_err(|e| source.error(format!("cannot decode its video: {e}")))?
         .decoder();
