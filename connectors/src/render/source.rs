@@ -12,7 +12,7 @@
 
 use ffmpeg_next::codec::{self, Parameters};
 use ffmpeg_next::format::context::Input;
-use ffmpeg_next::{format, media, Packet, Rational};
+use ffmpeg_next::{format, media, Packet, Rational, Rescale};
 use reeltime_schemas::record::Chunk;
 
 use super::{EventRange, RenderError};
@@ -386,17 +386,6 @@ fn check_same(
         });
     }
     Ok(())
-}
-
-/// Rescaling of a timestamp between clocks.
-trait Rescale {
-    fn rescale(self, from: Rational, to: Rational) -> i64;
-}
-
-impl Rescale for i64 {
-    fn rescale(self, from: Rational, to: Rational) -> i64 {
-        ffmpeg_next::Rescale::rescale(&self, from, to)
-    }
 }
 
 #[cfg(test)]
