@@ -35,6 +35,10 @@ use reeltime_schemas::record::Chunk;
 
 const TIME: &str = "/usr/bin/time";
 
+/// The command line's side of the re-encode, the settings of reeltime's side.
+const ENCODE_ARGS: &str = "-c:v libx264 -preset veryfast -crf 23 -g 50 -keyint_min 50 \
+                           -sc_threshold 0 -c:a aac -b:a 128k";
+
 struct Options {
     minutes: u64,
     encode_seconds: u64,
@@ -81,63 +85,19 @@ fn media(dir: &Path, minutes: u64) -> Vec<Chunk> {
     if !playlist.exists() {
         fs::create_dir_all(dir).unwrap();
         eprintln!("making {} minutes of 1080p chunks in {}", minutes + 1, dir.display());
-        run(Command::new("ffmpeg").current_dir(dir).args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1920x1080:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "20",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "23",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "50",
-            "-keyint_min",
-            "50",
-            "-sc_threshold",
-            "0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ac",
-            "2",
-            "piece.ts",
-        ]));
+        // Every argument is one word: the command lines read best as lines.
+        let piece = "-v error -y -f lavfi -i testsrc2=size=1920x1080:rate=25 \
+                     -f lavfi -i sine=frequency=440:sample_rate=48000 -t 20 \
+                     -c:v libx264 -preset veryfast -crf 23 -pix_fmt yuv420p \
+                     -g 50 -keyint_min 50 -sc_threshold 0 -c:a aac -b:a 128k -ac 2 piece.ts";
+        run(Command::new("ffmpeg").current_dir(dir).args(piece.split_whitespace()));
         let loops = ((minutes + 1) * 3).to_string();
-        run(Command::new("ffmpeg").current_dir(dir).args([
-            "-v",
-            "error",
-            "-y",
-            "-stream_loop",
-            &loops,
-            "-i",
-            "piece.ts",
-            "-c",
-            "copy",
-            "-f",
-            "hls",
-            "-hls_time",
-            "2",
-            "-hls_list_size",
-            "0",
-            "-hls_segment_filename",
-            "c%05d.ts",
-            "chunks.m3u8",
-        ]));
+        let chunks = "-c copy -f hls -hls_time 2 -hls_list_size 0 \
+                      -hls_segment_filename c%05d.ts chunks.m3u8";
+        run(Command::new("ffmpeg")
+            .current_dir(dir)
+            .args(["-v", "error", "-y", "-stream_loop", &loops, "-i", "piece.ts"])
+            .args(chunks.split_whitespace()));
     }
     let text = fs::read_to_string(&playlist).unwrap();
     let mut chunks = Vec::new();
@@ -294,24 +254,7 @@ fn main() {
             &media_dir,
             &scratch.path().join("cli.mp4"),
             encode_range,
-            &[
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "23",
-                "-g",
-                "50",
-                "-keyint_min",
-                "50",
-                "-sc_threshold",
-                "0",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-            ],
+            &ENCODE_ARGS.split_whitespace().collect::<Vec<_>>(),
         );
         report("re-encode veryfast", encode_range, &measured, &clip, &baseline);
     }

@@ -170,6 +170,34 @@ fn rendering_again_reuses_the_files_and_other_inputs_make_other_names() {
 }
 
 #[test]
+fn the_keyframe_before_the_in_point_may_be_in_the_chunk_before() {
+    let media = media();
+    // Keyframes every 3 s, chunks cut every 2 s whatever the keyframes.
+    // FFmpeg's playlist then gives durations that are not the frames' (2.12 s for 2 s of
+    // frames), so the chunk records come from the frames, as an ingest makes them.
+    let chunks = render_support::anchored_on_frames(&render_support::make_chunks_with(
+        &media.out("split-by-time"),
+        12,
+        "640x360",
+        75,
+        &["-hls_flags", "split_by_time"],
+    ));
+    // A chunk that starts at least half a second after a keyframe and well before the next.
+    let chunk = chunks
+        .iter()
+        .find(|c| (500..2_500).contains(&(c.start_ms % 3_000)))
+        .expect("a chunk starting between keyframes");
+    assert!(!packets(std::path::Path::new(&chunk.uri), "v")[0].key);
+    let out = media.out("split-by-time-out");
+    let range = EventRange::new(chunk.start_ms + 200, chunk.start_ms + 1_200);
+    let clip = render_clip(&out, "match", 1, &chunks, range, &copy_options()).unwrap();
+    assert_eq!(clip.actual.start_ms, range.start_ms / 3_000 * 3_000);
+    let mp4 = clip.mp4.as_ref().unwrap();
+    assert_eq!(video_duration_ms(mp4), clip.actual.duration_ms() as i64);
+    assert_eq!(decode_errors(mp4, false), "");
+}
+
+#[test]
 fn chunks_with_other_codec_parameters_are_joined_by_re_encoding() {
     let media = media();
     // Two chunks of a smaller picture continue the event after the media's twelve seconds.

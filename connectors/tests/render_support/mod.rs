@@ -34,52 +34,35 @@ pub fn run(command: &mut Command) -> String {
 /// Makes `seconds` of test media as 2-second HLS chunks (`c000.ts`, ...) in `dir`, keyframes
 /// every `gop` frames, and returns their chunk records (event time from the first frame).
 pub fn make_chunks(dir: &Path, seconds: u32, size: &str, gop: u32) -> Vec<Chunk> {
+    make_chunks_with(dir, seconds, size, gop, &[])
+}
+
+/// As [`make_chunks`], with more options for FFmpeg's HLS muxer (such as
+/// `-hls_flags split_by_time`, which cuts chunks between keyframes).
+pub fn make_chunks_with(
+    dir: &Path,
+    seconds: u32,
+    size: &str,
+    gop: u32,
+    hls_options: &[&str],
+) -> Vec<Chunk> {
     fs::create_dir_all(dir).unwrap();
     let gop = gop.to_string();
-    run(Command::new("ffmpeg").current_dir(dir).args([
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=size={size}:rate={FPS}"),
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        &seconds.to_string(),
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        &gop,
-        "-keyint_min",
-        &gop,
-        "-sc_threshold",
-        "0",
-        "-threads",
-        "1",
-        "-flags",
-        "+bitexact",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "96k",
-        "-ac",
-        "2",
-        "-f",
-        "hls",
-        "-hls_time",
-        "2",
-        "-hls_list_size",
-        "0",
-        "-hls_segment_filename",
-        "c%03d.ts",
-        "chunks.m3u8",
-    ]));
+    let picture = format!("testsrc2=size={size}:rate={FPS}");
+    let mut command = Command::new("ffmpeg");
+    command
+        .current_dir(dir)
+        .args(["-v", "error", "-y"])
+        .args(["-f", "lavfi", "-i", &picture])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", &gop, "-keyint_min", &gop])
+        .args(["-sc_threshold", "0", "-threads", "1", "-flags", "+bitexact"])
+        .args(["-c:a", "aac", "-b:a", "96k", "-ac", "2"])
+        .args(["-f", "hls", "-hls_time", "2", "-hls_list_size", "0"])
+        .args(hls_options)
+        .args(["-hls_segment_filename", "c%03d.ts", "chunks.m3u8"]);
+    run(&mut command);
     let playlist = fs::read_to_string(dir.join("chunks.m3u8")).unwrap();
     let mut chunks = Vec::new();
     let mut start_ms = 0;
@@ -104,6 +87,30 @@ pub fn make_chunks(dir: &Path, seconds: u32, size: &str, gop: u32) -> Vec<Chunk>
     chunks
 }
 
+/// The chunk records an ingest makes from the media itself: each chunk's first frame (its
+/// lowest video PTS) is its `pts_start`, and its event time counts from the first chunk's.
+pub fn anchored_on_frames(chunks: &[Chunk]) -> Vec<Chunk> {
+    let spans: Vec<(i64, i64)> = chunks
+        .iter()
+        .map(|c| {
+            let video = packets(Path::new(&c.uri), "v");
+            let first = video.iter().map(|p| p.pts_ms).min().unwrap();
+            (first, first + video.len() as i64 * FRAME_MS as i64)
+        })
+        .collect();
+    let origin = spans[0].0;
+    chunks
+        .iter()
+        .zip(&spans)
+        .map(|(chunk, (first, end))| Chunk {
+            start_ms: (first - origin) as u64,
+            duration_ms: (end - first) as u64,
+            pts_start_ms: Some(*first as u64),
+            ..chunk.clone()
+        })
+        .collect()
+}
+
 /// One packet as ffprobe reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbedPacket {
@@ -120,16 +127,9 @@ fn ms(field: &str) -> i64 {
 /// The packets of stream `v` or `a` of a file, in file order.
 pub fn packets(path: &Path, stream: &str) -> Vec<ProbedPacket> {
     let text = run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            stream,
-            "-show_entries",
-            "packet=pts_time,dts_time,duration_time,flags",
-            "-of",
-            "csv=p=0",
-        ])
+        .args(["-v", "error", "-select_streams", stream])
+        .args(["-show_entries", "packet=pts_time,dts_time,duration_time,flags"])
+        .args(["-of", "csv=p=0"])
         .arg(path));
     text.lines()
         .filter(|l| !l.is_empty())
@@ -148,16 +148,8 @@ pub fn packets(path: &Path, stream: &str) -> Vec<ProbedPacket> {
 /// Width and height of the video of a file.
 pub fn video_size(path: &Path) -> (u32, u32) {
     let text = run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "stream=width,height",
-            "-of",
-            "csv=p=0",
-        ])
+        .args(["-v", "error", "-select_streams", "v"])
+        .args(["-show_entries", "stream=width,height", "-of", "csv=p=0"])
         .arg(path));
     let fields: Vec<u32> = text.trim().split(',').map(|f| f.parse().unwrap()).collect();
     (fields[0], fields[1])
