@@ -4,16 +4,22 @@
 //! engine, and writes the views the engine hands it.
 //!
 //! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
+//! - [`hls`]: HLS playlists of rendered clips and replays (event, VOD and master playlists).
 //! - [`kafka`]: the topics and the client settings shared by every Kafka client.
 //! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
 //!   1-based line numbers as positions.
 //! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
 //!   atomically; notification and dead-letter logs appended as JSON Lines).
+//! - [`render`]: clips and replays as video files: stream-copy or frame-accurate cuts of
+//!   event-time ranges from the event's chunks to MP4 and HLS segments, thumbnails, and
+//!   replays re-encoded per resolution.
 //! - [`tables`]: the segments and replays tables as Arrow IPC files and Parquet, built from
 //!   the JSON exports.
 
 pub mod edl;
+pub mod hls;
 pub mod kafka;
 pub mod log_file;
 pub mod output_dir;
+pub mod render;
 pub mod tables;

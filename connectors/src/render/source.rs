@@ -1,0 +1,439 @@
+//! The event's chunks read as one timeline of packets in event time.
+//!
+//! Each chunk is opened in turn; its packets' timestamps are moved from the chunk's own clock
+//! (a `.ts` chunk starts around 1.4 s, and every chunk of a stream continues the previous one)
+//! onto event time: `chunk.start_ms` is the event time of the chunk's first frame, and that
+//! frame is at `pts_start_ms` on the chunk's clock when the chunk record gives it, else at the
+//! video stream's start time. Timestamps come out in [`TIMELINE`] ticks, one clock for every
+//! stream, fine enough for any frame or sample rate in use (90 kHz, as MPEG-TS).
+//!
+//! Only one chunk is open at a time and packets are handed out one by one, so memory does not
+//! grow with the length of a range.
+
+use ffmpeg_next::codec::{self, Parameters};
+use ffmpeg_next::format::context::Input;
+use ffmpeg_next::{format, media, Packet, Rational, Rescale};
+use reeltime_schemas::record::Chunk;
+
+use super::{EventRange, RenderError};
+
+/// The clock of every timestamp between reading and writing: 1/90000 s.
+pub(crate) const TIMELINE: Rational = Rational(1, 90_000);
+
+/// Ticks of [`TIMELINE`] per millisecond.
+const TICKS_PER_MS: i64 = 90;
+
+/// Holes between chunks up to this size are rounding of chunk durations to milliseconds.
+const GAP_TOLERANCE_MS: u64 = 50;
+
+/// A chunk whose frames stop this long before its declared end, where the range needed them,
+/// is truncated (a little slack for durations rounded to milliseconds and a last frame that
+/// has no duration).
+const TRUNCATION_TOLERANCE_MS: i64 = 100;
+
+/// Event time in milliseconds as [`TIMELINE`] ticks.
+pub(crate) fn ms_to_ticks(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX / TICKS_PER_MS) * TICKS_PER_MS
+}
+
+/// [`TIMELINE`] ticks as milliseconds, rounded to the nearest (half away from zero).
+pub(crate) fn ticks_to_ms(ticks: i64) -> u64 {
+    u64::try_from((ticks + TICKS_PER_MS / 2).div_euclid(TICKS_PER_MS)).unwrap_or(0)
+}
+
+/// Which elementary stream a packet belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The event's video.
+    Video,
+    /// The audio track being rendered.
+    Audio,
+}
+
+/// The codec parameters and clock of one stream, as the first chunk has them.
+#[derive(Clone)]
+pub(crate) struct StreamInfo {
+    /// Codec parameters, for a muxer (stream copy) or a decoder.
+    pub parameters: Parameters,
+    /// The stream's own time base in the chunk.
+    pub time_base: Rational,
+    /// Frames per second (video only; for audio the sample rate in `parameters`).
+    pub frame_rate: Rational,
+}
+
+/// One packet, its timestamps and duration in [`TIMELINE`] ticks of event time.
+pub(crate) struct SourcePacket {
+    /// Its stream.
+    pub kind: Kind,
+    /// The packet.
+    pub packet: Packet,
+}
+
+/// A chunk being read.
+struct OpenChunk {
+    input: Input,
+    video_index: usize,
+    audio_index: Option<usize>,
+    video_time_base: Rational,
+    audio_time_base: Rational,
+    /// Ticks added to a timestamp (already on [`TIMELINE`]) to make it event time.
+    offset: i64,
+    /// End of the latest video frame read, in event ticks.
+    video_end: i64,
+    /// Duration of one frame in [`TIMELINE`] ticks, for packets that carry none.
+    frame_ticks: i64,
+}
+
+/// The chunks of a range, sorted and checked, read packet by packet.
+pub(crate) struct Source {
+    chunks: Vec<Chunk>,
+    track: u32,
+    next: usize,
+    current: Option<OpenChunk>,
+    /// Reading stops being needed at this event time; a chunk truncated before it is an error.
+    needed_end: i64,
+    /// Packets are decoded, not copied: later chunks need only the same codecs, not the same
+    /// parameters (a decoder follows a change of picture size).
+    decoding: bool,
+    /// The video stream of the first chunk.
+    pub video: StreamInfo,
+    /// The audio stream of the first chunk, if it has the track.
+    pub audio: Option<StreamInfo>,
+}
+
+/// The event's chunks sorted by start, checked to cover `range` without holes; returns them
+/// and the index of the one holding the in-point.
+pub(crate) fn chunks_for(
+    chunks: &[Chunk],
+    range: EventRange,
+) -> Result<(Vec<Chunk>, usize), RenderError> {
+    if range.end_ms <= range.start_ms {
+        return Err(RenderError::EmptyRange { range });
+    }
+    let mut sorted: Vec<Chunk> = chunks.to_vec();
+    sorted.sort_by_key(|c| (c.start_ms, c.seq_no));
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return Err(RenderError::NoChunks { range });
+    };
+    let covered_start_ms = first.start_ms;
+    let covered_end_ms = last.start_ms + last.duration_ms;
+    if range.start_ms < covered_start_ms || range.end_ms > covered_end_ms {
+        return Err(RenderError::NotCovered { range, covered_start_ms, covered_end_ms });
+    }
+    let from = sorted.iter().rposition(|c| c.start_ms <= range.start_ms).unwrap_or(0);
+    let to = sorted.iter().rposition(|c| c.start_ms < range.end_ms).unwrap_or(from);
+    for pair in sorted[from..=to].windows(2) {
+        let end = pair[0].start_ms + pair[0].duration_ms;
+        if pair[1].start_ms > end + GAP_TOLERANCE_MS {
+            return Err(RenderError::Gap {
+                before: pair[0].seq_no,
+                after: pair[1].seq_no,
+                gap_ms: pair[1].start_ms - end,
+            });
+        }
+    }
+    // One chunk before the in-point's stays available in case that chunk does not start
+    // with a keyframe.
+    let keep_from = from.saturating_sub(1);
+    let selected = sorted[keep_from..=to].to_vec();
+    Ok((selected, from - keep_from))
+}
+
+/// The local path or URL FFmpeg opens for a chunk's `uri`.
+fn location(uri: &str) -> &str {
+    uri.strip_prefix("file://").unwrap_or(uri)
+}
+
+fn chunk_error(chunk: &Chunk, problem: impl Into<String>) -> RenderError {
+    RenderError::Chunk { seq_no: chunk.seq_no, uri: chunk.uri.clone(), problem: problem.into() }
+}
+
+fn frame_ticks(frame_rate: Rational) -> i64 {
+    if frame_rate.numerator() > 0 && frame_rate.denominator() > 0 {
+        90_000 * i64::from(frame_rate.denominator()) / i64::from(frame_rate.numerator())
+    } else {
+        3_600
+    }
+}
+
+impl Source {
+    /// Reads `chunks` (sorted and consecutive) from the one at `first`, for audio track
+    /// `track` (1-based among the audio streams); `needed_end_ms` is where the range ends.
+    pub fn open(
+        chunks: Vec<Chunk>,
+        first: usize,
+        track: u32,
+        needed_end_ms: u64,
+    ) -> Result<Source, RenderError> {
+        let chunk = &chunks[first];
+        let (opened, video, audio) = open_chunk(chunk, track)?;
+        Ok(Source {
+            track,
+            next: first + 1,
+            current: Some(opened),
+            needed_end: ms_to_ticks(needed_end_ms),
+            decoding: false,
+            video,
+            audio,
+            chunks,
+        })
+    }
+
+    /// The same source, for a reader that decodes its packets.
+    pub fn for_decoding(mut self) -> Source {
+        self.decoding = true;
+        self
+    }
+
+    /// The chunk currently being read (for error messages).
+    pub fn current_chunk(&self) -> &Chunk {
+        &self.chunks[self.next - 1]
+    }
+
+    /// An error about the chunk being read.
+    pub fn error(&self, problem: impl Into<String>) -> RenderError {
+        chunk_error(self.current_chunk(), problem)
+    }
+
+    /// The next packet of the video or the audio track in event time, or `None` after the last
+    /// chunk.
+    pub fn next_packet(&mut self) -> Result<Option<SourcePacket>, RenderError> {
+        loop {
+            let Some(open) = self.current.as_mut() else {
+                return Ok(None);
+            };
+            let mut packet = Packet::empty();
+            match packet.read(&mut open.input) {
+                Ok(()) => {}
+                Err(ffmpeg_next::Error::Eof) => {
+                    self.finish_chunk()?;
+                    continue;
+                }
+                Err(e) => return Err(self.error(format!("cannot read packets: {e}"))),
+            }
+            let (kind, time_base) = if packet.stream() == open.video_index {
+                (Kind::Video, open.video_time_base)
+            } else if Some(packet.stream()) == open.audio_index {
+                (Kind::Audio, open.audio_time_base)
+            } else {
+                continue;
+            };
+            if packet.pts().is_none() {
+                packet.set_pts(packet.dts());
+            }
+            let Some(_) = packet.pts() else { continue };
+            if packet.is_corrupt() {
+                return Err(self.error("holds a corrupt packet"));
+            }
+            packet.rescale_ts(time_base, TIMELINE);
+            let pts = packet.pts().unwrap_or(0) + open.offset;
+            let dts = packet.dts().map_or(pts, |d| d + open.offset);
+            packet.set_pts(Some(pts));
+            packet.set_dts(Some(dts));
+            if kind == Kind::Video {
+                if packet.duration() <= 0 {
+                    packet.set_duration(open.frame_ticks);
+                }
+                open.video_end = open.video_end.max(pts + packet.duration());
+            }
+            return Ok(Some(SourcePacket { kind, packet }));
+        }
+    }
+
+    /// At the end of a chunk: checks that it held the frames the range needed from it, and
+    /// opens the next one with the same streams.
+    fn finish_chunk(&mut self) -> Result<(), RenderError> {
+        let chunk = self.current_chunk();
+        if let Some(open) = &self.current {
+            let declared_end = ms_to_ticks(chunk.start_ms + chunk.duration_ms);
+            let needed = declared_end.min(self.needed_end);
+            if open.video_end < needed - TRUNCATION_TOLERANCE_MS * TICKS_PER_MS {
+                return Err(chunk_error(
+                    chunk,
+                    format!(
+                        "truncated: its frames end at {} ms of event time, its record says {} ms",
+                        ticks_to_ms(open.video_end),
+                        chunk.start_ms + chunk.duration_ms
+                    ),
+                ));
+            }
+        }
+        self.current = None;
+        let Some(chunk) = self.chunks.get(self.next) else {
+            return Ok(());
+        };
+        if ms_to_ticks(chunk.start_ms) >= self.needed_end {
+            return Ok(());
+        }
+        let (opened, video, audio) = open_chunk(chunk, self.track)?;
+        check_same(chunk, "video", &self.video, &video, self.decoding)?;
+        match (&self.audio, &audio) {
+            (Some(first), Some(this)) => check_same(chunk, "audio", first, this, self.decoding)?,
+            (None, None) => {}
+            _ => {
+                return Err(RenderError::Incompatible {
+                    seq_no: chunk.seq_no,
+                    uri: chunk.uri.clone(),
+                    problem: "audio track present in one chunk and not the other".into(),
+                })
+            }
+        }
+        self.current = Some(opened);
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// Opens one chunk and finds its video and audio track.
+fn open_chunk(
+    chunk: &Chunk,
+    track: u32,
+) -> Result<(OpenChunk, StreamInfo, Option<StreamInfo>), RenderError> {
+    let input = format::input(location(&chunk.uri))
+        .map_err(|e| chunk_error(chunk, format!("cannot open: {e}")))?;
+    let video_stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| chunk_error(chunk, "has no video stream"))?;
+    let audio_streams: Vec<_> =
+        input.streams().filter(|s| s.parameters().medium() == media::Type::Audio).collect();
+    let audio_stream = match usize::try_from(track).ok().and_then(|t| t.checked_sub(1)) {
+        Some(n) if n < audio_streams.len() => Some(&audio_streams[n]),
+        _ if audio_streams.is_empty() && track == 1 => None,
+        _ => {
+            return Err(chunk_error(
+                chunk,
+                format!("has no audio track {track} ({} audio streams)", audio_streams.len()),
+            ))
+        }
+    };
+    let frame_rate = match video_stream.avg_frame_rate() {
+        r if r.numerator() > 0 => r,
+        _ => video_stream.rate(),
+    };
+    let video = StreamInfo {
+        parameters: video_stream.parameters(),
+        time_base: video_stream.time_base(),
+        frame_rate,
+    };
+    let audio = audio_stream.map(|s| StreamInfo {
+        parameters: s.parameters(),
+        time_base: s.time_base(),
+        frame_rate: Rational(0, 1),
+    });
+    let anchor = match chunk.pts_start_ms {
+        Some(pts_start_ms) => ms_to_ticks(pts_start_ms),
+        None => {
+            let start = video_stream.start_time();
+            if start == ffmpeg_next::ffi::AV_NOPTS_VALUE {
+                return Err(chunk_error(
+                    chunk,
+                    "its video has no start time: give pts_start in the chunk record",
+                ));
+            }
+            start.rescale(video.time_base, TIMELINE)
+        }
+    };
+    let opened = OpenChunk {
+        video_index: video_stream.index(),
+        audio_index: audio_stream.map(|s| s.index()),
+        video_time_base: video.time_base,
+        audio_time_base: audio.as_ref().map_or(TIMELINE, |a| a.time_base),
+        offset: ms_to_ticks(chunk.start_ms) - anchor,
+        video_end: ms_to_ticks(chunk.start_ms),
+        frame_ticks: frame_ticks(frame_rate),
+        input,
+    };
+    Ok((opened, video, audio))
+}
+
+/// The codec facts that must agree for packets of two chunks to share one output stream.
+fn describe(parameters: &Parameters) -> String {
+    let id = parameters.id();
+    let Ok(context) = codec::Context::from_parameters(parameters.clone()) else {
+        return format!("{id:?}");
+    };
+    match parameters.medium() {
+        media::Type::Video => match context.decoder().video() {
+            Ok(v) => format!("{id:?} {}x{} {:?}", v.width(), v.height(), v.format()),
+            Err(_) => format!("{id:?}"),
+        },
+        media::Type::Audio => match context.decoder().audio() {
+            Ok(a) => format!("{id:?} {} Hz {} channels", a.rate(), a.channels()),
+            Err(_) => format!("{id:?}"),
+        },
+        _ => format!("{id:?}"),
+    }
+}
+
+fn check_same(
+    chunk: &Chunk,
+    what: &str,
+    first: &StreamInfo,
+    this: &StreamInfo,
+    codec_only: bool,
+) -> Result<(), RenderError> {
+    let (expected, found) = if codec_only {
+        (format!("{:?}", first.parameters.id()), format!("{:?}", this.parameters.id()))
+    } else {
+        (describe(&first.parameters), describe(&this.parameters))
+    };
+    if expected != found {
+        return Err(RenderError::Incompatible {
+            seq_no: chunk.seq_no,
+            uri: chunk.uri.clone(),
+            problem: format!("its {what} is {found}, the first chunk's is {expected}"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(seq_no: u64, start_ms: u64, duration_ms: u64) -> Chunk {
+        Chunk {
+            event_id: "e".into(),
+            seq_no,
+            uri: format!("c{seq_no}.ts"),
+            start_ms,
+            duration_ms,
+            pts_start_ms: None,
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn picks_the_chunks_of_a_range_and_one_before() {
+        let chunks = [chunk(2, 4000, 2000), chunk(0, 0, 2000), chunk(1, 2000, 2000)];
+        let (selected, first) = chunks_for(&chunks, EventRange::new(2500, 4100)).unwrap();
+        let seqs: Vec<u64> = selected.iter().map(|c| c.seq_no).collect();
+        assert_eq!((seqs, first), (vec![0, 1, 2], 1));
+        let (selected, first) = chunks_for(&chunks, EventRange::new(0, 2000)).unwrap();
+        assert_eq!((selected.len(), first), (1, 0));
+    }
+
+    #[test]
+    fn rejects_holes_and_uncovered_ranges() {
+        let chunks = [chunk(0, 0, 2000), chunk(2, 4000, 2000)];
+        let error = chunks_for(&chunks, EventRange::new(1000, 5000)).unwrap_err();
+        assert!(matches!(error, RenderError::Gap { before: 0, after: 2, gap_ms: 2000 }), "{error}");
+        let error = chunks_for(&chunks, EventRange::new(5000, 6001)).unwrap_err();
+        assert!(matches!(error, RenderError::NotCovered { covered_end_ms: 6000, .. }), "{error}");
+        let error = chunks_for(&chunks, EventRange::new(10, 10)).unwrap_err();
+        assert!(matches!(error, RenderError::EmptyRange { .. }), "{error}");
+        assert!(matches!(
+            chunks_for(&[], EventRange::new(0, 1)).unwrap_err(),
+            RenderError::NoChunks { .. }
+        ));
+    }
+
+    #[test]
+    fn milliseconds_and_ticks() {
+        assert_eq!(ms_to_ticks(1480), 133_200);
+        assert_eq!(ticks_to_ms(133_244), 1480);
+        assert_eq!(ticks_to_ms(133_245), 1481);
+        assert_eq!(ticks_to_ms(-5), 0);
+    }
+}
