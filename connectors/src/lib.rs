@@ -19,6 +19,7 @@
 //! - [`tables`]: the segments and replays tables as Arrow IPC files and Parquet, built from
 //!   the JSON exports.
 
+pub mod detectors;
 pub mod edl;
 pub mod ingest;
 pub mod kafka;

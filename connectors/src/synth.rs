@@ -1,7 +1,7 @@
 //! A synthetic match made in-process from FFmpeg's lavfi sources, with its ground truth.
 //!
 //! Test media is made, not downloaded: a two-minute "match" of generated scenes with hard cuts
-//! (`testsrc2`, `cellauto`, `smptehdbars`), a stretch of black, crowd noise from `anoisesrc`
+//! (`testsrc2`, a grainy green pitch, `smptehdbars`), a stretch of black, crowd noise from `anoisesrc`
 //! with fixed seeds, loud "roars" at two levels, referee whistles (`sine`) and a stretch of
 //! silence. One libavfilter graph with two sinks produces the picture and the sound; libx264
 //! (one thread, fixed keyframe interval, no scene-cut keyframes, bit-exact flags) and FFmpeg's
@@ -27,8 +27,8 @@ pub const MATCH_MS: u64 = 120_000;
 enum Picture {
     /// FFmpeg's moving colour test pattern.
     TestPattern,
-    /// A cellular automaton (rule 110), black and white and busy.
-    Cells,
+    /// A green pitch with moving film grain.
+    Pitch,
     /// SMPTE HD colour bars, still.
     Bars,
     /// Black.
@@ -38,14 +38,14 @@ enum Picture {
 /// Scenes: start (ms) and picture; each lasts until the next one starts.
 const SCENES: &[(u64, Picture)] = &[
     (0, Picture::TestPattern),
-    (14_000, Picture::Cells),
+    (14_000, Picture::Pitch),
     (27_000, Picture::Bars),
     (41_000, Picture::TestPattern),
     (55_000, Picture::Black),
-    (59_000, Picture::Cells),
+    (59_000, Picture::Pitch),
     (75_000, Picture::Bars),
     (88_000, Picture::TestPattern),
-    (103_000, Picture::Cells),
+    (103_000, Picture::Pitch),
 ];
 
 /// The sound of one stretch.
@@ -294,8 +294,11 @@ fn graph_description(spec: &SynthSpec) -> String {
         let seconds = (end - start) as f64 / 1000.0;
         let source = match picture {
             Picture::TestPattern => format!("testsrc2=s={size}:r={fps}"),
-            Picture::Cells => {
-                format!("cellauto=s={size}:r={fps}:rule=110:random_seed={}:start_full=1", 100 + i)
+            Picture::Pitch => {
+                format!(
+                    "color=c=0x2f7d32:s={size}:r={fps},noise=alls=12:allf=t:all_seed={}",
+                    100 + i
+                )
             }
             Picture::Bars => format!("smptehdbars=s={size}:r={fps}"),
             Picture::Black => format!("color=c=black:s={size}:r={fps}"),
