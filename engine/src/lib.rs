@@ -3,11 +3,16 @@
 //! This crate sits at the top of the workspace. The `reeltime` binary is a thin command line
 //! over it.
 //!
+//! - [`demo`]: `reeltime demo`, a synthetic match made, analysed and processed end to end.
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
+//! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist ingested, analysed
+//!   by the built-in plugins into an event log, and processed; shared with the demo.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
 //!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 
+pub mod demo;
 pub mod export;
+pub mod highlights;
 pub mod process;
 pub mod progress;
