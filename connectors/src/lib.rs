@@ -3,8 +3,13 @@
 //! This crate sits beside the dataflow: it turns bytes into positioned records for the
 //! engine, and writes the views the engine hands it.
 //!
+//! - [`detectors`]: the built-in plugins over FFmpeg filter graphs (audio loudness, scene
+//!   cuts, black frames, silence), the excitement segmenter and the cut optimizer, run chunk
+//!   by chunk with their state carried across chunks.
 //! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
 //! - [`hls`]: HLS playlists of rendered clips and replays (event, VOD and master playlists).
+//! - [`ingest`]: chunk ingest from a folder, one recording or an HLS playlist (VOD or live):
+//!   `chunk` records in event time.
 //! - [`kafka`]: the topics and the client settings shared by every Kafka client.
 //! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
 //!   1-based line numbers as positions.
@@ -13,13 +18,18 @@
 //! - [`render`]: clips and replays as video files: stream-copy or frame-accurate cuts of
 //!   event-time ranges from the event's chunks to MP4 and HLS segments, thumbnails, and
 //!   replays re-encoded per resolution.
+//! - [`synth`]: a deterministic synthetic match made in-process with FFmpeg, with its
+//!   ground truth (cuts, roars, black, silence).
 //! - [`tables`]: the segments and replays tables as Arrow IPC files and Parquet, built from
 //!   the JSON exports.
 
+pub mod detectors;
 pub mod edl;
 pub mod hls;
+pub mod ingest;
 pub mod kafka;
 pub mod log_file;
 pub mod output_dir;
 pub mod render;
+pub mod synth;
 pub mod tables;

@@ -5,7 +5,10 @@
 //!
 //! - [`config`]: the layered configuration of `reeltime run` (defaults, file, environment,
 //!   flags).
+//! - [`demo`]: `reeltime demo`, a synthetic match made, analysed and processed end to end.
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
+//! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist ingested, analysed
+//!   by the built-in plugins into an event log, and processed; shared with the demo.
 //! - [`output`]: what both modes write into the output directory: the notification and
 //!   dead-letter logs, and the views with their exports and tables.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
@@ -15,7 +18,9 @@
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 
 pub mod config;
+pub mod demo;
 pub mod export;
+pub mod highlights;
 pub mod output;
 pub mod process;
 pub mod progress;

@@ -7,7 +7,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use reeltime::export::{rewrite_exports, ExportOptions, Rewrite};
-use reeltime::process::{process, ProcessOptions};
+use reeltime::highlights::{highlights, HighlightsOptions, LogSummary};
+use reeltime::process::{process, ProcessOptions, Summary};
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_connectors::tables::{write_tables, TableFormat};
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
@@ -85,6 +86,37 @@ enum Command {
         #[arg(long)]
         print_config: bool,
     },
+    /// Make a synthetic match, analyse it with the built-in plugins and write every view.
+    Demo {
+        /// The output directory (created; must be empty or an earlier reeltime output).
+        #[arg(long, default_value = "reeltime-demo")]
+        out: PathBuf,
+        /// Do not show progress.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Highlights of a video file, a folder of chunks or an HLS playlist.
+    Highlights {
+        /// The video file, folder of .ts/.mp4 chunks, or HLS playlist (.m3u8).
+        input: PathBuf,
+        /// Length of the highlights, in seconds (1..10000).
+        #[arg(long)]
+        duration: f64,
+        /// The output directory (created; must be empty or an earlier reeltime output).
+        #[arg(long)]
+        out: PathBuf,
+        /// What to rank first, as ATTRIBUTE[=VALUE][:WEIGHT] (repeat for several), e.g.
+        /// `Excitement=high:90`; by default high excitement, then medium.
+        #[arg(long)]
+        priority: Vec<String>,
+        /// Resolutions to render: 360p, 480p, 720p, 1080p, 1:1, 4:5, 9:16 (repeat or separate
+        /// with commas; default 720p).
+        #[arg(long, value_delimiter = ',')]
+        resolution: Vec<String>,
+        /// Do not show progress.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
 }
@@ -152,6 +184,53 @@ fn run_service(
     Ok(())
 }
 
+/// Prints what the analysis of an event's media did.
+fn print_analysis(analysis: &LogSummary) {
+    println!(
+        "analysed {} chunks ({:.1} s of media) in {:.1} s: {} detections, {} segments{}",
+        analysis.chunks,
+        analysis.media_ms as f64 / 1000.0,
+        analysis.elapsed.as_secs_f64(),
+        analysis.detections,
+        analysis.segments,
+        if analysis.failures.is_empty() {
+            String::new()
+        } else {
+            format!("; {} chunks failed (see the warnings above)", analysis.failures.len())
+        }
+    );
+}
+
+/// Prints what the dataflow run did.
+fn print_processed(summary: &Summary) {
+    println!(
+        "processed {} records: {} events, {} segments, {} replays",
+        summary.accepted, summary.events, summary.segments, summary.replays
+    );
+}
+
+/// Runs `reeltime demo` and says what it made.
+fn demo(out: &Path, progress: bool) -> anyhow::Result<()> {
+    let report = reeltime::demo::demo(out, progress)?;
+    println!(
+        "made the synthetic match in {:.1} s: {}",
+        report.synth_seconds,
+        report.media.display()
+    );
+    print_analysis(&report.analysis);
+    print_processed(&report.processed);
+    println!("event log: {}", report.log.display());
+    for replay in [reeltime::demo::CATCHUP_REPLAY, reeltime::demo::AFTER_EVENT_REPLAY] {
+        println!("replay: {}", out.join("replays").join(replay).join("selection.json").display());
+    }
+    println!(
+        "segments: {}",
+        out.join("events").join(reeltime::demo::EVENT_ID).join("segments.json").display()
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -213,6 +292,24 @@ fn main() -> ExitCode {
                 overrides.push(("engine.workers", toml::Value::Integer(workers as i64)));
             }
             run_service(config.as_deref(), overrides, print_config)
+        }
+        Command::Demo { out, quiet } => demo(&out, !quiet),
+        Command::Highlights { input, duration, out, priority, resolution, quiet } => {
+            let options = HighlightsOptions {
+                input,
+                duration_seconds: duration,
+                out,
+                priorities: priority,
+                resolutions: resolution,
+                progress: !quiet,
+            };
+            highlights(&options).map(|report| {
+                print_analysis(&report.analysis);
+                print_processed(&report.processed);
+                println!("event log: {}", report.log.display());
+                println!("highlights: {}", report.selection.display());
+                println!("wrote {}", options.out.display());
+            })
         }
         Command::Schema => {
             let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())

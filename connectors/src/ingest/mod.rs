@@ -1,0 +1,82 @@
+//! Chunk ingest: media in, `chunk` records out.
+//!
+//! An event's media arrives as chunks (HLS segments, or files cut from one recording). Each
+//! chunk becomes a `chunk` record (SEMANTICS §2) whose event time is anchored on the first
+//! video frame of the event's first chunk: MPEG-TS timestamps start around 1.4 s and are
+//! absolute, so `start` is the chunk's first video PTS minus that anchor, and `pts_start`
+//! keeps the source's own time. Frame rate and audio tracks are probed once per event for
+//! its `event` record.
+//!
+//! - [`chunks`]: [`ChunkIngest`], which times chunks and numbers them, and the directory
+//!   source.
+//! - [`hls`]: HLS media playlists, read once (VOD) or followed while they grow (live).
+//! - [`probe`]: what a media file holds (streams, frame rate, first and last video time).
+//! - [`split`]: one recording cut into chunks at keyframes, without re-encoding.
+
+pub mod chunks;
+pub mod hls;
+pub mod probe;
+pub mod split;
+
+use std::path::PathBuf;
+
+use ffmpeg_next as ffmpeg;
+
+pub use chunks::{Chunk, ChunkIngest};
+pub use probe::{probe, MediaInfo};
+
+/// Why a media file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// FFmpeg's libraries could not be initialised.
+    #[error("cannot initialise FFmpeg: {0}")]
+    Init(ffmpeg::Error),
+    /// The file is not there.
+    #[error("{path:?} does not exist")]
+    NotFound {
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// FFmpeg cannot open or read it as media.
+    #[error("{path:?} is not readable media: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// FFmpeg's error.
+        source: ffmpeg::Error,
+    },
+    /// It has no video stream.
+    #[error("{path:?} has no video stream")]
+    NoVideo {
+        /// The file.
+        path: PathBuf,
+    },
+    /// It has a video stream but no video packets with timestamps.
+    #[error("{path:?} has no timed video frames")]
+    NoVideoFrames {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A folder or playlist could not be read.
+    #[error("cannot read {path:?}: {source}")]
+    Io {
+        /// The folder or playlist.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A folder holds no `.ts` or `.mp4` chunks.
+    #[error("{path:?} holds no .ts or .mp4 chunks")]
+    NoChunks {
+        /// The folder.
+        path: PathBuf,
+    },
+}
+
+/// Initialises FFmpeg, and silences its log: the analysis filters log every frame, and
+/// damaged media is reported as error values that name the file instead.
+pub fn init() -> Result<(), MediaError> {
+    ffmpeg::init().map_err(MediaError::Init)?;
+    ffmpeg::log::set_level(ffmpeg::log::Level::Fatal);
+    Ok(())
+}

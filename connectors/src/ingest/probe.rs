@@ -1,0 +1,116 @@
+//! What a media file holds: its streams, frame rate, and the time of its video.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg::{format, media, Rational};
+use ffmpeg_next as ffmpeg;
+
+use super::{init, MediaError};
+
+/// What [`probe`] found in a media file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// Frames per second of its video.
+    pub frame_rate: f64,
+    /// Picture width in pixels.
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+    /// Its audio tracks, numbered from 1 in stream order (empty for a video-only file).
+    pub audio_tracks: Vec<u32>,
+    /// Presentation time of the first video frame, in microseconds of the source's clock.
+    pub first_video_us: i64,
+    /// End of the last video frame (its presentation time plus its duration), in microseconds
+    /// of the source's clock.
+    pub end_video_us: i64,
+}
+
+impl MediaInfo {
+    /// Length of the video, in milliseconds.
+    pub fn video_duration_ms(&self) -> u64 {
+        ((self.end_video_us - self.first_video_us).max(0) as u64 + 500) / 1000
+    }
+}
+
+/// Opens `path` with FFmpeg, or says why it cannot be.
+pub(crate) fn open(path: &Path) -> Result<format::context::Input, MediaError> {
+    init()?;
+    if !path.exists() {
+        return Err(MediaError::NotFound { path: path.to_owned() });
+    }
+    format::input(path).map_err(|source| MediaError::Unreadable { path: path.to_owned(), source })
+}
+
+/// Probes `path`: its streams, and the first and last video time, from its packets (demuxed,
+/// not decoded, so a chunk of a few seconds takes a few milliseconds).
+pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
+    let mut input = open(path)?;
+    let video = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| MediaError::NoVideo { path: path.to_owned() })?;
+    let video_index = video.index();
+    let time_base = video.time_base();
+    let rate = [video.avg_frame_rate(), video.rate()]
+        .into_iter()
+        .find(|r| r.numerator() > 0 && r.denominator() > 0)
+        .unwrap_or(Rational(25, 1));
+    let parameters = video.parameters();
+    let decoder = ffmpeg::codec::context::Context::from_parameters(parameters)
+        .and_then(|c| c.decoder().video())
+        .map_err(|source| MediaError::Unreadable { path: path.to_owned(), source })?;
+    let (width, height) = (decoder.width(), decoder.height());
+    let audio_tracks = (1..)
+        .zip(input.streams().filter(|s| s.parameters().medium() == media::Type::Audio))
+        .map(|(track, _)| track)
+        .collect();
+    let frame_ticks = i64::from(time_base.denominator()) * i64::from(rate.denominator())
+        / (i64::from(time_base.numerator()) * i64::from(rate.numerator())).max(1);
+    let mut first: Option<i64> = None;
+    let mut end: Option<i64> = None;
+    let mut packet = ffmpeg::Packet::empty();
+    loop {
+        match packet.read(&mut input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            // A damaged packet: skip it, as players do; detection reports the damage.
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(source) => return Err(MediaError::Unreadable { path: path.to_owned(), source }),
+        }
+        if packet.stream() != video_index {
+            continue;
+        }
+        if let Some(pts) = packet.pts() {
+            let duration = if packet.duration() > 0 { packet.duration() } else { frame_ticks };
+            first = Some(first.map_or(pts, |f| f.min(pts)));
+            end = Some(end.map_or(pts + duration, |e| e.max(pts + duration)));
+        }
+    }
+    let (Some(first), Some(end)) = (first, end) else {
+        return Err(MediaError::NoVideoFrames { path: path.to_owned() });
+    };
+    Ok(MediaInfo {
+        path: path.to_owned(),
+        frame_rate: f64::from(rate),
+        width,
+        height,
+        audio_tracks,
+        first_video_us: to_us(first, time_base),
+        end_video_us: to_us(end, time_base),
+    })
+}
+
+/// `ticks` of `time_base` in microseconds, rounded to the nearest.
+pub(crate) fn to_us(ticks: i64, time_base: Rational) -> i64 {
+    let numerator = i128::from(ticks) * i128::from(time_base.numerator()) * 1_000_000;
+    let denominator = i128::from(time_base.denominator()).max(1);
+    let half = denominator / 2;
+    let rounded = if numerator >= 0 {
+        (numerator + half) / denominator
+    } else {
+        (numerator - half) / denominator
+    };
+    rounded as i64
+}

@@ -1,0 +1,195 @@
+//! One recording cut into chunks at keyframes, without re-encoding.
+//!
+//! Packets are copied into MPEG-TS chunks (`chunk-00000.ts`, ...), the container of HLS. A
+//! new chunk starts at the first video keyframe at or after each multiple of the chunk
+//! length (counted from the first video frame), so chunks are as long as asked when the
+//! keyframe interval divides the chunk length, and longer otherwise. Audio packets go into
+//! the chunk that is open when they are read, as FFmpeg's segment muxer does. Timestamps are
+//! shifted so the first frame is at 1.4 s, as FFmpeg's HLS output has it, which keeps every
+//! decoding timestamp of B-frame video positive; event time is anchored on the first frame
+//! anyway ([`super::ChunkIngest`]).
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg::{format, media, Dictionary, Packet, Rational};
+use ffmpeg_next as ffmpeg;
+
+use super::probe::{open, to_us};
+use super::MediaError;
+
+/// Where the first frame of a split recording is put, in microseconds.
+const FIRST_FRAME_US: i64 = 1_400_000;
+
+/// A chunk [`split_file`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitChunk {
+    /// The chunk file.
+    pub path: PathBuf,
+    /// Its video's length, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Why a recording could not be split.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    /// The recording cannot be used.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The chunk length is not a positive number of seconds.
+    #[error("chunk length {0} s is not a positive number of seconds")]
+    ChunkLength(f64),
+    /// The output folder could not be made.
+    #[error("cannot create {path:?}: {source}")]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A chunk could not be written.
+    #[error("cannot write chunk {path:?}: {source}")]
+    Write {
+        /// The chunk.
+        path: PathBuf,
+        /// FFmpeg's error.
+        source: ffmpeg::Error,
+    },
+}
+
+/// A chunk being written.
+struct OpenChunk {
+    path: PathBuf,
+    output: format::context::Output,
+    time_bases: Vec<Rational>,
+    first_video_us: Option<i64>,
+    end_video_us: Option<i64>,
+}
+
+impl OpenChunk {
+    fn finish(mut self) -> Result<SplitChunk, SplitError> {
+        self.output
+            .write_trailer()
+            .map_err(|source| SplitError::Write { path: self.path.clone(), source })?;
+        let duration_us = match (self.first_video_us, self.end_video_us) {
+            (Some(first), Some(end)) => (end - first).max(0) as u64,
+            _ => 0,
+        };
+        Ok(SplitChunk { path: self.path, duration_ms: (duration_us + 500) / 1000 })
+    }
+}
+
+/// Cuts `input` into chunks of about `chunk_seconds` in `out_dir` (created if missing).
+/// Keeps the best video stream and every audio stream.
+pub fn split_file(
+    input: &Path,
+    out_dir: &Path,
+    chunk_seconds: f64,
+) -> Result<Vec<SplitChunk>, SplitError> {
+    if !(chunk_seconds.is_finite() && chunk_seconds > 0.0) {
+        return Err(SplitError::ChunkLength(chunk_seconds));
+    }
+    let chunk_us = (chunk_seconds * 1e6).round() as i64;
+    let mut source = open(input)?;
+    let video = source
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| MediaError::NoVideo { path: input.to_owned() })?;
+    let video_index = video.index();
+    let frame_us = {
+        let rate = video.avg_frame_rate();
+        if rate.numerator() > 0 {
+            (1e6 / f64::from(rate)).round() as i64
+        } else {
+            40_000
+        }
+    };
+    // Input stream index -> (output stream index, input time base, parameters).
+    let mut mapping: Vec<Option<usize>> = vec![None; source.nb_streams() as usize];
+    let mut kept = Vec::new();
+    for stream in source.streams() {
+        let medium = stream.parameters().medium();
+        if stream.index() == video_index || medium == media::Type::Audio {
+            mapping[stream.index()] = Some(kept.len());
+            kept.push((stream.time_base(), stream.parameters()));
+        }
+    }
+    let start_us = source
+        .streams()
+        .filter(|s| mapping[s.index()].is_some() && s.start_time() != ffmpeg::ffi::AV_NOPTS_VALUE)
+        .map(|s| to_us(s.start_time(), s.time_base()))
+        .min()
+        .unwrap_or(0);
+    let shift_us = (FIRST_FRAME_US - start_us).max(0);
+    std::fs::create_dir_all(out_dir)
+        .map_err(|source| SplitError::Io { path: out_dir.to_owned(), source })?;
+
+    let open_chunk = |number: usize| -> Result<OpenChunk, SplitError> {
+        let path = out_dir.join(format!("chunk-{number:05}.ts"));
+        let write = |source| SplitError::Write { path: path.clone(), source };
+        let mut output = format::output_as(&path, "mpegts").map_err(write)?;
+        for (time_base, parameters) in &kept {
+            let mut stream =
+                output.add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None)).map_err(write)?;
+            stream.set_parameters(parameters.clone());
+            stream.set_time_base(*time_base);
+        }
+        let mut options = Dictionary::new();
+        options.set("fflags", "+bitexact");
+        output.write_header_with(options).map_err(write)?;
+        let time_bases = output.streams().map(|s| s.time_base()).collect();
+        Ok(OpenChunk { path, output, time_bases, first_video_us: None, end_video_us: None })
+    };
+
+    let mut chunks = Vec::new();
+    let mut current = open_chunk(0)?;
+    let mut first_video_us: Option<i64> = None;
+    let mut next_boundary_us = chunk_us;
+    let mut packet = Packet::empty();
+    loop {
+        match packet.read(&mut source) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(source) => {
+                return Err(MediaError::Unreadable { path: input.to_owned(), source }.into())
+            }
+        }
+        let Some(out_index) = mapping[packet.stream()] else { continue };
+        let in_time_base = kept[out_index].0;
+        if packet.stream() == video_index {
+            if let Some(pts) = packet.pts() {
+                let pts_us = to_us(pts, in_time_base);
+                let first = *first_video_us.get_or_insert(pts_us);
+                let since_first = pts_us - first;
+                // Half a frame of slack: timestamps rounded by the container still split.
+                if packet.is_key()
+                    && current.first_video_us.is_some()
+                    && since_first + frame_us / 2 >= next_boundary_us
+                {
+                    chunks.push(current.finish()?);
+                    current = open_chunk(chunks.len())?;
+                    next_boundary_us = (since_first / chunk_us + 1) * chunk_us;
+                }
+                let duration = packet.duration().max(0);
+                let end_us =
+                    pts_us + if duration > 0 { to_us(duration, in_time_base) } else { frame_us };
+                current.first_video_us =
+                    Some(current.first_video_us.map_or(pts_us, |f| f.min(pts_us)));
+                current.end_video_us = Some(current.end_video_us.map_or(end_us, |e| e.max(end_us)));
+            }
+        }
+        let out_time_base = current.time_bases[out_index];
+        let shift = shift_us * i64::from(in_time_base.denominator())
+            / (1_000_000 * i64::from(in_time_base.numerator())).max(1);
+        packet.set_pts(packet.pts().map(|t| t + shift));
+        packet.set_dts(packet.dts().map(|t| t + shift));
+        packet.rescale_ts(in_time_base, out_time_base);
+        packet.set_position(-1);
+        packet.set_stream(out_index);
+        packet
+            .write_interleaved(&mut current.output)
+            .map_err(|source| SplitError::Write { path: current.path.clone(), source })?;
+    }
+    chunks.push(current.finish()?);
+    Ok(chunks)
+}

@@ -1,0 +1,214 @@
+//! The synthetic match and chunk ingest: determinism, chunk timing against ffprobe, the
+//! folder, single-file and HLS sources (VOD and live), and clear errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
+
+use reeltime_connectors::ingest::chunks::chunk_files;
+use reeltime_connectors::ingest::hls::{follow, read_playlist};
+use reeltime_connectors::ingest::split::split_file;
+use reeltime_connectors::ingest::{probe, ChunkIngest, MediaError};
+use reeltime_connectors::synth::{make_match, SynthMatch, SynthSpec};
+
+/// The synthetic match, made once for all tests of this file.
+fn synthetic() -> &'static SynthMatch {
+    static MADE: OnceLock<(tempfile::TempDir, SynthMatch)> = OnceLock::new();
+    let (_, made) = MADE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let made = make_match(dir.path(), &SynthSpec::default()).unwrap();
+        (dir, made)
+    });
+    made
+}
+
+/// Duration of a media file's video stream by ffprobe (packets / frame rate), in ms.
+fn ffprobe_video_ms(path: &Path) -> u64 {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_packets"])
+        .args(["-show_entries", "stream=nb_read_packets,r_frame_rate", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    // MPEG-TS lists the stream again under its program: the first line is enough.
+    let mut fields = text.lines().next().unwrap().trim().split(',');
+    let rate: Vec<f64> = fields.next().unwrap().split('/').map(|n| n.parse().unwrap()).collect();
+    let packets: f64 = fields.next().unwrap().parse().unwrap();
+    (packets * 1000.0 * rate[1] / rate[0]).round() as u64
+}
+
+/// Runs the ffmpeg command line with `args`; panics with its messages if it fails.
+fn ffmpeg(args: &[&str]) {
+    let output = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn synthetic_match_chunks_are_timed_contiguously_from_zero() {
+    let made = synthetic();
+    assert_eq!(made.chunks.len(), 30, "120 s in 4 s chunks");
+    let mut ingest = ChunkIngest::new("synthetic");
+    let chunks: Vec<_> = made.chunks.iter().map(|p| ingest.add(p).unwrap()).collect();
+    assert_eq!(chunks[0].start_ms, 0);
+    assert!(
+        chunks[0].pts_start_ms >= 1_000,
+        "MPEG-TS time starts late: {}",
+        chunks[0].pts_start_ms
+    );
+    for pair in chunks.windows(2) {
+        assert_eq!(
+            pair[0].end_ms(),
+            pair[1].start_ms,
+            "chunks {} and {}",
+            pair[0].seq_no,
+            pair[1].seq_no
+        );
+        assert_eq!(pair[1].seq_no, pair[0].seq_no + 1);
+    }
+    for chunk in &chunks {
+        assert_eq!(chunk.duration_ms, 4_000);
+        assert_eq!(chunk.duration_ms, ffprobe_video_ms(&chunk.path), "{:?}", chunk.path);
+    }
+    let media = ingest.media().unwrap();
+    assert_eq!(media.frame_rate, 25.0);
+    assert_eq!(media.audio_tracks, [1]);
+    assert_eq!((media.width, media.height), (640, 360));
+
+    let record = chunks[3].record();
+    assert_eq!(record["type"], "chunk");
+    assert_eq!(record["start"], 12.0);
+    assert_eq!(record["duration"], 4.0);
+    let line = serde_json::to_vec(&record).unwrap();
+    reeltime_schemas::decode(&line, 1 << 20).expect("the chunk record is valid input");
+}
+
+#[test]
+fn the_synthetic_match_is_byte_identical_from_run_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let again = make_match(dir.path(), &SynthSpec::default()).unwrap();
+    let first = synthetic();
+    assert_eq!(std::fs::read(&first.file).unwrap(), std::fs::read(&again.file).unwrap());
+    for (a, b) in first.chunks.iter().zip(&again.chunks) {
+        assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{a:?}");
+    }
+}
+
+#[test]
+fn a_folder_of_chunks_and_an_hls_playlist_give_the_same_chunks() {
+    let made = synthetic();
+    let folder = chunk_files(made.chunks[0].parent().unwrap()).unwrap();
+    assert_eq!(folder, made.chunks);
+    let playlist = read_playlist(&made.playlist).unwrap();
+    assert!(playlist.ended);
+    let listed: Vec<PathBuf> = playlist.segments.iter().map(|s| s.path.clone()).collect();
+    assert_eq!(listed, made.chunks);
+}
+
+#[test]
+fn a_live_playlist_is_followed_until_its_end_list() {
+    let made = synthetic();
+    let dir = tempfile::tempdir().unwrap();
+    let playlist = dir.path().join("live.m3u8");
+    let entry = |i: usize| format!("#EXTINF:4.000,\n{}\n", made.chunks[i].display());
+    let head = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:EVENT\n";
+    std::fs::write(&playlist, format!("{head}{}{}", entry(0), entry(1))).unwrap();
+    let (sender, received) = mpsc::channel();
+    let follower = {
+        let playlist = playlist.clone();
+        std::thread::spawn(move || {
+            let stop = AtomicBool::new(false);
+            follow(&playlist, Duration::from_millis(20), &stop, |segment| {
+                sender.send(segment.path.clone()).unwrap();
+            })
+        })
+    };
+    // The first two arrive before the playlist grows.
+    assert_eq!(received.recv().unwrap(), made.chunks[0]);
+    assert_eq!(received.recv().unwrap(), made.chunks[1]);
+    let grown = format!("{head}{}{}{}#EXT-X-ENDLIST\n", entry(0), entry(1), entry(2));
+    std::fs::write(dir.path().join("next.m3u8"), grown).unwrap();
+    std::fs::rename(dir.path().join("next.m3u8"), &playlist).unwrap();
+    follower.join().unwrap().unwrap();
+    let rest: Vec<PathBuf> = received.iter().collect();
+    assert_eq!(rest, [made.chunks[2].clone()], "each segment once, in order");
+}
+
+#[test]
+fn a_single_file_splits_into_chunks_whose_records_match_ffprobe() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("game.mp4");
+    // 30 fps, a keyframe every 2 s, B-frames; 4 s chunks take every other keyframe.
+    let file_arg = file.to_str().unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=30:d=11",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=11",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-bf",
+        "2",
+        "-g",
+        "60",
+        "-keyint_min",
+        "60",
+        "-sc_threshold",
+        "0",
+        "-c:a",
+        "aac",
+        "-shortest",
+        file_arg,
+    ]);
+    let chunks = split_file(&file, &dir.path().join("chunks"), 4.0).unwrap();
+    assert_eq!(chunks.iter().map(|c| c.duration_ms).collect::<Vec<_>>(), [4_000, 4_000, 3_000]);
+    let mut ingest = ChunkIngest::new("game");
+    let mut expected_start = 0;
+    for split in &chunks {
+        let chunk = ingest.add(&split.path).unwrap();
+        assert_eq!(chunk.start_ms, expected_start);
+        assert_eq!(chunk.duration_ms, split.duration_ms);
+        assert_eq!(chunk.duration_ms, ffprobe_video_ms(&split.path), "{:?}", split.path);
+        expected_start += chunk.duration_ms;
+    }
+    assert_eq!(ingest.media().unwrap().audio_tracks, [1]);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing.mp4");
+    let error = probe(&missing).unwrap_err();
+    assert!(matches!(error, MediaError::NotFound { .. }));
+    assert!(error.to_string().contains("nothing.mp4"), "{error}");
+
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "not a video at all").unwrap();
+    let error = probe(&text).unwrap_err();
+    assert!(matches!(error, MediaError::Unreadable { .. }), "{error}");
+    assert!(error.to_string().contains("notes.mp4"), "{error}");
+
+    let sound = dir.path().join("sound.m4a");
+    ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", sound.to_str().unwrap()]);
+    let error = probe(&sound).unwrap_err();
+    assert!(matches!(error, MediaError::NoVideo { .. }), "{error}");
+    assert!(error.to_string().contains("sound.m4a\" has no video stream"), "{error}");
+
+    let error = split_file(&sound, dir.path(), 4.0).unwrap_err();
+    assert!(error.to_string().contains("no video stream"), "{error}");
+    assert!(split_file(&sound, dir.path(), 0.0).unwrap_err().to_string().contains("chunk length"));
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(matches!(chunk_files(&empty).unwrap_err(), MediaError::NoChunks { .. }));
+    let error = read_playlist(&dir.path().join("live.m3u8")).unwrap_err();
+    assert!(error.to_string().contains("live.m3u8"), "{error}");
+}

@@ -1,0 +1,89 @@
+//! `reeltime demo`: the whole path on a synthetic match, with nothing to download.
+//!
+//! Makes the synthetic match of [`reeltime_connectors::synth`] in `OUT/media/` (its chunks and
+//! playlist), ingests and analyses it chunk by chunk with the built-in plugins, writes the
+//! event log `OUT/demo-log.jsonl` (profile, event, a catch-up and an after-event replay,
+//! chunks, detections, segments, optimizations, event ended) and runs it through the dataflow
+//! like `reeltime process`, so every view and export is written in `OUT`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use reeltime_connectors::detectors::AnalysisConfig;
+use reeltime_connectors::output_dir::OutputDir;
+use reeltime_connectors::synth::{make_match, SynthSpec};
+
+use crate::highlights::{
+    analyse_to_log, default_priorities, process_log, EventPlan, LogSummary, MediaSource,
+};
+use crate::process::Summary;
+
+/// The demo event's id.
+pub const EVENT_ID: &str = "synthetic-match";
+/// The catch-up replay: the best 30 s, maintained while the match runs.
+pub const CATCHUP_REPLAY: &str = "demo-catchup";
+/// The after-event replay: the best minute, once the match has ended.
+pub const AFTER_EVENT_REPLAY: &str = "demo-after-event";
+
+/// What `reeltime demo` made.
+#[derive(Clone, Debug)]
+pub struct DemoReport {
+    /// The synthetic match's media folder.
+    pub media: PathBuf,
+    /// The event log.
+    pub log: PathBuf,
+    /// The analysis.
+    pub analysis: LogSummary,
+    /// The dataflow run over the log.
+    pub processed: Summary,
+    /// Seconds spent making the match.
+    pub synth_seconds: f64,
+}
+
+/// Runs the demo into `out`.
+pub fn demo(out: &Path, progress: bool) -> Result<DemoReport> {
+    let out_dir = OutputDir::prepare(out)?;
+    let media = out_dir.root().join("media");
+    let spec = SynthSpec::default();
+    if progress {
+        eprintln!(
+            "making a {} s synthetic match ({}x{} at {} fps) in {}",
+            reeltime_connectors::synth::MATCH_MS / 1000,
+            spec.width,
+            spec.height,
+            spec.fps,
+            media.display()
+        );
+    }
+    let started = Instant::now();
+    let made = make_match(&media, &spec).context("making the synthetic match")?;
+    let synth_seconds = started.elapsed().as_secs_f64();
+    let replay = |id: &str, catchup: bool, duration: u32, tolerance: u32| {
+        json!({
+            "type": "replay", "replay_id": id, "event_id": EVENT_ID, "mode": "duration",
+            "catchup": catchup, "duration": duration, "tolerance": tolerance,
+            "priorities": default_priorities(),
+            "render": {"mp4": true, "hls": true, "resolutions": ["720p"]},
+        })
+    };
+    let plan = EventPlan {
+        event_id: EVENT_ID.to_owned(),
+        title: "Synthetic match".to_owned(),
+        profile: "reeltime-demo".to_owned(),
+        chunk_seconds: f64::from(spec.chunk_seconds),
+        analysis: AnalysisConfig::default(),
+        replays: vec![
+            replay(CATCHUP_REPLAY, true, 30, 5),
+            replay(AFTER_EVENT_REPLAY, false, 60, 10),
+        ],
+        chunk_dir: media.join("chunks"),
+    };
+    let log = out_dir.root().join("demo-log.jsonl");
+    let analysis =
+        analyse_to_log(&MediaSource::Playlist(made.playlist.clone()), &plan, &log, progress)?;
+    let processed = process_log(&log, out_dir.root(), progress)?;
+    Ok(DemoReport { media, log, analysis, processed, synth_seconds })
+}
