@@ -3,10 +3,16 @@
 //! Every Kafka client reeltime makes (admin, producer, consumer) starts from
 //! [`ClientSettings::client_config`], so `--brokers` and the pass-through librdkafka settings
 //! (SASL, TLS, ...) apply the same way everywhere.
+//!
+//! - [`admin`]: creating the topics with their partitions and configuration, idempotently.
+//! - [`publish`]: producing input records to their topic after the engine's own checks.
 
 use std::collections::BTreeMap;
 
 use rdkafka::config::ClientConfig;
+
+pub mod admin;
+pub mod publish;
 
 /// The default prefix of every topic name.
 pub const DEFAULT_TOPIC_PREFIX: &str = "reeltime.";
