@@ -19,7 +19,7 @@
 //! messages up to [`INPUT_MAX_MESSAGE_BYTES`], so the largest record the engine accepts fits.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -59,6 +59,9 @@ pub const FRAMING_BYTES: usize = 64 * 1024;
 /// refuse the largest records the engine accepts.
 pub const INPUT_MAX_MESSAGE_BYTES: usize = DEFAULT_MAX_RECORD_BYTES + FRAMING_BYTES;
 
+/// How often the metadata of a just-created topic is asked for, until the brokers serve it.
+const METADATA_POLL: Duration = Duration::from_millis(50);
+
 /// The longest topic name Kafka accepts.
 const MAX_TOPIC_NAME_LEN: usize = 249;
 
@@ -77,7 +80,7 @@ pub enum AdminError {
     #[error("invalid partition count {0}: a topic needs at least 1 partition")]
     InvalidPartitions(i32),
     /// The brokers did not answer or refused a request.
-    #[error("{action} on {brokers}: {source}")]
+    #[error("{action} on {brokers}")]
     Kafka {
         /// What was being done.
         action: String,
@@ -95,6 +98,16 @@ pub enum AdminError {
         brokers: String,
         /// What the broker said.
         code: RDKafkaErrorCode,
+    },
+    /// A created topic was not served by the brokers in time.
+    #[error("topic {topic:?} was created on {brokers} but has no leader after {timeout:?}")]
+    NotServed {
+        /// The topic.
+        topic: String,
+        /// The bootstrap servers.
+        brokers: String,
+        /// How long was waited.
+        timeout: Duration,
     },
     /// The brokers refused to describe a topic.
     #[error("describing topic {topic:?} on {brokers}: {code}")]
@@ -263,7 +276,47 @@ impl Admin {
             };
             reports.push(TopicReport { name: spec.name.clone(), outcome });
         }
+        let created = reports.iter().filter(|r| r.outcome == TopicOutcome::Created);
+        self.wait_until_served(created.map(|r| r.name.as_str()))?;
         Ok(reports)
+    }
+
+    /// Waits until every topic of `names` has a leader for each partition. The controller
+    /// answers a create before the brokers serve the topic, and a client that asks right
+    /// away (`reeltime publish` after `reeltime topics create`) would be told it does not
+    /// exist.
+    fn wait_until_served<'a>(
+        &self,
+        names: impl Iterator<Item = &'a str>,
+    ) -> Result<(), AdminError> {
+        let deadline = Instant::now() + self.timeout;
+        for name in names {
+            while !self.is_served(name)? {
+                if Instant::now() >= deadline {
+                    return Err(AdminError::NotServed {
+                        topic: name.to_owned(),
+                        brokers: self.brokers.clone(),
+                        timeout: self.timeout,
+                    });
+                }
+                std::thread::sleep(METADATA_POLL);
+            }
+        }
+        Ok(())
+    }
+
+    fn is_served(&self, name: &str) -> Result<bool, AdminError> {
+        let metadata = self
+            .client
+            .inner()
+            .fetch_metadata(Some(name), self.timeout)
+            .map_err(self.kafka_error(format!("reading the metadata of topic {name:?}")))?;
+        Ok(metadata.topics().iter().any(|topic| {
+            topic.name() == name
+                && topic.error().is_none()
+                && !topic.partitions().is_empty()
+                && topic.partitions().iter().all(|p| p.error().is_none() && p.leader() >= 0)
+        }))
     }
 
     /// How an existing topic differs from its spec.

@@ -61,7 +61,7 @@ pub enum PublishError {
         brokers: String,
     },
     /// The brokers did not answer or refused a request.
-    #[error("{action} on {brokers}: {source}")]
+    #[error("{action} on {brokers}")]
     Kafka {
         /// What was being done.
         action: String,
