@@ -13,9 +13,12 @@
 //!   dead-letter logs, and the views with their exports and tables.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
 //!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
+//! - [`progress`]: progress reporting for long work, on a terminal or in logs.
+//! - [`publish`]: JSON Lines onto an input topic after the engine's checks (`reeltime
+//!   publish`).
 //! - [`run`]: the service over Kafka (`reeltime run`): rebuild from the inputs, then publish
 //!   each epoch's changes exactly once.
-//! - [`progress`]: progress reporting for long work, on a terminal or in logs.
+//! - [`topics`]: creating reeltime's Kafka topics (`reeltime topics create`).
 
 pub mod config;
 pub mod demo;
@@ -24,4 +27,6 @@ pub mod highlights;
 pub mod output;
 pub mod process;
 pub mod progress;
+pub mod publish;
 pub mod run;
+pub mod topics;

@@ -18,7 +18,8 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts reporting on `what`, which is `total_bytes` long; `enabled: false` stays silent.
+    /// Starts reporting on `what`, which is `total_bytes` long (0: unknown, as for a pipe);
+    /// `enabled: false` stays silent.
     pub fn new(what: impl Into<String>, total_bytes: u64, enabled: bool) -> Self {
         Progress {
             what: what.into(),
@@ -41,16 +42,13 @@ impl Progress {
         }
         self.last_shown = Some(Instant::now());
         let seconds = self.started.elapsed().as_secs_f64();
-        let percent = if self.total_bytes == 0 {
-            100.0
+        let rate = records as f64 / seconds.max(1e-9);
+        let line = if self.total_bytes == 0 {
+            format!("{}: {records} records, {rate:.0} records/s", self.what)
         } else {
-            100.0 * done_bytes as f64 / self.total_bytes as f64
+            let percent = 100.0 * done_bytes as f64 / self.total_bytes as f64;
+            format!("{}: {percent:5.1}% ({records} records, {rate:.0} records/s)", self.what)
         };
-        let line = format!(
-            "{}: {percent:5.1}% ({records} records, {:.0} records/s)",
-            self.what,
-            records as f64 / seconds.max(1e-9)
-        );
         let mut stderr = std::io::stderr().lock();
         // Progress is advisory: a closed stderr must not stop the work.
         let _ = if self.terminal {
@@ -58,6 +56,17 @@ impl Progress {
         } else {
             writeln!(stderr, "{line}")
         };
+    }
+
+    /// Writes a line of its own to standard error (shown even when progress is not): on a
+    /// terminal the progress line is cleared first and drawn again at the next update.
+    pub fn println(&mut self, line: &str) {
+        let mut stderr = std::io::stderr().lock();
+        if self.enabled && self.terminal && self.last_shown.is_some() {
+            let _ = write!(stderr, "\r\x1b[2K");
+            self.last_shown = None;
+        }
+        let _ = writeln!(stderr, "{line}");
     }
 
     /// Clears the progress line, if one is on a terminal.

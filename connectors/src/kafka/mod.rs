@@ -4,15 +4,19 @@
 //! [`ClientSettings::client_config`], so `--brokers` and the pass-through librdkafka settings
 //! (SASL, TLS, ...) apply the same way everywhere.
 //!
-//! - [`source`]: the input partitions, their committed offsets, and a reader of a fixed
-//!   share of them that gives each message its place in the log order.
+//! - [`admin`]: creating the topics with their partitions and configuration, idempotently.
+//! - [`publish`]: producing input records to their topic after the engine's own checks.
 //! - [`sink`]: the transactional producer that publishes each epoch's output together with
 //!   the input offsets it consumed.
+//! - [`source`]: the input partitions, their committed offsets, and a reader of a fixed
+//!   share of them that gives each message its place in the log order.
 
 use std::collections::BTreeMap;
 
 use rdkafka::config::ClientConfig;
 
+pub mod admin;
+pub mod publish;
 pub mod sink;
 pub mod source;
 

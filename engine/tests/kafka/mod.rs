@@ -10,8 +10,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 use serde_json::Value;
@@ -41,35 +39,14 @@ pub fn unique_prefix(test: &str) -> String {
     format!("t{}-{test}-{}.", std::process::id(), nanos % 1_000_000_000)
 }
 
-/// Creates the eight topics under `prefix`, inputs with two partitions.
+/// Creates the eight topics under `prefix` with `reeltime topics create`, inputs with two
+/// partitions.
 pub fn create_topics(brokers: &str, prefix: &str) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
-    let names: Vec<(String, i32)> = [
-        ("control", 1),
-        ("chunks", 2),
-        ("segments", 2),
-        ("detections", 2),
-        ("clips", 1),
-        ("replays", 1),
-        ("notifications", 1),
-        ("dead-letter", 1),
-    ]
-    .iter()
-    .map(|(suffix, partitions)| (format!("{prefix}{suffix}"), *partitions))
-    .collect();
-    let topics: Vec<NewTopic> = names
-        .iter()
-        .map(|(name, partitions)| {
-            NewTopic::new(name, *partitions, TopicReplication::Fixed(1))
-                .set("message.timestamp.type", "LogAppendTime")
-        })
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = futures_executor::block_on(admin.create_topics(&topics, &options)).unwrap();
-    for result in results {
-        result.unwrap();
-    }
+    let output = reeltime(
+        &["topics", "create", "--brokers", brokers, "--prefix", prefix, "--partitions", "2"],
+        &[],
+    );
+    assert!(output.status.success(), "topics create: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// Every message of a topic as `(partition, offset, key, value)`, read with kcat in

@@ -1,0 +1,47 @@
+# The reeltime image: the `reeltime` binary on Debian 12 with the FFmpeg libraries it links.
+#
+# Built in two stages: the Rust toolchain and the development packages (the build list of
+# scripts/test) stay in the builder; the runtime image has only the shared libraries the binary
+# needs (librdkafka is linked in statically). docker-compose.yml builds and runs it.
+#
+#   docker build -t reeltime .
+#   docker run --rm reeltime --help
+
+FROM rust:1.95-bookworm AS builder
+
+# The build packages of scripts/test (SYSTEM_PACKAGES, without the test tools).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        pkg-config clang libclang-dev cmake make zlib1g-dev libcurl4-openssl-dev \
+        libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev \
+        libswscale-dev libswresample-dev \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p reeltime \
+    && install -m 0755 target/release/reeltime /usr/local/bin/reeltime
+
+FROM debian:bookworm-slim
+
+# The shared libraries of FFmpeg 5.1 that the -dev packages above link against.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libavcodec59 libavformat59 libavutil57 libavfilter8 libavdevice59 \
+        libswscale6 libswresample4 zlib1g ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY --from=builder /usr/local/bin/reeltime /usr/local/bin/reeltime
+COPY docker/reeltime.toml /etc/reeltime/reeltime.toml
+
+# Not root; docker-compose.yml runs it as the host user so that files in ./data are theirs.
+RUN useradd --system --uid 10001 --home-dir /data reeltime \
+    && mkdir -p /data && chown reeltime /data
+USER reeltime
+WORKDIR /data
+VOLUME ["/data"]
+# The HTTP API and web console.
+EXPOSE 8080
+
+ENTRYPOINT ["reeltime"]
+CMD ["--help"]
