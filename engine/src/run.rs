@@ -67,8 +67,8 @@ enum WorkerNote {
     Rebuilt(u64),
     /// New records accepted.
     Accepted(u64),
-    /// A new record rejected.
-    Rejected(Rejected),
+    /// A new record rejected, with its topic, partition and offset.
+    Rejected((Topic, i32, i64), Rejected),
     /// A record the exports summarise, at its place in the log.
     Definition(Seq, Record),
     /// The offset after the last record this epoch read from a partition.
@@ -170,7 +170,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             match note {
                 WorkerNote::Rebuilt(count) => summary.rebuilt += count,
                 WorkerNote::Accepted(count) => summary.accepted += count,
-                WorkerNote::Rejected(r) => rejected.push(r),
+                WorkerNote::Rejected(at, r) => rejected.push((at, r)),
                 WorkerNote::Definition(seq, record) => definitions.observe(seq, record),
                 WorkerNote::Consumed(topic, partition, next) => {
                     offsets.insert((topic, partition), next);
@@ -196,7 +196,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             if !live {
                 return Ok(());
             }
-            rejected.sort_by_key(|r| position_key(&r.position));
+            rejected.sort_by_key(|(at, _)| *at);
+            let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
             summary.rejected += rejected.len() as u64;
             let messages =
                 epoch_messages(&model, epoch, &touched, &rejected, &changes.notifications);
@@ -255,19 +256,6 @@ fn touched_segments<V: Ord>(updates: &[((String, u64), V, isize)]) -> BTreeSet<(
         *net.entry((key, view)).or_insert(0) += diff;
     }
     net.into_iter().filter(|(_, diff)| *diff != 0).map(|((key, _), _)| key.clone()).collect()
-}
-
-/// The order dead letters are published in: by topic, partition, offset.
-fn position_key(position: &Position) -> (String, i64, i64) {
-    match position {
-        Position::Line(line) => (String::new(), 0, *line as i64),
-        Position::Kafka(text) => {
-            let mut parts = text.rsplitn(3, '/');
-            let offset = parts.next().and_then(|o| o.parse().ok()).unwrap_or(0);
-            let partition = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-            (parts.next().unwrap_or_default().to_owned(), partition, offset)
-        }
-    }
 }
 
 /// The output messages of a live epoch: a segment view (or tombstone) per changed segment, a
@@ -569,11 +557,14 @@ impl WorkerEpochs {
             }
             // A bad record of an earlier run was dead-lettered then.
             Err(_) if rebuild => self.counts.0 += 1,
-            Err(error) => epoch_input.side.push(WorkerNote::Rejected(Rejected {
-                position: Position::Kafka(message.position(&self.names)),
-                error,
-                text: String::from_utf8_lossy(&message.payload).into_owned(),
-            })),
+            Err(error) => epoch_input.side.push(WorkerNote::Rejected(
+                (message.topic, message.partition, message.offset),
+                Rejected {
+                    position: Position::Kafka(message.position(&self.names)),
+                    error,
+                    text: String::from_utf8_lossy(&message.payload).into_owned(),
+                },
+            )),
         }
     }
 
