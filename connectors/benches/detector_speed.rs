@@ -116,37 +116,69 @@ fn make_input(path: &Path, seconds: u32) {
     ]);
 }
 
-fn decode_only(chunks: &[PathBuf]) {
-    let mut frames = 0u64;
-    for path in chunks {
-        let mut input = ffmpeg::format::input(path).unwrap();
-        let mut decoders: Vec<Option<ffmpeg::decoder::Opened>> = input
-            .streams()
-            .map(|s| {
-                let medium = s.parameters().medium();
-                let wanted =
-                    matches!(medium, ffmpeg::media::Type::Video | ffmpeg::media::Type::Audio);
-                wanted.then(|| {
-                    let context =
-                        ffmpeg::codec::context::Context::from_parameters(s.parameters()).unwrap();
-                    context.decoder().open().unwrap()
-                })
-            })
-            .collect();
-        let mut frame = ffmpeg::Frame::empty();
-        for (stream, packet) in input.packets() {
-            if let Some(Some(decoder)) = decoders.get_mut(stream.index()) {
-                decoder.send_packet(&packet).unwrap();
-                while decoder.receive_frame(&mut frame).is_ok() {
+/// A decoder of one stream.
+enum Decoder {
+    Video(ffmpeg::decoder::Video, ffmpeg::frame::Video),
+    Audio(ffmpeg::decoder::Audio, ffmpeg::frame::Audio),
+}
+
+impl Decoder {
+    /// Sends `packet` (or the end, for none) and counts the frames that come out.
+    fn decode(&mut self, packet: Option<&ffmpeg::Packet>) -> u64 {
+        let mut frames = 0;
+        match self {
+            Decoder::Video(decoder, frame) => {
+                match packet {
+                    Some(packet) => decoder.send_packet(packet).unwrap(),
+                    None => decoder.send_eof().unwrap(),
+                }
+                while decoder.receive_frame(frame).is_ok() {
+                    frames += 1;
+                }
+            }
+            Decoder::Audio(decoder, frame) => {
+                match packet {
+                    Some(packet) => decoder.send_packet(packet).unwrap(),
+                    None => decoder.send_eof().unwrap(),
+                }
+                while decoder.receive_frame(frame).is_ok() {
                     frames += 1;
                 }
             }
         }
-        for decoder in decoders.iter_mut().flatten() {
-            decoder.send_eof().unwrap();
-            while decoder.receive_frame(&mut frame).is_ok() {
-                frames += 1;
+        frames
+    }
+}
+
+fn decode_only(chunks: &[PathBuf]) {
+    let mut frames = 0u64;
+    for path in chunks {
+        let mut input = ffmpeg::format::input(path).unwrap();
+        let mut decoders: Vec<Option<Decoder>> = input
+            .streams()
+            .map(|s| {
+                let context =
+                    ffmpeg::codec::context::Context::from_parameters(s.parameters()).unwrap();
+                match s.parameters().medium() {
+                    ffmpeg::media::Type::Video => Some(Decoder::Video(
+                        context.decoder().video().unwrap(),
+                        ffmpeg::frame::Video::empty(),
+                    )),
+                    ffmpeg::media::Type::Audio => Some(Decoder::Audio(
+                        context.decoder().audio().unwrap(),
+                        ffmpeg::frame::Audio::empty(),
+                    )),
+                    _ => None,
+                }
+            })
+            .collect();
+        for (stream, packet) in input.packets() {
+            if let Some(Some(decoder)) = decoders.get_mut(stream.index()) {
+                frames += decoder.decode(Some(&packet));
             }
+        }
+        for decoder in decoders.iter_mut().flatten() {
+            frames += decoder.decode(None);
         }
     }
     std::hint::black_box(frames);
