@@ -3,10 +3,12 @@
 //! rules of the segmenter and optimizer; a damaged chunk is a recorded failure and the
 //! chunks after it are still analysed.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use reeltime_connectors::detectors::records::{Detection, PluginRecord};
 use reeltime_connectors::detectors::{AnalysisConfig, EventAnalyzer};
+use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::ChunkIngest;
 use reeltime_connectors::synth::{make_match, SynthMatch, SynthSpec};
 
@@ -20,13 +22,17 @@ fn synthetic() -> &'static SynthMatch {
     made
 }
 
-/// Every record of the synthetic match, and the failures.
+/// Every record of the synthetic match in its 4 s chunks.
 fn analyse_all() -> Vec<PluginRecord> {
-    let made = synthetic();
+    analyse(&synthetic().chunks)
+}
+
+/// Every record of the media in `chunks`.
+fn analyse(chunks: &[PathBuf]) -> Vec<PluginRecord> {
     let mut ingest = ChunkIngest::new("synthetic");
     let mut analyzer = EventAnalyzer::new(AnalysisConfig::default(), &[1]);
     let mut records = Vec::new();
-    for path in &made.chunks {
+    for path in chunks {
         let chunk = ingest.add(path).unwrap();
         records.extend(analyzer.analyze_chunk(&chunk).unwrap());
     }
@@ -178,4 +184,40 @@ fn a_damaged_chunk_is_a_recorded_failure_and_the_next_chunks_go_on() {
     assert!(cuts.iter().any(|&c| near(c, 41_000, 200)), "{cuts:?}");
     let roars = detections(&records, "AudioLoudness");
     assert!(roars.iter().any(|r| near(r.start_ms, 45_000, 300)), "{roars:?}");
+}
+
+#[test]
+fn findings_do_not_depend_on_how_the_media_is_cut_into_chunks() {
+    let made = synthetic();
+    let dir = tempfile::tempdir().unwrap();
+    let eight: Vec<PathBuf> =
+        split_file(&made.file, dir.path(), 8.0).unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(eight.len(), 15);
+    let by_four = analyse(&made.chunks);
+    let by_eight = analyse(&eight);
+    // Each chunk's audio decoding starts afresh, which moves loudness levels by a tenth of a
+    // LU or so; times, kinds and everything else must be the same.
+    let summary = |records: &[PluginRecord]| -> Vec<String> {
+        let mut lines: Vec<String> = records
+            .iter()
+            .map(|r| {
+                let mut json = r.to_json("e");
+                if let Some(attributes) = json["attributes"].as_object_mut() {
+                    for level in ["baseline_lufs", "lu_above_baseline", "peak_lufs"] {
+                        attributes.remove(level);
+                    }
+                }
+                json.to_string()
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (four, eight) = (summary(&by_four), summary(&by_eight));
+    let only_four: Vec<&String> = four.iter().filter(|l| !eight.contains(l)).collect();
+    let only_eight: Vec<&String> = eight.iter().filter(|l| !four.contains(l)).collect();
+    assert!(
+        only_four.is_empty() && only_eight.is_empty(),
+        "4 s only: {only_four:#?}\n8 s only: {only_eight:#?}"
+    );
 }

@@ -10,7 +10,7 @@
 //! - [`chunks`]: [`ChunkIngest`], which times chunks and numbers them, and the directory
 //!   source.
 //! - [`hls`]: HLS media playlists, read once (VOD) or followed while they grow (live).
-//! - [`probe`]: what a media file holds (streams, frame rate, first and last video time).
+//! - [`probe`](mod@probe): what a media file holds (streams, frame rate, first and last video time).
 //! - [`split`]: one recording cut into chunks at keyframes, without re-encoding.
 
 pub mod chunks;
