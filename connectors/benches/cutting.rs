@@ -15,7 +15,9 @@
 //!   `/proc/self/clear_refs`) of the stream copies: it must not grow with the range. The CLI's
 //!   peak comes from `/usr/bin/time` (Debian package `time`); without it, it is not shown.
 //!
-//! The ratios are CLI time / reeltime time in the same process run (above 1: reeltime faster).
+//! Both sides write an MP4 with its index first (`-movflags +faststart`). The ratios are CLI
+//! time / reeltime time in the same process run (above 1: reeltime faster), for wall time and
+//! for CPU time (user + system; steadier on a shared machine).
 //!
 //! ```text
 //! cargo bench -p reeltime-connectors --bench cutting [-- --minutes 10 --encode-seconds 20 --runs 1 --media DIR]
@@ -140,8 +142,22 @@ fn peak_memory_mib() -> f64 {
 
 struct Measured {
     wall: Duration,
+    /// User + system CPU time: on a shared machine, steadier than wall time.
+    cpu: Duration,
     peak_mib: f64,
     bytes: u64,
+}
+
+/// User + system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
+/// 1/100 s on Linux).
+fn cpu_time() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (in parentheses) come state, ppid, ...: utime and stime are the
+    // 12th and 13th of those (fields 14 and 15 of proc(5)).
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn ours(
@@ -153,11 +169,11 @@ fn ours(
     let _ = fs::remove_dir_all(out);
     let options = ClipOptions { mode: mode.clone(), ..ClipOptions::default() };
     reset_peak_memory();
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time());
     let clip = render_clip(out, "bench", 1, chunks, range, &options).expect("reeltime cuts");
-    let wall = started.elapsed();
+    let (wall, cpu) = (started.elapsed(), cpu_time() - cpu_before);
     let bytes = fs::metadata(clip.mp4.as_ref().unwrap()).unwrap().len();
-    (Measured { wall, peak_mib: peak_memory_mib(), bytes }, clip)
+    (Measured { wall, cpu, peak_mib: peak_memory_mib(), bytes }, clip)
 }
 
 fn cli(media: &Path, out: &Path, range: EventRange, codec_args: &[&str]) -> Measured {
@@ -165,7 +181,7 @@ fn cli(media: &Path, out: &Path, range: EventRange, codec_args: &[&str]) -> Meas
     let with_time = Path::new(TIME).exists();
     let mut command = if with_time {
         let mut c = Command::new(TIME);
-        c.args(["-f", "%M", "ffmpeg"]);
+        c.args(["-f", "%M %U %S", "ffmpeg"]);
         c
     } else {
         Command::new("ffmpeg")
@@ -176,35 +192,46 @@ fn cli(media: &Path, out: &Path, range: EventRange, codec_args: &[&str]) -> Meas
         .args(["-to", &seconds(range.end_ms), "-i"])
         .arg(media.join("chunks.m3u8"))
         .args(codec_args)
+        .args(["-movflags", "+faststart"])
         .arg(out);
     let started = Instant::now();
     let output = command.output().expect("ffmpeg runs");
     let wall = started.elapsed();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let peak_mib = if with_time {
+    let (peak_mib, cpu) = if with_time {
+        // `/usr/bin/time -f "%M %U %S"`: peak KiB, user and system seconds, on the last line.
         let text = String::from_utf8_lossy(&output.stderr);
-        text.lines()
+        let fields: Vec<f64> = text
+            .lines()
             .last()
-            .and_then(|l| l.trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let seconds = fields.get(1).unwrap_or(&0.0) + fields.get(2).unwrap_or(&0.0);
+        (fields.first().map_or(f64::NAN, |kb| kb / 1024.0), Duration::from_secs_f64(seconds))
     } else {
-        f64::NAN
+        (f64::NAN, Duration::ZERO)
     };
-    Measured { wall, peak_mib, bytes: fs::metadata(out).unwrap().len() }
+    Measured { wall, cpu, peak_mib, bytes: fs::metadata(out).unwrap().len() }
 }
 
 fn report(label: &str, range: EventRange, ours: &Measured, clip: &RenderedClip, cli: &Measured) {
     let media_s = clip.actual.duration_ms() as f64 / 1000.0;
     println!(
-        "{label:<28} {:>8.3} s {:>7.0}x real time {:>8.1} MiB {:>7.1} MB | CLI {:>8.3} s {:>8.1} MiB {:>7.1} MB | CLI/ours {:>5.2}",
+        "{label:<20} wall {:>7.2} s cpu {:>7.2} s {:>5.0}x real time {:>6.1} MiB {:>6.1} MB \
+         | CLI wall {:>7.2} s cpu {:>7.2} s {:>6.1} MiB {:>6.1} MB | CLI/ours wall {:>5.2} cpu {:>5.2}",
         ours.wall.as_secs_f64(),
+        ours.cpu.as_secs_f64(),
         media_s / ours.wall.as_secs_f64(),
         ours.peak_mib,
         ours.bytes as f64 / 1e6,
         cli.wall.as_secs_f64(),
+        cli.cpu.as_secs_f64(),
         cli.peak_mib,
         cli.bytes as f64 / 1e6,
         cli.wall.as_secs_f64() / ours.wall.as_secs_f64(),
+        cli.cpu.as_secs_f64() / ours.cpu.as_secs_f64().max(0.01),
     );
     println!(
         "{:<28} requested {range}, cut [{} ms, {} ms)",

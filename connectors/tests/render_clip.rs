@@ -33,6 +33,7 @@ fn stream_copy_starts_on_the_keyframe_before_the_in_point() {
     let out = media.out("copy-keyframe");
     let range = EventRange::new(2_500, 3_300);
     let clip = render_clip(&out, "match", 1, &media.chunks, range, &copy_options()).unwrap();
+    assert!(!clip.reencoded);
     // Keyframes are every second: the one at or before 2.5 s is at 2 s.
     assert_eq!(clip.actual.start_ms, 2_000);
     // The out-point is kept, and at most a B-frame group later.
@@ -213,6 +214,7 @@ fn chunks_with_other_codec_parameters_are_joined_by_re_encoding() {
     let clip = render_clip(&out, "match", 1, &chunks, range, &copy_options()).unwrap();
     // Re-encoded, so frame-accurate (a copy would start on the keyframe at 11 s), at the first
     // chunk's size.
+    assert!(clip.reencoded);
     assert_eq!(clip.actual, range);
     let mp4 = clip.mp4.as_ref().unwrap();
     assert_eq!(video_size(mp4), (640, 360));

@@ -147,6 +147,9 @@ pub struct RenderedClip {
     pub hls_segments: Vec<HlsSegment>,
     /// The RFC 6381 codecs of the video and audio, for playlists.
     pub codecs: String,
+    /// True when the clip was re-encoded: asked for, or a stream copy across chunks whose
+    /// codec parameters differ.
+    pub reencoded: bool,
     /// The thumbnail, when asked for.
     pub thumbnail: Option<PathBuf>,
     /// The manifest describing all of the above.
@@ -165,6 +168,7 @@ struct Manifest {
     mp4: Option<String>,
     hls_segments: Vec<HlsSegment>,
     codecs: String,
+    reencoded: bool,
     thumbnail: Option<String>,
 }
 
@@ -240,6 +244,7 @@ pub fn render_clip(
         mp4: mp4.as_ref().map(|_| format!("{name}.mp4")),
         hls_segments: made.segments.clone(),
         codecs: made.codecs.clone(),
+        reencoded: made.reencoded,
         thumbnail: thumbnail.as_ref().map(|_| format!("{name}.jpg")),
     };
     let text = serde_json::to_vec_pretty(&manifest).expect("manifests serialize to JSON");
@@ -255,6 +260,7 @@ pub fn render_clip(
         mp4,
         hls_segments: made.segments,
         codecs: made.codecs,
+        reencoded: made.reencoded,
         thumbnail,
         manifest: manifest_path,
         reused: false,
@@ -278,6 +284,7 @@ fn reuse(dir: &Path, name: &str, manifest_path: &Path, range: EventRange) -> Opt
         mp4,
         hls_segments: manifest.hls_segments,
         codecs: manifest.codecs,
+        reencoded: manifest.reencoded,
         thumbnail,
         manifest: manifest_path.to_owned(),
         reused: true,
@@ -340,6 +347,7 @@ pub(crate) struct Made {
     pub actual: EventRange,
     pub segments: Vec<HlsSegment>,
     pub codecs: String,
+    pub reencoded: bool,
 }
 
 fn reencode(
@@ -365,7 +373,12 @@ fn reencode(
     else {
         return Err(RenderError::Options("the encoder produced nothing".into()));
     };
-    Ok(Made { actual: *actual, segments: rendition.segments, codecs: rendition.codecs })
+    Ok(Made {
+        actual: *actual,
+        segments: rendition.segments,
+        codecs: rendition.codecs,
+        reencoded: true,
+    })
 }
 
 /// The sinks of a stream copy.
@@ -649,6 +662,7 @@ impl Streaming {
             actual: EventRange::new(ticks_to_ms(self.sinks.origin), ticks_to_ms(video_end)),
             segments,
             codecs: self.sinks.codecs.names(),
+            reencoded: false,
         })
     }
 }
