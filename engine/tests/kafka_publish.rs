@@ -107,7 +107,7 @@ fn a_log_with_bad_lines_publishes_the_good_ones_in_order_and_names_the_bad_ones(
     assert!(stdout.contains(&format!("created {prefix}control: 1 partition, ")), "{stdout}");
     assert!(
         stdout
-            .contains(&format!("created {prefix}replays: 2 partitions, cleanup.policy=compact\n")),
+            .contains(&format!("created {prefix}replays: 2 partitions, cleanup.policy=compact, max.message.bytes=10485760\n")),
         "{stdout}"
     );
     assert!(stdout.ends_with("8 topics created, 0 existed\n"), "{stdout}");
