@@ -1,6 +1,6 @@
 //! Creating reeltime's topics, with the partitions and configuration each one needs.
 //!
-//! [`topic_specs`] says what every topic of [`Topic::ALL`] should look like; [`create_topics`]
+//! [`topic_specs`] says what every topic of [`Topic::ALL`] should look like; [`Admin::create_topics`]
 //! makes the missing ones and checks the existing ones against the specs, so running it again
 //! is harmless. Existing topics are never changed: a difference is reported as a warning,
 //! because fixing it (more partitions, another cleanup policy) moves or drops data and is an
@@ -199,7 +199,7 @@ pub fn check_topic_name(name: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// What [`create_topics`] did with one topic.
+/// What [`Admin::create_topics`] did with one topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TopicOutcome {
     /// The topic was created as specified.
