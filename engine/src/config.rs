@@ -427,6 +427,14 @@ mod tests {
     }
 
     #[test]
+    fn the_docker_image_configuration_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker/reeltime.toml");
+        let config = load(Some(&path), vec![], vec![]).unwrap();
+        assert_eq!(config.kafka.brokers, "kafka:19092");
+        assert_eq!(config.output.dir, Path::new("/data/out"));
+    }
+
+    #[test]
     fn the_defaults_are_a_valid_configuration() {
         let config = load(None, vec![], vec![]).unwrap();
         assert_eq!(config.engine.until_idle_seconds, 0.0);
