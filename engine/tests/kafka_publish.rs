@@ -4,6 +4,8 @@
 //!
 //! Without a broker the tests say so and pass, unless `REELTIME_REQUIRE_KAFKA=1`.
 
+mod kafka;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -11,34 +13,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+use kafka::{broker, unique_prefix};
+
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tennis-match.jsonl");
-
-/// The broker of the tests, or `None` (with a message) when there is none.
-fn broker() -> Option<String> {
-    match std::env::var("REELTIME_KAFKA_BROKERS") {
-        Ok(brokers) if !brokers.is_empty() => Some(brokers),
-        _ => {
-            assert!(
-                std::env::var_os("REELTIME_REQUIRE_KAFKA").is_none_or(|v| v != "1"),
-                "REELTIME_REQUIRE_KAFKA=1 but REELTIME_KAFKA_BROKERS is not set: start a broker \
-                 with `scripts/kafka-local start`"
-            );
-            eprintln!(
-                "skipped: no Kafka broker (set REELTIME_KAFKA_BROKERS, see scripts/kafka-local)"
-            );
-            None
-        }
-    }
-}
-
-/// A topic prefix no other test or test run uses.
-fn unique_prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_nanos();
-    format!("t{}-{test}-{}.", std::process::id(), nanos % 1_000_000_000)
-}
 
 /// Runs `reeltime ARGS` with `stdin` as its standard input.
 fn reeltime(args: &[&str], stdin: &[u8]) -> Output {
