@@ -679,8 +679,8 @@ fn probe_segment_start(index: usize) -> u64 {
 }
 
 /// The probe match's records before the run: the event, its replay (features mode, looking
-/// only for `Probe`, which only probes carry) and one complete segment per probe. The profile
-/// is the synthetic matches'.
+/// only for `Probe`, which only probes carry) and one complete, optimized segment per probe.
+/// The profile is the synthetic matches'.
 fn probe_setup(probes: usize) -> Vec<Outgoing> {
     let mut records = vec![
         json!({
@@ -703,6 +703,11 @@ fn probe_setup(probes: usize) -> Vec<Outgoing> {
         records.push(json!({
             "type": "segment", "event_id": PROBE_EVENT, "plugin": "rally-segmenter",
             "start": start, "end": start + 8,
+        }));
+        // The profile has an optimizer: a segment is a candidate only once optimized.
+        records.push(json!({
+            "type": "optimization", "event_id": PROBE_EVENT, "plugin": "silence-optimizer",
+            "start": start, "track": 1, "opto_start": start, "opto_end": start + 8,
         }));
     }
     records.into_iter().map(|record| Outgoing::routed(record.to_string())).collect()
