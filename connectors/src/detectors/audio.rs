@@ -5,6 +5,8 @@
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
 
+use super::graph::{feed, receive};
+
 use super::loudness::{LoudnessConfig, LoudnessEvent, LoudnessTracker};
 
 /// Settings of the audio analysis.
@@ -82,12 +84,7 @@ impl AudioAnalysis {
         }
         let graph = &mut self.graph.as_mut().expect("just built").graph;
         frame.set_pts(Some(event_us));
-        graph
-            .get("in")
-            .expect("the graph has a source")
-            .source()
-            .add(frame)
-            .map_err(|e| format!("the audio analysis graph refused a frame: {e}"))?;
+        feed(graph, frame, "audio")?;
         self.pull()
     }
 
@@ -96,13 +93,8 @@ impl AudioAnalysis {
         let mut sink = graph.graph.get("out").expect("the graph has a sink");
         let time_base = sink.sink().time_base();
         loop {
-            match sink.sink().frame(&mut self.output) {
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => return Ok(()),
-                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
-                    return Ok(())
-                }
-                Err(e) => return Err(format!("the audio analysis graph failed: {e}")),
+            if !receive(&mut sink, &mut self.output, "audio")? {
+                return Ok(());
             }
             let Some(pts) = self.output.pts() else { continue };
             let start_us = crate::ingest::probe::to_us(pts, time_base).max(0) as u64;

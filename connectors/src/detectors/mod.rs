@@ -26,6 +26,7 @@
 
 pub mod audio;
 mod decode;
+mod graph;
 pub mod loudness;
 pub mod optimizer;
 pub mod records;

@@ -10,6 +10,8 @@
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
 
+use super::graph::{feed, receive};
+
 /// Settings of the video analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VideoConfig {
@@ -94,12 +96,7 @@ impl VideoAnalysis {
         }
         let graph = &mut self.graph.as_mut().expect("just built").graph;
         frame.set_pts(Some(event_us));
-        graph
-            .get("in")
-            .expect("the graph has a source")
-            .source()
-            .add(frame)
-            .map_err(|e| format!("the video analysis graph refused a frame: {e}"))?;
+        feed(graph, frame, "video")?;
         self.pull()
     }
 
@@ -109,13 +106,8 @@ impl VideoAnalysis {
         let mut sink = graph.graph.get("out").expect("the graph has a sink");
         let time_base = sink.sink().time_base();
         loop {
-            match sink.sink().frame(&mut self.output) {
-                Ok(()) => {}
-                Err(ffmpeg::Error::Eof) => return Ok(()),
-                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
-                    return Ok(())
-                }
-                Err(e) => return Err(format!("the video analysis graph failed: {e}")),
+            if !receive(&mut sink, &mut self.output, "video")? {
+                return Ok(());
             }
             let Some(pts) = self.output.pts() else { continue };
             let at_ms = (crate::ingest::probe::to_us(pts, time_base).max(0) as u64 + 500) / 1000;
