@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use reeltime_connectors::ingest::hls::read_playlist;
 use reeltime_connectors::render::{
     render_clip, ClipOptions, CutMode, EncodeSettings, EventRange, RenderedClip,
 };
@@ -101,27 +102,28 @@ fn media(dir: &Path, minutes: u64) -> Vec<Chunk> {
             .args(["-v", "error", "-y", "-stream_loop", &loops, "-i", "piece.ts"])
             .args(chunks.split_whitespace()));
     }
-    let text = fs::read_to_string(&playlist).unwrap();
-    let mut chunks = Vec::new();
-    let (mut start_ms, mut duration_ms) = (0, 0);
-    for line in text.lines() {
-        if let Some(extinf) = line.strip_prefix("#EXTINF:") {
-            let seconds: f64 = extinf.trim_end_matches(',').parse().unwrap();
-            duration_ms = (seconds * 1000.0).round() as u64;
-        } else if !line.starts_with('#') && !line.is_empty() {
-            chunks.push(Chunk {
+    // Event time counts the playlist's durations from its first segment.
+    let mut start_ms = 0;
+    read_playlist(&playlist)
+        .unwrap()
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(seq_no, segment)| {
+            let duration_ms = (segment.duration_seconds * 1000.0).round() as u64;
+            let chunk = Chunk {
                 event_id: "bench".into(),
-                seq_no: chunks.len() as u64,
-                uri: dir.join(line).to_string_lossy().into_owned(),
+                seq_no: seq_no as u64,
+                uri: segment.path.to_string_lossy().into_owned(),
                 start_ms,
                 duration_ms,
                 pts_start_ms: None,
                 extra: Default::default(),
-            });
+            };
             start_ms += duration_ms;
-        }
-    }
-    chunks
+            chunk
+        })
+        .collect()
 }
 
 /// Resets the peak resident set of this process to its current size.

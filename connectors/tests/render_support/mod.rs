@@ -13,6 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use reeltime_connectors::ingest::hls::read_playlist;
 use reeltime_schemas::record::Chunk;
 
 /// Frames per second of the test media.
@@ -63,28 +64,28 @@ pub fn make_chunks_with(
         .args(hls_options)
         .args(["-hls_segment_filename", "c%03d.ts", "chunks.m3u8"]);
     run(&mut command);
-    let playlist = fs::read_to_string(dir.join("chunks.m3u8")).unwrap();
-    let mut chunks = Vec::new();
+    // Event time counts the playlist's durations from its first segment.
     let mut start_ms = 0;
-    let mut duration_ms = 0;
-    for line in playlist.lines() {
-        if let Some(extinf) = line.strip_prefix("#EXTINF:") {
-            let seconds: f64 = extinf.trim_end_matches(',').parse().unwrap();
-            duration_ms = (seconds * 1000.0).round() as u64;
-        } else if !line.starts_with('#') && !line.is_empty() {
-            chunks.push(Chunk {
+    read_playlist(&dir.join("chunks.m3u8"))
+        .unwrap()
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(seq_no, segment)| {
+            let duration_ms = (segment.duration_seconds * 1000.0).round() as u64;
+            let chunk = Chunk {
                 event_id: "match".into(),
-                seq_no: chunks.len() as u64,
-                uri: dir.join(line).to_string_lossy().into_owned(),
+                seq_no: seq_no as u64,
+                uri: segment.path.to_string_lossy().into_owned(),
                 start_ms,
                 duration_ms,
                 pts_start_ms: None,
                 extra: Default::default(),
-            });
+            };
             start_ms += duration_ms;
-        }
-    }
-    chunks
+            chunk
+        })
+        .collect()
 }
 
 /// The chunk records an ingest makes from the media itself: each chunk's first frame (its
