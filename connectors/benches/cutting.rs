@@ -118,6 +118,7 @@ fn media(dir: &Path, minutes: u64) -> Vec<Chunk> {
                 start_ms,
                 duration_ms,
                 pts_start_ms: None,
+                error: None,
                 extra: Default::default(),
             };
             start_ms += duration_ms;

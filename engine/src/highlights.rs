@@ -29,6 +29,7 @@ use reeltime_connectors::output_dir::OutputDir;
 
 use crate::export::ExportOptions;
 use crate::process::{process, ProcessOptions, Summary};
+use crate::render::RenderConfig;
 
 /// Where an event's media comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +168,7 @@ impl Run<'_> {
         let chunk = match self.ingest.add(path) {
             Ok(chunk) => chunk,
             Err(error) => {
+                self.log.write(&self.ingest.unreadable_record(path, &error.to_string()))?;
                 self.fail(format!("chunk {:?} skipped: {error}", path));
                 return Ok(());
             }
@@ -188,12 +190,17 @@ impl Run<'_> {
             }
             self.analyzer = Some(EventAnalyzer::new(self.plan.analysis, &media.audio_tracks));
         }
-        self.log.write(&chunk.record())?;
         self.summary.media_ms = chunk.end_ms();
         let analyzer = self.analyzer.as_mut().expect("made above");
+        // The chunk record goes first, as ingest publishes it before the plugins see the
+        // chunk; a chunk the plugins could not analyse carries the reason.
         let records = match analyzer.analyze_chunk(&chunk) {
-            Ok(records) => records,
+            Ok(records) => {
+                self.log.write(&chunk.record())?;
+                records
+            }
             Err(failure) => {
+                self.log.write(&chunk.failed_record(&failure.to_string()))?;
                 self.fail(failure.to_string());
                 failure.salvaged
             }
@@ -309,6 +316,7 @@ pub fn process_log(log: &Path, out: &Path, progress: bool) -> Result<Summary> {
         max_record_bytes: reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES,
         progress,
         export: ExportOptions { drop_frame: false },
+        render: Some(RenderConfig::default()),
     })
 }
 

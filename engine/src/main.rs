@@ -11,6 +11,7 @@ use reeltime::export::{rewrite_exports, ExportOptions, Rewrite};
 use reeltime::highlights::{highlights, HighlightsOptions, LogSummary};
 use reeltime::process::{process, ProcessOptions, Summary};
 use reeltime::publish::{publish, PublishOptions};
+use reeltime::render::RenderConfig;
 use reeltime::topics::{create, CreateOptions};
 use reeltime_connectors::kafka::admin::DEFAULT_PARTITIONS;
 use reeltime_connectors::kafka::{ClientSettings, DEFAULT_TOPIC_PREFIX};
@@ -52,6 +53,13 @@ enum Command {
         /// without it, and at every other rate, EDL timecode is non-drop-frame.
         #[arg(long)]
         drop_frame: bool,
+        /// Render clips, event playlists and replays from the log's `chunk` records (their
+        /// `uri` must be a local file).
+        #[arg(long)]
+        render: bool,
+        /// With --render: cut clips frame-accurately by re-encoding instead of stream copy.
+        #[arg(long, requires = "render")]
+        reencode_clips: bool,
     },
     /// Rewrite the exports of an earlier output directory from its JSON exports
     /// (events/*/export.json, replays/*/export.json): EDLs, JSON, Arrow and Parquet tables.
@@ -334,11 +342,31 @@ fn print_analysis(analysis: &LogSummary) {
     );
 }
 
-/// Prints what the dataflow run did.
+/// Prints what the dataflow run did, and what was rendered.
 fn print_processed(summary: &Summary) {
     println!(
         "processed {} records: {} events, {} segments, {} replays",
         summary.accepted, summary.events, summary.segments, summary.replays
+    );
+    print_rendered(summary);
+}
+
+/// Prints what was rendered.
+fn print_rendered(summary: &Summary) {
+    let r = &summary.rendered;
+    let failed = |n: u64| {
+        if n > 0 {
+            format!(" ({n} failed, see the warnings above)")
+        } else {
+            String::new()
+        }
+    };
+    println!(
+        "rendered {} clips{} and {} replay videos{}",
+        r.clips,
+        failed(r.failed_clips),
+        r.replays,
+        failed(r.failed_replays)
     );
 }
 
@@ -354,12 +382,15 @@ fn demo(out: &Path, progress: bool) -> anyhow::Result<()> {
     print_processed(&report.processed);
     println!("event log: {}", report.log.display());
     for replay in [reeltime::demo::CATCHUP_REPLAY, reeltime::demo::AFTER_EVENT_REPLAY] {
-        println!("replay: {}", out.join("replays").join(replay).join("selection.json").display());
+        let folder = out.join("replays").join(replay);
+        println!("replay: {}", folder.join("selection.json").display());
+        println!("  video: {}", folder.join("720p").join("replay.mp4").display());
+        println!("  HLS:   {}", folder.join("master.m3u8").display());
     }
-    println!(
-        "segments: {}",
-        out.join("events").join(reeltime::demo::EVENT_ID).join("segments.json").display()
-    );
+    let event = out.join("events").join(reeltime::demo::EVENT_ID);
+    println!("segments: {}", event.join("segments.json").display());
+    println!("clips: {}", event.join("clips").display());
+    println!("event playlist: {}", event.join("event-1.m3u8").display());
     println!("wrote {}", out.display());
     Ok(())
 }
@@ -375,6 +406,8 @@ fn main() -> ExitCode {
             max_record_bytes,
             quiet,
             drop_frame,
+            render,
+            reencode_clips,
         } => {
             let options = ProcessOptions {
                 log,
@@ -384,6 +417,7 @@ fn main() -> ExitCode {
                 max_record_bytes,
                 progress: !quiet,
                 export: ExportOptions { drop_frame },
+                render: render.then(|| RenderConfig { reencode_clips, ..RenderConfig::default() }),
             };
             process(&options).map(|summary| {
                 println!(
@@ -400,6 +434,9 @@ fn main() -> ExitCode {
                     summary.notifications,
                     summary.epochs
                 );
+                if options.render.is_some() {
+                    print_rendered(&summary);
+                }
                 println!(
                     "wrote {} in {:.2} s",
                     options.out.display(),

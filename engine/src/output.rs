@@ -14,10 +14,11 @@ use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
-use reeltime_schemas::view::Notification;
+use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
 use crate::export::{write_exports, Definitions, ExportOptions};
+use crate::render::RenderSink;
 
 /// An input record that was rejected, with where it was.
 #[derive(Debug)]
@@ -90,6 +91,14 @@ impl EpochLogs {
         Ok(())
     }
 
+    /// Appends notifications made outside the dataflow (by the render sink).
+    pub fn append_notifications(&mut self, notifications: &[NotificationDoc]) -> Result<()> {
+        for notification in notifications {
+            self.notifications.write(notification)?;
+        }
+        Ok(())
+    }
+
     /// Flushes both logs.
     pub fn flush(&mut self) -> Result<()> {
         self.notifications.flush()?;
@@ -107,15 +116,16 @@ pub struct LayoutWriter {
 }
 
 impl LayoutWriter {
-    /// Writes everything of `model` into `out`.
+    /// Writes everything of `model` into `out`, with what `render` made of it.
     pub fn write(
         &mut self,
         out: &OutputDir,
         model: &ReadModel,
+        render: Option<&RenderSink>,
         definitions: &Definitions,
         options: ExportOptions,
     ) -> Result<()> {
-        let (events, replays) = write_views(out, model)
+        let (events, replays) = write_views(out, model, render)
             .with_context(|| format!("writing views to {:?}", out.root()))?;
         write_exports(out, model, definitions, options)
             .with_context(|| format!("writing exports to {:?}", out.root()))?;
@@ -133,21 +143,25 @@ impl LayoutWriter {
     }
 }
 
-/// Writes every view of the read model in the output layout; returns the events and replays
-/// written.
-fn write_views(out: &OutputDir, model: &ReadModel) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+/// Writes every view of the read model in the output layout, with what was rendered of it;
+/// returns the events and replays written.
+fn write_views(
+    out: &OutputDir,
+    model: &ReadModel,
+    render: Option<&RenderSink>,
+) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
     let views = model.views();
     let mut event_ids: BTreeSet<String> = views.events.keys().cloned().collect();
     event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id.clone()));
     for event_id in &event_ids {
         let folder = Path::new("events").join(path_component(event_id));
         if let Some(event) = views.events.get(event_id) {
-            out.write_json(&folder.join("event.json"), &EventDoc::from(event))?;
+            out.write_json(&folder.join("event.json"), &event_doc(event, render))?;
         }
         let segments = views
             .segments
             .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
-            .map(|(_, segment)| SegmentDoc::from(segment))
+            .map(|(_, segment)| segment_doc(segment, render))
             .collect();
         let doc = SegmentsDoc { event_id: event_id.clone(), segments };
         out.write_json(&folder.join("segments.json"), &doc)?;
@@ -155,7 +169,32 @@ fn write_views(out: &OutputDir, model: &ReadModel) -> Result<(BTreeSet<String>, 
     for (replay_id, view) in &views.replays {
         let version = model.version(replay_id).expect("a live replay has a version");
         let path = Path::new("replays").join(path_component(replay_id)).join("selection.json");
-        out.write_json(&path, &SelectionDoc::new(view, version))?;
+        out.write_json(&path, &selection_doc(view, version, render))?;
     }
     Ok((event_ids, views.replays.keys().cloned().collect()))
+}
+
+/// The document of an event view, with its playlists and failed chunks.
+pub fn event_doc(event: &EventView, render: Option<&RenderSink>) -> EventDoc {
+    let mut doc = EventDoc::from(event);
+    if let Some(render) = render {
+        (doc.playlists, doc.failed_chunks) = render.event_media(&event.event_id);
+    }
+    doc
+}
+
+/// The document of a segment view, with its rendered clips.
+pub fn segment_doc(segment: &SegmentView, render: Option<&RenderSink>) -> SegmentDoc {
+    let mut doc = SegmentDoc::from(segment);
+    if let Some(render) = render {
+        doc.clips = render.segment_clips(&segment.event_id, segment.start_ms);
+    }
+    doc
+}
+
+/// The document of a replay view at a version, with its rendering.
+pub fn selection_doc(view: &ReplayView, version: u64, render: Option<&RenderSink>) -> SelectionDoc {
+    let mut doc = SelectionDoc::new(view, version);
+    doc.rendered = render.and_then(|r| r.replay_rendered(&view.replay_id));
+    doc
 }

@@ -18,11 +18,13 @@ use reeltime_connectors::output_dir::OutputDir;
 use reeltime_operators::harness::{self, EpochInput};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::Position;
+use reeltime_schemas::record::Chunk;
 use reeltime_schemas::{decode, Record};
 
 use crate::export::{Definitions, ExportOptions};
 use crate::output::{EpochLogs, LayoutWriter, Rejected};
 use crate::progress::Progress;
+use crate::render::{RenderConfig, RenderSink, Rendered};
 
 /// Settings of one `process` run.
 #[derive(Clone, Debug)]
@@ -41,6 +43,9 @@ pub struct ProcessOptions {
     pub progress: bool,
     /// How the exports (EDLs) are written.
     pub export: ExportOptions,
+    /// Render clips, event playlists and replays from the log's `chunk` records, with these
+    /// settings; nothing is rendered when `None`.
+    pub render: Option<RenderConfig>,
 }
 
 /// What a run did.
@@ -60,6 +65,8 @@ pub struct Summary {
     pub replays: usize,
     /// Notifications written.
     pub notifications: u64,
+    /// What was rendered.
+    pub rendered: Rendered,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
 }
@@ -71,6 +78,8 @@ enum WorkerNote {
     Rejected(u64, Rejected),
     /// A profile or replay record at its line, for the exports.
     Definition(u64, Record),
+    /// A chunk record at its line, for rendering (the dataflow does not use chunks).
+    Chunk(u64, Chunk),
 }
 
 /// Runs the log through the dataflow and writes the output layout.
@@ -125,16 +134,22 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
         options.progress,
     );
     let mut definitions = Definitions::default();
+    let mut render = match &options.render {
+        Some(config) => Some(RenderSink::new(out.root(), config.clone(), options.progress)?),
+        None => None,
+    };
     let mut sink_error: Option<anyhow::Error> = None;
     harness::run(options.workers, source, |updates| {
         let epoch = updates.epoch;
         summary.epochs = epoch + 1;
         let mut rejected = Vec::new();
+        let mut chunks = Vec::new();
         for note in updates.side {
             match note {
                 WorkerNote::Accepted(count) => summary.accepted += count,
                 WorkerNote::Rejected(line, r) => rejected.push((line, r)),
                 WorkerNote::Definition(line, record) => definitions.observe(line, record),
+                WorkerNote::Chunk(line, chunk) => chunks.push((line, chunk)),
             }
         }
         rejected.sort_by_key(|(line, _)| *line);
@@ -145,7 +160,19 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
             return;
         }
         summary.notifications += (rejected.len() + changes.notifications.len()) as u64;
-        if let Err(e) = logs.append(epoch, &rejected, &changes.notifications) {
+        let step = logs.append(epoch, &rejected, &changes.notifications).and_then(|()| {
+            let Some(render) = render.as_mut() else { return Ok(()) };
+            chunks.sort_by_key(|(line, _)| *line);
+            for (line, chunk) in chunks {
+                render.observe_chunk(epoch, line, chunk);
+            }
+            render.plan(epoch, &model, &changes)?;
+            render.poll(&model)?;
+            let made = render.take_notifications();
+            summary.notifications += made.len() as u64;
+            logs.append_notifications(&made)
+        });
+        if let Err(e) = step {
             sink_error = Some(e);
         }
         progress.update(bytes_read.load(Ordering::Relaxed), summary.accepted + summary.rejected);
@@ -158,8 +185,15 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     if let Some(e) = read_error.lock().unwrap().take() {
         anyhow::bail!(e);
     }
+    if let Some(render) = render.as_mut() {
+        render.finish(&model)?;
+        let made = render.take_notifications();
+        summary.notifications += made.len() as u64;
+        logs.append_notifications(&made)?;
+        summary.rendered = render.rendered();
+    }
     logs.flush()?;
-    LayoutWriter::default().write(&out, &model, &definitions, options.export)?;
+    LayoutWriter::default().write(&out, &model, render.as_ref(), &definitions, options.export)?;
 
     let views = model.views();
     summary.events = views.events.len();
@@ -205,8 +239,13 @@ fn decode_share(
 ) -> EpochInput<WorkerNote> {
     let mut records = Vec::new();
     let mut side = Vec::new();
+    let mut accepted = 0;
     for line in lines.into_iter().filter(|l| l.number % peers as u64 == index as u64) {
         match decode(&line.bytes, max_record_bytes) {
+            Ok(Record::Chunk(chunk)) => {
+                side.push(WorkerNote::Chunk(line.number, chunk));
+                accepted += 1;
+            }
             Ok(record) => {
                 if Definitions::wants(&record) {
                     side.push(WorkerNote::Definition(line.number, record.clone()));
@@ -223,6 +262,6 @@ fn decode_share(
             )),
         }
     }
-    side.push(WorkerNote::Accepted(records.len() as u64));
+    side.push(WorkerNote::Accepted(records.len() as u64 + accepted));
     EpochInput { records, side }
 }

@@ -209,7 +209,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             logs.append(epoch, &rejected, &changes.notifications)?;
             logs.flush()?;
             if last_write.elapsed() >= write_interval {
-                layout.write(&out, &model, &definitions, export)?;
+                layout.write(&out, &model, None, &definitions, export)?;
                 last_write = Instant::now();
             }
             Ok(())
@@ -234,7 +234,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         return Err(error);
     }
     logs.flush()?;
-    layout.write(&out, &model, &definitions, export)?;
+    layout.write(&out, &model, None, &definitions, export)?;
     Ok(summary)
 }
 

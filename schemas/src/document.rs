@@ -73,6 +73,9 @@ pub struct SegmentDoc {
     pub features: BTreeMap<String, Vec<FeatureDoc>>,
     /// Feedback per track: `like` or `dislike`.
     pub feedback: BTreeMap<String, String>,
+    /// Rendered clips per track (keys are track numbers), once rendering made them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clips: BTreeMap<String, TrackClipsDoc>,
 }
 
 impl From<&SegmentView> for SegmentDoc {
@@ -101,8 +104,41 @@ impl From<&SegmentView> for SegmentDoc {
                 .iter()
                 .map(|(t, v)| (t.to_string(), v.as_str().to_owned()))
                 .collect(),
+            clips: BTreeMap::new(),
         }
     }
+}
+
+/// A rendered clip of a segment on one track. Paths are relative to the output directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RenderedClipDoc {
+    /// The in-point asked for, in seconds.
+    pub requested_start: Seconds,
+    /// The out-point asked for, in seconds.
+    pub requested_end: Seconds,
+    /// The event time of the clip's first frame: the keyframe at or before the in-point when
+    /// stream-copied.
+    pub start: Seconds,
+    /// The event time of the end of its last frame.
+    pub end: Seconds,
+    /// The MP4 file.
+    pub mp4: String,
+    /// The JPEG thumbnail.
+    pub thumbnail: Option<String>,
+    /// True when re-encoded (asked for, or chunks that cannot be joined by stream copy).
+    pub reencoded: bool,
+}
+
+/// The clips of a segment on one track: of its original bounds, and of its optimized bounds
+/// when optimized on that track.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrackClipsDoc {
+    /// The clip of the segment's bounds.
+    pub original: Option<RenderedClipDoc>,
+    /// The clip of the optimized bounds.
+    pub optimized: Option<RenderedClipDoc>,
+    /// Why a clip of the current bounds could not be rendered.
+    pub error: Option<String>,
 }
 
 /// `events/<event_id>/segments.json`: every segment of an event, by start.
@@ -168,6 +204,44 @@ pub struct SelectionDoc {
     pub total_score: Option<u64>,
     /// The clips, by clip start (timestamps mode: in the given order).
     pub clips: Vec<ClipDoc>,
+    /// The rendering of this clip list, when the replay asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<RenderedReplayDoc>,
+}
+
+/// The video of a replay's clip list. Paths are relative to the output directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RenderedReplayDoc {
+    /// The version that asked for this clip list (later versions with the same clips share
+    /// its video).
+    pub version: u64,
+    /// `waiting` (for the chunks), `rendering`, `rendered` or `failed`.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Length of the video in seconds.
+    pub duration: Option<Seconds>,
+    /// The master playlist, when HLS was asked for.
+    pub master: Option<String>,
+    /// The thumbnail.
+    pub thumbnail: Option<String>,
+    /// One per resolution, in the order asked for.
+    pub renditions: Vec<RenditionDoc>,
+}
+
+/// One resolution of a rendered replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RenditionDoc {
+    /// `360p`, `480p`, `720p`, `1080p`, `1:1`, `4:5` or `9:16`.
+    pub resolution: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The MP4, when asked for.
+    pub mp4: Option<String>,
+    /// The HLS VOD playlist, when asked for.
+    pub playlist: Option<String>,
 }
 
 impl SelectionDoc {
@@ -183,6 +257,7 @@ impl SelectionDoc {
             total_duration: Seconds(view.total_duration_ms),
             total_score: view.total_score,
             clips: view.clips.iter().map(ClipDoc::from).collect(),
+            rendered: None,
         }
     }
 }
@@ -208,6 +283,26 @@ pub struct EventDoc {
     pub title: Option<String>,
     /// Fields of the event record that reeltime does not know, as sent.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The growing HLS playlist of rendered clips per track (keys are track numbers), relative
+    /// to the output directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub playlists: BTreeMap<String, String>,
+    /// Chunks that could not be used, by sequence number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_chunks: Vec<FailedChunkDoc>,
+}
+
+/// A chunk that could not be used, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailedChunkDoc {
+    /// Its sequence number.
+    pub seq_no: u64,
+    /// Where it was.
+    pub uri: String,
+    /// Event time of its start, in seconds.
+    pub start: Seconds,
+    /// Why it failed.
+    pub reason: String,
 }
 
 impl From<&EventView> for EventDoc {
@@ -222,6 +317,8 @@ impl From<&EventView> for EventDoc {
             audio_tracks: e.audio_tracks.clone(),
             title: e.title.clone(),
             extra: e.extra.to_json(),
+            playlists: BTreeMap::new(),
+            failed_chunks: Vec::new(),
         }
     }
 }
@@ -315,6 +412,69 @@ pub enum NotificationDoc {
         replay_id: String,
         /// Its last version.
         version: u64,
+    },
+    /// A chunk could not be used: its detections and the clips that need it fail.
+    ChunkFailed {
+        /// The epoch.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// The chunk.
+        chunk: FailedChunkDoc,
+    },
+    /// A clip of a segment was rendered.
+    ClipRendered {
+        /// The epoch whose views it was rendered from.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// The segment's start in seconds.
+        start: Seconds,
+        /// The track.
+        track: u32,
+        /// `original` or `optimized`.
+        bounds: String,
+        /// The clip.
+        clip: RenderedClipDoc,
+    },
+    /// A clip of a segment could not be rendered.
+    ClipFailed {
+        /// The epoch whose views it was to be rendered from.
+        epoch: u64,
+        /// The event.
+        event_id: String,
+        /// The segment's start in seconds.
+        start: Seconds,
+        /// The track.
+        track: u32,
+        /// `original` or `optimized`.
+        bounds: String,
+        /// Why.
+        reason: String,
+    },
+    /// A replay's clip list was rendered.
+    ReplayRendered {
+        /// The epoch whose views it was rendered from.
+        epoch: u64,
+        /// The replay.
+        replay_id: String,
+        /// Its event.
+        event_id: String,
+        /// What was rendered.
+        rendered: RenderedReplayDoc,
+    },
+    /// A replay's clip list could not be rendered.
+    ReplayRenderFailed {
+        /// The epoch whose views it was to be rendered from.
+        epoch: u64,
+        /// The replay.
+        replay_id: String,
+        /// Its event.
+        event_id: String,
+        /// The version that asked for it.
+        version: u64,
+        /// Why.
+        reason: String,
     },
 }
 

@@ -210,6 +210,8 @@ pub struct Chunk {
     pub duration_ms: u64,
     /// Presentation time of its first frame in the source, in milliseconds.
     pub pts_start_ms: Option<u64>,
+    /// Why the chunk cannot be used, when it cannot.
+    pub error: Option<String>,
     /// Unknown fields.
     pub extra: Extra,
 }

@@ -71,6 +71,13 @@ pub fn ms_to_seconds(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
+/// Seconds as JSON writes them: `12.5`, `3`, `0.04`.
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", ms_to_seconds(self.0))
+    }
+}
+
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(ms_to_seconds(self.0))

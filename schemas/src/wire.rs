@@ -199,6 +199,10 @@ pub struct ChunkRecord {
     /// Presentation time of its first frame in the source, in seconds.
     #[serde(default)]
     pub pts_start: Option<Seconds>,
+    /// Why the chunk cannot be used (damaged, truncated, unreadable), when it cannot: its
+    /// detections and the clips that need it fail with this reason.
+    #[serde(default)]
+    pub error: Option<Name>,
     /// Unknown fields.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -619,6 +623,7 @@ fn chunk(r: ChunkRecord) -> Result<Record, Rule> {
         start_ms: r.start.ms(),
         duration_ms: r.duration.ms(),
         pts_start_ms: r.pts_start.map(Seconds::ms),
+        error: r.error.map(|e| e.0),
         extra: extra(r.extra),
     }))
 }

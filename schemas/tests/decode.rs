@@ -212,6 +212,7 @@ fn chunk() {
             start_ms: 40_000,
             duration_ms: 20_000,
             pts_start_ms: Some(10_001),
+            error: None,
             extra: Extra::default(),
         })
     );

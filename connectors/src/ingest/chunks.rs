@@ -39,12 +39,24 @@ struct ChunkWire<'a> {
     uri: String,
     start: Seconds,
     duration: Seconds,
-    pts_start: Seconds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pts_start: Option<Seconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
 }
 
 impl Chunk {
     /// The `chunk` record (SEMANTICS §2) as JSON.
     pub fn record(&self) -> serde_json::Value {
+        self.record_with(None)
+    }
+
+    /// The `chunk` record of a chunk that could not be analysed, with the reason as `error`.
+    pub fn failed_record(&self, reason: &str) -> serde_json::Value {
+        self.record_with(Some(reason))
+    }
+
+    fn record_with(&self, error: Option<&str>) -> serde_json::Value {
         serde_json::to_value(ChunkWire {
             record_type: "chunk",
             event_id: &self.event_id,
@@ -52,7 +64,8 @@ impl Chunk {
             uri: self.path.to_string_lossy().into_owned(),
             start: Seconds(self.start_ms),
             duration: Seconds(self.duration_ms),
-            pts_start: Seconds(self.pts_start_ms),
+            pts_start: Some(Seconds(self.pts_start_ms)),
+            error,
         })
         .expect("a chunk record serializes")
     }
@@ -121,6 +134,23 @@ impl ChunkIngest {
         };
         self.first_media.get_or_insert(media);
         Ok(chunk)
+    }
+
+    /// The `chunk` record of the chunk at `path` that [`ChunkIngest::add`] could not read:
+    /// its number, `error` saying why, and no length, placed where the previous chunk ended.
+    pub fn unreadable_record(&self, path: &Path, reason: &str) -> serde_json::Value {
+        let start_ms = self.last.map_or(0, |(_, end)| end);
+        serde_json::to_value(ChunkWire {
+            record_type: "chunk",
+            event_id: &self.event_id,
+            seq_no: self.next_seq_no.saturating_sub(1),
+            uri: path.to_string_lossy().into_owned(),
+            start: Seconds(start_ms),
+            duration: Seconds(0),
+            pts_start: None,
+            error: Some(reason),
+        })
+        .expect("a chunk record serializes")
     }
 
     /// What the first readable chunk holds (frame rate, audio tracks), once there is one.

@@ -400,6 +400,7 @@ mod tests {
             start_ms,
             duration_ms,
             pts_start_ms: None,
+            error: None,
             extra: Default::default(),
         }
     }

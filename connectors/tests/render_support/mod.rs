@@ -80,6 +80,7 @@ pub fn make_chunks_with(
                 start_ms,
                 duration_ms,
                 pts_start_ms: None,
+                error: None,
                 extra: Default::default(),
             };
             start_ms += duration_ms;
@@ -107,6 +108,7 @@ pub fn anchored_on_frames(chunks: &[Chunk]) -> Vec<Chunk> {
             start_ms: (first - origin) as u64,
             duration_ms: (end - first) as u64,
             pts_start_ms: Some(*first as u64),
+            error: None,
             ..chunk.clone()
         })
         .collect()

@@ -1,0 +1,842 @@
+//! The render sink: segment clips, event playlists and replay videos, made from the views
+//! as they change, on threads beside the dataflow (SEMANTICS §6, "Video").
+//!
+//! After every closed epoch the owner of the read model hands the sink the epoch's `chunk`
+//! records ([`RenderSink::observe_chunk`]) and what changed ([`RenderSink::plan`]); the sink
+//! decides what to render and queues it; finished renders come back through
+//! [`RenderSink::poll`] (or [`RenderSink::finish`], which waits for all of them), which also
+//! makes their notifications. The views' documents get what was rendered from
+//! [`RenderSink::segment_clips`], [`RenderSink::replay_rendered`] and
+//! [`RenderSink::event_media`].
+//!
+//! - **Clips.** Every complete segment is cut on every track of its event: its own bounds,
+//!   and its optimized bounds when it has them, each an MP4 with a thumbnail and HLS segments,
+//!   into `events/<event>/clips/`. A clip waits until the event's chunks reach its out-point;
+//!   it fails, with the reason in the segment view and a `clip_failed` notification, when a
+//!   chunk it needs is damaged or the event ended before the chunks reached it. When the
+//!   bounds change the clip is cut again; outputs are named from their content, so nothing
+//!   is cut twice.
+//! - **Event playlists.** Per event and track, `events/<event>/event-<track>.m3u8` grows by
+//!   each segment's clip once it is settled: its optimized clip when the profile has an
+//!   optimizer (its original one when the event ends without an optimization), its original
+//!   one otherwise. A segment enters once, in the order clips finish; the playlist ends
+//!   (`#EXT-X-ENDLIST`) when the event has ended and no clip of it is pending.
+//! - **Replays.** A replay whose record has a `render` object is rendered whenever its list
+//!   of clip bounds changes; a newer list cancels the render of an older one.
+//! - **Chunks.** A `chunk` record with an `error` is a failed chunk: it is listed in the
+//!   event view and notified (`chunk_failed`).
+
+mod jobs;
+mod pool;
+pub mod settings;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver};
+
+use anyhow::{Context, Result};
+
+use reeltime_connectors::hls::{write_playlist, EventPlaylist, HlsSegment};
+use reeltime_connectors::output_dir::path_component;
+use reeltime_connectors::render::{Cancel, EventRange, RenderedClip, RenderedReplay};
+use reeltime_operators::read_model::{Changes, ReadModel};
+use reeltime_schemas::document::{
+    FailedChunkDoc, NotificationDoc, RenderedClipDoc, RenderedReplayDoc, RenditionDoc,
+    TrackClipsDoc,
+};
+use reeltime_schemas::record::{Chunk, EventStatus, Seq};
+use reeltime_schemas::time::Seconds;
+use reeltime_schemas::view::{EventView, ReplayView};
+
+use jobs::{Bounds, ClipJob, ClipKey, Outcome, RenderJob, ReplayJob, ReplayRequest};
+use pool::Pool;
+pub use settings::RenderConfig;
+
+/// Where a clip is.
+enum ClipState {
+    /// Waiting for the chunks to reach its out-point.
+    Waiting(EventRange),
+    /// Queued or being cut.
+    Rendering(EventRange),
+    /// Cut.
+    Done(EventRange, Box<RenderedClip>),
+    /// Could not be cut.
+    Failed(EventRange, String),
+}
+
+impl ClipState {
+    fn range(&self) -> EventRange {
+        match self {
+            ClipState::Waiting(r)
+            | ClipState::Rendering(r)
+            | ClipState::Done(r, _)
+            | ClipState::Failed(r, _) => *r,
+        }
+    }
+
+    fn pending(&self) -> bool {
+        matches!(self, ClipState::Waiting(_) | ClipState::Rendering(_))
+    }
+}
+
+/// Where a replay's rendering is.
+struct ReplayState {
+    event_id: String,
+    request: ReplayRequest,
+    /// The version that first asked for this clip list.
+    version: u64,
+    status: ReplayStatus,
+}
+
+enum ReplayStatus {
+    Waiting,
+    Rendering(Cancel),
+    Done(Box<RenderedReplay>),
+    Failed(String),
+}
+
+/// An event's growing playlist on one track.
+struct Playlist {
+    playlist: EventPlaylist,
+    /// The segments (by start) whose clip is in it.
+    added: BTreeSet<u64>,
+    ended: bool,
+}
+
+/// Whether the chunks of an event can serve a range yet.
+enum Readiness {
+    Ready(Vec<Chunk>),
+    Wait,
+    Fail(String),
+}
+
+/// How many renders ended which way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Clips cut.
+    pub clips: u64,
+    /// Clips that could not be cut.
+    pub failed_clips: u64,
+    /// Replay versions rendered.
+    pub replays: u64,
+    /// Replay versions that could not be rendered.
+    pub failed_replays: u64,
+}
+
+/// Renders what the views ask for; see the module documentation.
+pub struct RenderSink {
+    root: PathBuf,
+    config: RenderConfig,
+    progress: bool,
+    /// By event, then sequence number: the latest record and its position.
+    chunks: BTreeMap<String, BTreeMap<u64, (Seq, Chunk)>>,
+    /// Events with chunks observed since the last plan.
+    fresh_chunks: BTreeSet<String>,
+    clips: BTreeMap<ClipKey, ClipState>,
+    replays: BTreeMap<String, ReplayState>,
+    playlists: BTreeMap<(String, u32), Playlist>,
+    clip_pool: Pool<RenderJob>,
+    replay_pool: Pool<RenderJob>,
+    outcomes: Receiver<Outcome>,
+    in_flight: usize,
+    notifications: Vec<NotificationDoc>,
+    changed_segments: BTreeSet<(String, u64)>,
+    changed_replays: BTreeSet<String>,
+    rendered: Rendered,
+}
+
+impl RenderSink {
+    /// A sink writing under the output directory `root`.
+    pub fn new(root: &Path, config: RenderConfig, progress: bool) -> Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let (sender, outcomes) = channel();
+        // Two pools, so that a long replay render never holds up the clips of the live edge.
+        let clip_pool = Pool::new("render-clips", config.clip_workers, sender.clone())
+            .context("starting the clip render threads")?;
+        let replay_pool = Pool::new("render-replays", config.replay_workers, sender)
+            .context("starting the replay render threads")?;
+        Ok(RenderSink {
+            root: root.to_owned(),
+            config,
+            progress,
+            chunks: BTreeMap::new(),
+            fresh_chunks: BTreeSet::new(),
+            clips: BTreeMap::new(),
+            replays: BTreeMap::new(),
+            playlists: BTreeMap::new(),
+            clip_pool,
+            replay_pool,
+            outcomes,
+            in_flight: 0,
+            notifications: Vec::new(),
+            changed_segments: BTreeSet::new(),
+            changed_replays: BTreeSet::new(),
+            rendered: Rendered::default(),
+        })
+    }
+
+    /// Takes in a `chunk` record seen at `seq` in epoch `epoch` (the latest per event and
+    /// sequence number counts).
+    pub fn observe_chunk(&mut self, epoch: u64, seq: Seq, chunk: Chunk) {
+        let of_event = self.chunks.entry(chunk.event_id.clone()).or_default();
+        if of_event.get(&chunk.seq_no).is_some_and(|(latest, _)| *latest > seq) {
+            return;
+        }
+        if let Some(reason) = &chunk.error {
+            self.notifications.push(NotificationDoc::ChunkFailed {
+                epoch,
+                event_id: chunk.event_id.clone(),
+                chunk: failed_chunk(&chunk, reason),
+            });
+        }
+        self.fresh_chunks.insert(chunk.event_id.clone());
+        of_event.insert(chunk.seq_no, (seq, chunk));
+    }
+
+    /// Decides what to render after epoch `epoch` changed the views of `model` by `changes`,
+    /// and queues it.
+    pub fn plan(&mut self, epoch: u64, model: &ReadModel, changes: &Changes) -> Result<()> {
+        let mut events: BTreeSet<String> = std::mem::take(&mut self.fresh_chunks);
+        events.extend(changes.events.iter().cloned());
+        for event_id in &events {
+            self.plan_event(epoch, model, event_id)?;
+        }
+        let mut replays: BTreeSet<String> = changes.replays.clone();
+        replays.extend(
+            self.replays
+                .iter()
+                .filter(|(_, r)| matches!(r.status, ReplayStatus::Waiting))
+                .filter(|(_, r)| events.contains(&r.event_id))
+                .map(|(id, _)| id.clone()),
+        );
+        for replay_id in &replays {
+            self.plan_replay(epoch, model, replay_id);
+        }
+        Ok(())
+    }
+
+    /// Takes in the renders that have finished, without waiting.
+    pub fn poll(&mut self, model: &ReadModel) -> Result<()> {
+        while let Ok(outcome) = self.outcomes.try_recv() {
+            self.take(model, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every queued render to finish and takes it in.
+    pub fn finish(&mut self, model: &ReadModel) -> Result<()> {
+        if self.progress && self.in_flight > 0 {
+            eprintln!("waiting for {} renders to finish", self.in_flight);
+        }
+        while self.in_flight > 0 {
+            let outcome = self.outcomes.recv().context("the render threads stopped")?;
+            self.take(model, outcome)?;
+        }
+        let ended: Vec<String> = model
+            .views()
+            .events
+            .values()
+            .filter(|e| e.status == EventStatus::Ended)
+            .map(|e| e.event_id.clone())
+            .collect();
+        for event_id in ended {
+            self.settle_event(model, &event_id)?;
+        }
+        Ok(())
+    }
+
+    /// Renders queued or running.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// How many renders ended which way so far.
+    pub fn rendered(&self) -> Rendered {
+        self.rendered
+    }
+
+    /// The notifications made since the last call.
+    pub fn take_notifications(&mut self) -> Vec<NotificationDoc> {
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// The segments and replays whose rendering changed since the last call.
+    pub fn take_changed(&mut self) -> (BTreeSet<(String, u64)>, BTreeSet<String>) {
+        (std::mem::take(&mut self.changed_segments), std::mem::take(&mut self.changed_replays))
+    }
+
+    /// Cancels every replay render in progress (the engine is stopping).
+    pub fn cancel_replays(&self) {
+        for state in self.replays.values() {
+            if let ReplayStatus::Rendering(cancel) = &state.status {
+                cancel.cancel();
+            }
+        }
+    }
+
+    /// The rendered clips of a segment, per track.
+    pub fn segment_clips(&self, event_id: &str, start_ms: u64) -> BTreeMap<String, TrackClipsDoc> {
+        let mut tracks: BTreeMap<String, TrackClipsDoc> = BTreeMap::new();
+        let from =
+            ClipKey { event_id: event_id.to_owned(), start_ms, track: 0, bounds: Bounds::Original };
+        for (key, state) in self.clips.range(from..) {
+            if key.event_id != event_id || key.start_ms != start_ms {
+                break;
+            }
+            let doc = tracks.entry(key.track.to_string()).or_default();
+            match state {
+                ClipState::Done(_, clip) => {
+                    let clip = Some(self.clip_doc(clip));
+                    match key.bounds {
+                        Bounds::Original => doc.original = clip,
+                        Bounds::Optimized => doc.optimized = clip,
+                    }
+                }
+                ClipState::Failed(_, reason) => {
+                    let reason = format!("{} clip: {reason}", key.bounds.as_str());
+                    doc.error = Some(match doc.error.take() {
+                        Some(earlier) => format!("{earlier}; {reason}"),
+                        None => reason,
+                    });
+                }
+                ClipState::Waiting(_) | ClipState::Rendering(_) => {}
+            }
+        }
+        tracks.retain(|_, doc| {
+            doc.original.is_some() || doc.optimized.is_some() || doc.error.is_some()
+        });
+        tracks
+    }
+
+    /// The rendering of a replay's current clip list, when it asks for one.
+    pub fn replay_rendered(&self, replay_id: &str) -> Option<RenderedReplayDoc> {
+        let state = self.replays.get(replay_id)?;
+        let mut doc = RenderedReplayDoc {
+            version: state.version,
+            status: String::new(),
+            error: None,
+            duration: None,
+            master: None,
+            thumbnail: None,
+            renditions: Vec::new(),
+        };
+        match &state.status {
+            ReplayStatus::Waiting => doc.status = "waiting".into(),
+            ReplayStatus::Rendering(_) => doc.status = "rendering".into(),
+            ReplayStatus::Failed(reason) => {
+                doc.status = "failed".into();
+                doc.error = Some(reason.clone());
+            }
+            ReplayStatus::Done(replay) => return Some(self.replay_doc(state.version, replay)),
+        }
+        Some(doc)
+    }
+
+    /// An event's playlists (per track) and failed chunks.
+    pub fn event_media(&self, event_id: &str) -> (BTreeMap<String, String>, Vec<FailedChunkDoc>) {
+        let playlists = self
+            .playlists
+            .keys()
+            .filter(|(id, _)| id == event_id)
+            .map(|(id, track)| (track.to_string(), self.relative(&self.playlist_path(id, *track))))
+            .collect();
+        let failed = self
+            .chunks
+            .get(event_id)
+            .into_iter()
+            .flat_map(|chunks| chunks.values())
+            .filter_map(|(_, chunk)| chunk.error.as_ref().map(|reason| failed_chunk(chunk, reason)))
+            .collect();
+        (playlists, failed)
+    }
+
+    fn plan_event(&mut self, epoch: u64, model: &ReadModel, event_id: &str) -> Result<()> {
+        let views = model.views();
+        let Some(event) = views.events.get(event_id) else {
+            // Unknown (or deleted): nothing to cut until the event record says which tracks.
+            self.clips.retain(|key, _| key.event_id != event_id);
+            return Ok(());
+        };
+        let tracks = tracks_of(event);
+        let ended = event.status == EventStatus::Ended;
+        let mut wanted: BTreeMap<ClipKey, EventRange> = BTreeMap::new();
+        let segments =
+            views.segments.range((event_id.to_owned(), 0)..=(event_id.to_owned(), u64::MAX));
+        for ((_, start_ms), segment) in segments {
+            let Some(end_ms) = segment.end_ms.filter(|_| segment.complete) else { continue };
+            for &track in &tracks {
+                let key = |bounds| ClipKey {
+                    event_id: event_id.to_owned(),
+                    start_ms: *start_ms,
+                    track,
+                    bounds,
+                };
+                wanted.insert(key(Bounds::Original), EventRange::new(*start_ms, end_ms));
+                if let Some(opto) = segment.optimizations.get(&track) {
+                    wanted.insert(
+                        key(Bounds::Optimized),
+                        EventRange::new(opto.opto_start_ms, opto.opto_end_ms),
+                    );
+                }
+            }
+        }
+        let stale: Vec<ClipKey> = self
+            .clips
+            .iter()
+            .filter(|(key, state)| {
+                key.event_id == event_id && wanted.get(*key) != Some(&state.range())
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            self.changed_segments.insert((key.event_id.clone(), key.start_ms));
+            self.clips.remove(&key);
+        }
+        for (key, range) in wanted {
+            let waiting = matches!(self.clips.get(&key), Some(ClipState::Waiting(_)));
+            if self.clips.contains_key(&key) && !waiting {
+                continue;
+            }
+            match self.readiness(event_id, range, ended) {
+                Readiness::Wait => {
+                    self.clips.insert(key, ClipState::Waiting(range));
+                }
+                Readiness::Fail(reason) => self.clip_failed(epoch, key, range, reason),
+                Readiness::Ready(chunks) => {
+                    let dir = self.root.join("events").join(path_component(event_id)).join("clips");
+                    self.clips.insert(key.clone(), ClipState::Rendering(range));
+                    self.clip_pool.submit(RenderJob::Clip(ClipJob {
+                        key,
+                        range,
+                        epoch,
+                        chunks,
+                        dir,
+                        options: self.config.clip_options(),
+                    }));
+                    self.in_flight += 1;
+                }
+            }
+        }
+        if ended {
+            self.settle_event(model, event_id)?;
+        }
+        Ok(())
+    }
+
+    fn plan_replay(&mut self, epoch: u64, model: &ReadModel, replay_id: &str) {
+        let views = model.views();
+        let wanted = views.replays.get(replay_id).and_then(|view| {
+            let request = ReplayRequest {
+                clips: view
+                    .clips
+                    .iter()
+                    .map(|c| EventRange::new(c.clip_start_ms, c.clip_end_ms))
+                    .collect(),
+                track: view.track,
+                render: view.render.clone(),
+            };
+            (!request.clips.is_empty() && !request.render.is_empty()).then_some((view, request))
+        });
+        let Some((view, request)) = wanted else {
+            if let Some(state) = self.replays.remove(replay_id) {
+                if let ReplayStatus::Rendering(cancel) = state.status {
+                    cancel.cancel();
+                }
+                self.changed_replays.insert(replay_id.to_owned());
+            }
+            return;
+        };
+        let current = self.replays.get(replay_id);
+        let waiting = current.is_some_and(|s| matches!(s.status, ReplayStatus::Waiting));
+        if current.is_some_and(|s| s.request == request) && !waiting {
+            return;
+        }
+        if let Some(ReplayStatus::Rendering(cancel)) = current.map(|s| &s.status) {
+            cancel.cancel();
+        }
+        let version = match current {
+            Some(state) if state.request == request => state.version,
+            _ => model.version(replay_id).unwrap_or_default(),
+        };
+        self.changed_replays.insert(replay_id.to_owned());
+        let status = self.start_replay(epoch, model, view, &request);
+        if let ReplayStatus::Failed(reason) = &status {
+            self.rendered.failed_replays += 1;
+            self.notifications.push(NotificationDoc::ReplayRenderFailed {
+                epoch,
+                replay_id: replay_id.to_owned(),
+                event_id: view.event_id.clone(),
+                version,
+                reason: reason.clone(),
+            });
+        }
+        self.replays.insert(
+            replay_id.to_owned(),
+            ReplayState { event_id: view.event_id.clone(), request, version, status },
+        );
+    }
+
+    /// Queues the render of `request`, or says why it waits or fails.
+    fn start_replay(
+        &mut self,
+        epoch: u64,
+        model: &ReadModel,
+        view: &ReplayView,
+        request: &ReplayRequest,
+    ) -> ReplayStatus {
+        let options = match settings::replay_options(&request.render) {
+            Ok(Some(options)) => options,
+            Ok(None) => {
+                return ReplayStatus::Failed(
+                    "the replay's `render` asks for neither MP4 nor HLS".into(),
+                )
+            }
+            Err(reason) => return ReplayStatus::Failed(reason),
+        };
+        let ended = model
+            .views()
+            .events
+            .get(&view.event_id)
+            .is_some_and(|e| e.status == EventStatus::Ended);
+        let mut chunks: Vec<Chunk> = Vec::new();
+        for range in &request.clips {
+            match self.readiness(&view.event_id, *range, ended) {
+                Readiness::Ready(more) => chunks.extend(more),
+                Readiness::Wait => return ReplayStatus::Waiting,
+                Readiness::Fail(reason) => {
+                    return ReplayStatus::Failed(format!("clip {range}: {reason}"))
+                }
+            }
+        }
+        chunks.sort_by_key(|c| c.seq_no);
+        chunks.dedup_by_key(|c| c.seq_no);
+        let cancel = Cancel::new();
+        self.replay_pool.submit(RenderJob::Replay(ReplayJob {
+            replay_id: view.replay_id.clone(),
+            request: request.clone(),
+            epoch,
+            chunks,
+            dir: self.root.join("replays").join(path_component(&view.replay_id)),
+            options,
+            cancel: cancel.clone(),
+        }));
+        self.in_flight += 1;
+        ReplayStatus::Rendering(cancel)
+    }
+
+    /// Whether the event's chunks can serve `range`: ready with the chunks it needs, not yet
+    /// (live), or never (a damaged chunk, or the event ended before the chunks got there).
+    fn readiness(&self, event_id: &str, range: EventRange, ended: bool) -> Readiness {
+        let Some(chunks) = self.chunks.get(event_id) else {
+            return if ended {
+                Readiness::Fail("the event has no chunks".into())
+            } else {
+                Readiness::Wait
+            };
+        };
+        let mut sorted: Vec<&Chunk> = chunks.values().map(|(_, c)| c).collect();
+        sorted.sort_by_key(|c| (c.start_ms, c.seq_no));
+        if let Some(bad) = sorted.iter().find(|c| {
+            c.error.is_some()
+                && c.start_ms < range.end_ms
+                && c.start_ms + c.duration_ms > range.start_ms
+        }) {
+            let reason = bad.error.as_deref().unwrap_or_default();
+            return Readiness::Fail(format!(
+                "chunk {} ({}) cannot be used: {reason}",
+                bad.seq_no, bad.uri
+            ));
+        }
+        let covered_end = sorted.iter().map(|c| c.start_ms + c.duration_ms).max().unwrap_or(0);
+        if covered_end < range.end_ms {
+            return if ended {
+                Readiness::Fail(format!(
+                    "the event ended with its chunks reaching {} s, before the clip's end at {} s",
+                    Seconds(covered_end),
+                    Seconds(range.end_ms)
+                ))
+            } else {
+                Readiness::Wait
+            };
+        }
+        // The chunks the range overlaps, and the one before in case the first does not start
+        // with a keyframe.
+        let first = sorted.iter().rposition(|c| c.start_ms <= range.start_ms).unwrap_or(0);
+        let needed = sorted[first.saturating_sub(1)..]
+            .iter()
+            .take_while(|c| c.start_ms < range.end_ms)
+            .map(|c| (*c).clone())
+            .collect();
+        Readiness::Ready(needed)
+    }
+
+    fn take(&mut self, model: &ReadModel, outcome: Outcome) -> Result<()> {
+        self.in_flight -= 1;
+        match outcome {
+            Outcome::Clip { key, range, epoch, result, elapsed } => {
+                let current = self
+                    .clips
+                    .get(&key)
+                    .is_some_and(|s| matches!(s, ClipState::Rendering(r) if *r == range));
+                if !current {
+                    return Ok(());
+                }
+                match result {
+                    Ok(clip) => {
+                        if self.progress {
+                            eprintln!(
+                                "rendered {} clip {} of {} on track {} in {:.2} s: {}",
+                                key.bounds.as_str(),
+                                range,
+                                key.event_id,
+                                key.track,
+                                elapsed.as_secs_f64(),
+                                clip.mp4.as_deref().map(|p| self.relative(p)).unwrap_or_default()
+                            );
+                        }
+                        self.rendered.clips += 1;
+                        self.notifications.push(NotificationDoc::ClipRendered {
+                            epoch,
+                            event_id: key.event_id.clone(),
+                            start: Seconds(key.start_ms),
+                            track: key.track,
+                            bounds: key.bounds.as_str().to_owned(),
+                            clip: self.clip_doc(&clip),
+                        });
+                        self.changed_segments.insert((key.event_id.clone(), key.start_ms));
+                        let event_id = key.event_id.clone();
+                        self.clips.insert(key.clone(), ClipState::Done(range, Box::new(clip)));
+                        self.add_to_playlist(model, &key)?;
+                        if model
+                            .views()
+                            .events
+                            .get(&event_id)
+                            .is_some_and(|e| e.status == EventStatus::Ended)
+                        {
+                            self.settle_event(model, &event_id)?;
+                        }
+                    }
+                    Err(reason) => self.clip_failed(epoch, key, range, reason),
+                }
+            }
+            Outcome::Replay { replay_id, request, epoch, result, elapsed } => {
+                let Some(state) = self.replays.get_mut(&replay_id).filter(|s| s.request == request)
+                else {
+                    return Ok(());
+                };
+                let Some(result) = result else { return Ok(()) };
+                self.changed_replays.insert(replay_id.clone());
+                match result {
+                    Ok(replay) => {
+                        let version = state.version;
+                        let event_id = state.event_id.clone();
+                        let rendered = self.replay_doc(version, &replay);
+                        if let Some(state) = self.replays.get_mut(&replay_id) {
+                            state.status = ReplayStatus::Done(Box::new(replay));
+                        }
+                        if self.progress {
+                            eprintln!(
+                                "rendered replay {replay_id} version {version} ({} s) in {:.1} s",
+                                rendered.duration.map(|d| d.to_string()).unwrap_or_default(),
+                                elapsed.as_secs_f64()
+                            );
+                        }
+                        self.rendered.replays += 1;
+                        self.notifications.push(NotificationDoc::ReplayRendered {
+                            epoch,
+                            replay_id,
+                            event_id,
+                            rendered,
+                        });
+                    }
+                    Err(reason) => {
+                        eprintln!("warning: replay {replay_id} version {} could not be rendered: {reason}", state.version);
+                        state.status = ReplayStatus::Failed(reason.clone());
+                        self.rendered.failed_replays += 1;
+                        self.notifications.push(NotificationDoc::ReplayRenderFailed {
+                            epoch,
+                            replay_id,
+                            event_id: state.event_id.clone(),
+                            version: state.version,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clip_failed(&mut self, epoch: u64, key: ClipKey, range: EventRange, reason: String) {
+        eprintln!(
+            "warning: the {} clip {range} of {} on track {} could not be rendered: {reason}",
+            key.bounds.as_str(),
+            key.event_id,
+            key.track
+        );
+        self.rendered.failed_clips += 1;
+        self.notifications.push(NotificationDoc::ClipFailed {
+            epoch,
+            event_id: key.event_id.clone(),
+            start: Seconds(key.start_ms),
+            track: key.track,
+            bounds: key.bounds.as_str().to_owned(),
+            reason: reason.clone(),
+        });
+        self.changed_segments.insert((key.event_id.clone(), key.start_ms));
+        self.clips.insert(key, ClipState::Failed(range, reason));
+    }
+
+    /// Adds a finished clip to its event's playlist when it is the one the playlist takes.
+    fn add_to_playlist(&mut self, model: &ReadModel, key: &ClipKey) -> Result<()> {
+        let has_optimizer =
+            model.views().events.get(&key.event_id).is_some_and(|e| e.has_optimizer);
+        let settled = key.bounds == Bounds::Optimized || !has_optimizer;
+        if settled {
+            self.append(key)?;
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, key: &ClipKey) -> Result<()> {
+        let Some(ClipState::Done(_, clip)) = self.clips.get(key) else { return Ok(()) };
+        let segments: Vec<HlsSegment> = clip
+            .hls_segments
+            .iter()
+            .map(|s| HlsSegment { uri: format!("clips/{}", s.uri), duration_ms: s.duration_ms })
+            .collect();
+        let target = self.config.playlist_target_seconds;
+        let playlist =
+            self.playlists.entry((key.event_id.clone(), key.track)).or_insert_with(|| Playlist {
+                playlist: EventPlaylist::new(target),
+                added: BTreeSet::new(),
+                ended: false,
+            });
+        if playlist.ended || playlist.added.contains(&key.start_ms) {
+            return Ok(());
+        }
+        if let Err(error) = playlist.playlist.add_clip(segments) {
+            eprintln!(
+                "warning: the {} clip of {} at {} s stays out of the event playlist: {error}",
+                key.bounds.as_str(),
+                key.event_id,
+                Seconds(key.start_ms)
+            );
+            return Ok(());
+        }
+        playlist.added.insert(key.start_ms);
+        self.write_playlist(&key.event_id, key.track)
+    }
+
+    /// When an ended event has no clip pending: adds the clips that never got optimized
+    /// bounds, and ends the playlists.
+    fn settle_event(&mut self, model: &ReadModel, event_id: &str) -> Result<()> {
+        let of_event: Vec<(&ClipKey, &ClipState)> =
+            self.clips.iter().filter(|(k, _)| k.event_id == event_id).collect();
+        if of_event.iter().any(|(_, state)| state.pending()) {
+            return Ok(());
+        }
+        let optimized: BTreeSet<(u64, u32)> = of_event
+            .iter()
+            .filter(|(k, _)| k.bounds == Bounds::Optimized)
+            .map(|(k, _)| (k.start_ms, k.track))
+            .collect();
+        let unsettled: Vec<ClipKey> = of_event
+            .iter()
+            .filter(|(k, s)| k.bounds == Bounds::Original && matches!(s, ClipState::Done(..)))
+            .filter(|(k, _)| !optimized.contains(&(k.start_ms, k.track)))
+            .map(|(k, _)| (*k).clone())
+            .collect();
+        for key in unsettled {
+            self.append(&key)?;
+        }
+        let tracks = model.views().events.get(event_id).map(tracks_of).unwrap_or_default();
+        for track in tracks {
+            let target = self.config.playlist_target_seconds;
+            let playlist =
+                self.playlists.entry((event_id.to_owned(), track)).or_insert_with(|| Playlist {
+                    playlist: EventPlaylist::new(target),
+                    added: BTreeSet::new(),
+                    ended: false,
+                });
+            if !playlist.ended {
+                playlist.ended = true;
+                playlist.playlist.end();
+                self.write_playlist(event_id, track)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_playlist(&self, event_id: &str, track: u32) -> Result<()> {
+        let Some(playlist) = self.playlists.get(&(event_id.to_owned(), track)) else {
+            return Ok(());
+        };
+        let path = self.playlist_path(event_id, track);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {dir:?}"))?;
+        }
+        write_playlist(&path, &playlist.playlist.to_m3u8())
+            .with_context(|| format!("writing the event playlist {path:?}"))
+    }
+
+    fn playlist_path(&self, event_id: &str, track: u32) -> PathBuf {
+        self.root.join("events").join(path_component(event_id)).join(format!("event-{track}.m3u8"))
+    }
+
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root).unwrap_or(path).to_string_lossy().into_owned()
+    }
+
+    fn clip_doc(&self, clip: &RenderedClip) -> RenderedClipDoc {
+        RenderedClipDoc {
+            requested_start: Seconds(clip.requested.start_ms),
+            requested_end: Seconds(clip.requested.end_ms),
+            start: Seconds(clip.actual.start_ms),
+            end: Seconds(clip.actual.end_ms),
+            mp4: clip.mp4.as_deref().map(|p| self.relative(p)).unwrap_or_default(),
+            thumbnail: clip.thumbnail.as_deref().map(|p| self.relative(p)),
+            reencoded: clip.reencoded,
+        }
+    }
+
+    fn replay_doc(&self, version: u64, replay: &RenderedReplay) -> RenderedReplayDoc {
+        RenderedReplayDoc {
+            version,
+            status: "rendered".into(),
+            error: None,
+            duration: Some(Seconds(replay.duration_ms)),
+            master: replay.master.as_deref().map(|p| self.relative(p)),
+            thumbnail: replay.thumbnail.as_deref().map(|p| self.relative(p)),
+            renditions: replay
+                .renditions
+                .iter()
+                .map(|r| RenditionDoc {
+                    resolution: r.resolution.clone(),
+                    width: r.width,
+                    height: r.height,
+                    mp4: r.mp4.as_deref().map(|p| self.relative(p)),
+                    playlist: r.playlist.as_deref().map(|p| self.relative(p)),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The tracks clips are cut for: the event's audio tracks, or track 1 without audio.
+fn tracks_of(event: &EventView) -> Vec<u32> {
+    if event.audio_tracks.is_empty() {
+        vec![1]
+    } else {
+        event.audio_tracks.clone()
+    }
+}
+
+fn failed_chunk(chunk: &Chunk, reason: &str) -> FailedChunkDoc {
+    FailedChunkDoc {
+        seq_no: chunk.seq_no,
+        uri: chunk.uri.clone(),
+        start: Seconds(chunk.start_ms),
+        reason: reason.to_owned(),
+    }
+}
