@@ -400,6 +400,8 @@ fn engine_command(
         .env("REELTIME__KAFKA__GROUP_ID", ids)
         .env("REELTIME__KAFKA__TRANSACTIONAL_ID", ids)
         .env("REELTIME__ENGINE__EPOCH_MS", options.epoch_ms.to_string())
+        // The synthetic chunks name no real media; this measures the dataflow.
+        .env("REELTIME__RENDER__ENABLED", "false")
         .stdin(Stdio::null());
     command
 }

@@ -16,6 +16,8 @@ use toml::{Table, Value};
 
 use reeltime_connectors::kafka::ClientSettings;
 
+use crate::render::RenderConfig;
+
 /// The built-in defaults: also the reference of every key the configuration has.
 pub const DEFAULTS: &str = r#"
 [kafka]
@@ -57,6 +59,25 @@ drop_frame = false
 # Seconds between rewrites of the output directory while running (it is always written at
 # exit).
 write_interval_seconds = 5
+
+[render]
+# Render segment clips, event playlists and replay videos into the output directory from
+# the `chunk` records, whose `uri` must be a file (or URL) FFmpeg can open on this machine.
+enabled = true
+# Clips cut at once (stream copy is cheap; one keeps each event playlist in segment order).
+clip_workers = 1
+# Replays rendered at once (each re-encodes, on several cores).
+replay_workers = 1
+# Cut clips frame-accurately by re-encoding instead of stream copy from the keyframe at or
+# before the in-point.
+reencode_clips = false
+# Width of clip thumbnails in pixels.
+thumbnail_width = 320
+# Shortest HLS segment of a clip in the event playlists, in milliseconds.
+hls_segment_ms = 4000
+# Target duration of the event playlists, in seconds (a segment plus the source's longest
+# keyframe interval must fit).
+playlist_target_seconds = 10
 "#;
 
 /// The prefix of the environment variables that set configuration keys.
@@ -72,6 +93,18 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The output directory.
     pub output: OutputConfig,
+    /// Rendering.
+    pub render: RenderSection,
+}
+
+/// `[render]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RenderSection {
+    /// Whether to render at all.
+    pub enabled: bool,
+    /// How (unknown keys are caught against [`DEFAULTS`] before this is read).
+    #[serde(flatten)]
+    pub settings: RenderConfig,
 }
 
 /// `[kafka]`.
@@ -306,6 +339,7 @@ impl Config {
         if !(self.engine.until_idle_seconds >= 0.0 && self.engine.until_idle_seconds.is_finite()) {
             return invalid("engine.until_idle_seconds must be a number of seconds >= 0");
         }
+        self.render.settings.validate().map_err(ConfigError::Invalid)?;
         if !(self.output.write_interval_seconds > 0.0
             && self.output.write_interval_seconds.is_finite())
         {

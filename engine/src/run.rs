@@ -35,16 +35,15 @@ use reeltime_connectors::kafka::{Topic, TopicNames};
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_operators::harness::{self, EpochInput};
 use reeltime_operators::read_model::ReadModel;
-use reeltime_schemas::document::{
-    ClipMessageDoc, NotificationDoc, Position, ReplayRemovedDoc, SegmentDoc, SelectionDoc,
-};
-use reeltime_schemas::record::Seq;
+use reeltime_schemas::document::{ClipMessageDoc, NotificationDoc, Position, ReplayRemovedDoc};
+use reeltime_schemas::record::{Chunk, Seq};
 use reeltime_schemas::view::Notification;
 use reeltime_schemas::{decode, Record};
 
 use crate::config::Config;
 use crate::export::{Definitions, ExportOptions};
-use crate::output::{now_rfc3339, EpochLogs, LayoutWriter, Rejected};
+use crate::output::{now_rfc3339, segment_doc, selection_doc, EpochLogs, LayoutWriter, Rejected};
+use crate::render::RenderSink;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,6 +70,8 @@ enum WorkerNote {
     Rejected((Topic, i32, i64), Rejected),
     /// A record the exports summarise, at its place in the log.
     Definition(Seq, Record),
+    /// A chunk record, for rendering (the dataflow does not use chunks).
+    Chunk(Seq, Chunk),
     /// The offset after the last record this epoch read from a partition.
     Consumed(Topic, i32, i64),
 }
@@ -152,6 +153,12 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let mut definitions = Definitions::default();
     let mut logs = EpochLogs::open(&out)?;
     let mut layout = LayoutWriter::default();
+    let mut render = match &config.render {
+        section if section.enabled => {
+            Some(RenderSink::new(out.root(), section.settings.clone(), false)?)
+        }
+        _ => None,
+    };
     let export = ExportOptions { drop_frame: config.output.drop_frame };
     let write_interval = Duration::from_secs_f64(config.output.write_interval_seconds);
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
@@ -161,17 +168,22 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let mut summary = RunSummary::default();
     let mut failure: Option<anyhow::Error> = None;
 
+    let mut render_started = false;
+    let mut last_epoch = 0;
     harness::run(workers, source, |updates| {
         let epoch = updates.epoch;
+        last_epoch = epoch;
         let live = plan.is_live(epoch);
         let mut rejected = Vec::new();
         let mut offsets = BTreeMap::new();
+        let mut chunks = Vec::new();
         for note in updates.side {
             match note {
                 WorkerNote::Rebuilt(count) => summary.rebuilt += count,
                 WorkerNote::Accepted(count) => summary.accepted += count,
                 WorkerNote::Rejected(at, r) => rejected.push((at, r)),
                 WorkerNote::Definition(seq, record) => definitions.observe(seq, record),
+                WorkerNote::Chunk(seq, chunk) => chunks.push((seq, chunk)),
                 WorkerNote::Consumed(topic, partition, next) => {
                     offsets.insert((topic, partition), next);
                 }
@@ -188,9 +200,24 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             }
         }
         let touched = touched_segments(&updates.segments);
-        let changes = model.apply(updates.events, updates.segments, updates.replays);
+        let mut changes = model.apply(updates.events, updates.segments, updates.replays);
         if failure.is_some() {
             return;
+        }
+        if let Some(render) = render.as_mut() {
+            chunks.sort_by_key(|(seq, _)| *seq);
+            for (seq, chunk) in chunks {
+                render.observe_chunk(epoch, seq, chunk);
+            }
+            if live && !render_started {
+                // The first live epoch: the rebuilt state has never been looked at, so
+                // everything is planned; what the rebuild noticed was published before.
+                render_started = true;
+                render.take_notifications();
+                changes.events.extend(model.views().events.keys().cloned());
+                changes.events.extend(model.views().segments.keys().map(|(e, _)| e.clone()));
+                changes.replays.extend(model.views().replays.keys().cloned());
+            }
         }
         let step = (|| -> Result<()> {
             if !live {
@@ -199,17 +226,35 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             rejected.sort_by_key(|(at, _)| *at);
             let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
             summary.rejected += rejected.len() as u64;
-            let messages =
-                epoch_messages(&model, epoch, &touched, &rejected, &changes.notifications);
+            let mut touched = touched;
+            let mut rendered = Vec::new();
+            let mut rerendered_replays = BTreeSet::new();
+            if let Some(render) = render.as_mut() {
+                render.plan(epoch, &model, &changes)?;
+                render.poll(&model)?;
+                rendered = render.take_notifications();
+                let (segments, replays) = render.take_changed();
+                touched.extend(segments);
+                rerendered_replays = replays;
+            }
+            let outputs = EpochOutputs {
+                touched: &touched,
+                rerendered_replays: &rerendered_replays,
+                rejected: &rejected,
+                notifications: &changes.notifications,
+                rendered: &rendered,
+            };
+            let messages = epoch_messages(&model, render.as_ref(), epoch, &outputs);
             if !messages.is_empty() || !offsets.is_empty() {
                 sink.publish(epoch, &messages, &offsets)?;
                 summary.transactions += 1;
                 summary.published += messages.len() as u64;
             }
             logs.append(epoch, &rejected, &changes.notifications)?;
+            logs.append_notifications(&rendered)?;
             logs.flush()?;
             if last_write.elapsed() >= write_interval {
-                layout.write(&out, &model, None, &definitions, export)?;
+                layout.write(&out, &model, render.as_ref(), &definitions, export)?;
                 last_write = Instant::now();
             }
             Ok(())
@@ -233,8 +278,30 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     if let Some(error) = failure {
         return Err(error);
     }
+    if let Some(render) = render.as_mut().filter(|_| render_started) {
+        // Clips are quick and finish; a replay render could take minutes, so it is cancelled
+        // and made again by the next run.
+        render.cancel_replays();
+        render.finish(&model)?;
+        let rendered = render.take_notifications();
+        let (touched, rerendered_replays) = render.take_changed();
+        let outputs = EpochOutputs {
+            touched: &touched,
+            rerendered_replays: &rerendered_replays,
+            rejected: &[],
+            notifications: &[],
+            rendered: &rendered,
+        };
+        let messages = epoch_messages(&model, Some(render), last_epoch + 1, &outputs);
+        if !messages.is_empty() {
+            sink.publish(last_epoch + 1, &messages, &BTreeMap::new())?;
+            summary.transactions += 1;
+            summary.published += messages.len() as u64;
+        }
+        logs.append_notifications(&rendered)?;
+    }
     logs.flush()?;
-    layout.write(&out, &model, None, &definitions, export)?;
+    layout.write(&out, &model, render.as_ref(), &definitions, export)?;
     Ok(summary)
 }
 
@@ -258,34 +325,43 @@ fn touched_segments<V: Ord>(updates: &[((String, u64), V, isize)]) -> BTreeSet<(
     net.into_iter().filter(|(_, diff)| *diff != 0).map(|((key, _), _)| key.clone()).collect()
 }
 
+/// What a live epoch publishes besides the views of the read model.
+struct EpochOutputs<'a> {
+    /// Segments whose view (or rendered clips) changed.
+    touched: &'a BTreeSet<(String, u64)>,
+    /// Replays whose rendering changed (their view is published again at its version).
+    rerendered_replays: &'a BTreeSet<String>,
+    rejected: &'a [Rejected],
+    notifications: &'a [Notification],
+    /// The render sink's notifications.
+    rendered: &'a [NotificationDoc],
+}
+
 /// The output messages of a live epoch: a segment view (or tombstone) per changed segment, a
 /// replay view (or removal marker) per changed replay, the notifications and dead letters.
 fn epoch_messages(
     model: &ReadModel,
+    render: Option<&RenderSink>,
     epoch: u64,
-    touched: &BTreeSet<(String, u64)>,
-    rejected: &[Rejected],
-    notifications: &[Notification],
+    outputs: &EpochOutputs<'_>,
 ) -> Vec<OutputMessage> {
     let views = model.views();
     let mut messages = Vec::new();
-    for (event_id, start_ms) in touched {
+    for (event_id, start_ms) in outputs.touched {
         let key = format!("{event_id}/{}.{:03}", start_ms / 1000, start_ms % 1000);
         let payload = views.segments.get(&(event_id.clone(), *start_ms)).and_then(|segment| {
-            json(&ClipMessageDoc { event_id: event_id.clone(), segment: SegmentDoc::from(segment) })
+            json(&ClipMessageDoc {
+                event_id: event_id.clone(),
+                segment: segment_doc(segment, render),
+            })
         });
         messages.push(OutputMessage { topic: Topic::Clips, key, payload });
     }
-    for notification in notifications {
+    let mut replays_published = BTreeSet::new();
+    for notification in outputs.notifications {
         match notification {
             Notification::ReplayUpdated { replay_id, .. } => {
-                let view = &views.replays[replay_id];
-                let version = model.version(replay_id).expect("a live replay has a version");
-                messages.push(OutputMessage {
-                    topic: Topic::Replays,
-                    key: replay_id.clone(),
-                    payload: json(&SelectionDoc::new(view, version)),
-                });
+                replays_published.insert(replay_id.clone());
             }
             Notification::ReplayDeleted { replay_id, version } => {
                 let doc = ReplayRemovedDoc {
@@ -302,8 +378,20 @@ fn epoch_messages(
             _ => {}
         }
     }
+    replays_published.extend(outputs.rerendered_replays.iter().cloned());
+    for replay_id in &replays_published {
+        let (Some(view), Some(version)) = (views.replays.get(replay_id), model.version(replay_id))
+        else {
+            continue;
+        };
+        messages.push(OutputMessage {
+            topic: Topic::Replays,
+            key: replay_id.clone(),
+            payload: json(&selection_doc(view, version, render)),
+        });
+    }
     let seen_at = now_rfc3339();
-    for r in rejected {
+    for r in outputs.rejected {
         let key = match &r.position {
             Position::Kafka(position) => position.clone(),
             Position::Line(line) => line.to_string(),
@@ -314,12 +402,18 @@ fn epoch_messages(
             payload: json(&r.dead_letter(&seen_at)),
         });
     }
-    let all = rejected.iter().map(Rejected::notification).chain(notifications.iter().cloned());
-    for notification in all {
+    let all = outputs
+        .rejected
+        .iter()
+        .map(Rejected::notification)
+        .chain(outputs.notifications.iter().cloned())
+        .map(|n| NotificationDoc::new(epoch, &n))
+        .chain(outputs.rendered.iter().cloned());
+    for doc in all {
         messages.push(OutputMessage {
             topic: Topic::Notifications,
-            key: notification_key(&notification),
-            payload: json(&NotificationDoc::new(epoch, &notification)),
+            key: notification_key(&doc),
+            payload: json(&doc),
         });
     }
     messages
@@ -331,16 +425,21 @@ fn json<T: serde::Serialize>(value: &T) -> Option<Vec<u8>> {
 }
 
 /// The key of a notification: its event, or its replay, or the position of a rejected record.
-fn notification_key(notification: &Notification) -> String {
-    match notification {
-        Notification::RecordRejected { position, .. } => position.clone(),
-        Notification::ReplayDeleted { replay_id, .. } => replay_id.clone(),
-        Notification::EventStarted { event_id }
-        | Notification::EventEnded { event_id }
-        | Notification::SegmentStarted { event_id, .. }
-        | Notification::SegmentCompleted { event_id, .. }
-        | Notification::SegmentOptimized { event_id, .. }
-        | Notification::ReplayUpdated { event_id, .. } => event_id.clone(),
+fn notification_key(doc: &NotificationDoc) -> String {
+    match doc {
+        NotificationDoc::RecordRejected { position, .. } => position.clone(),
+        NotificationDoc::ReplayDeleted { replay_id, .. } => replay_id.clone(),
+        NotificationDoc::EventStarted { event_id, .. }
+        | NotificationDoc::EventEnded { event_id, .. }
+        | NotificationDoc::SegmentStarted { event_id, .. }
+        | NotificationDoc::SegmentCompleted { event_id, .. }
+        | NotificationDoc::SegmentOptimized { event_id, .. }
+        | NotificationDoc::ReplayUpdated { event_id, .. }
+        | NotificationDoc::ChunkFailed { event_id, .. }
+        | NotificationDoc::ClipRendered { event_id, .. }
+        | NotificationDoc::ClipFailed { event_id, .. }
+        | NotificationDoc::ReplayRendered { event_id, .. }
+        | NotificationDoc::ReplayRenderFailed { event_id, .. } => event_id.clone(),
     }
 }
 
@@ -544,6 +643,14 @@ impl WorkerEpochs {
             consumed.insert((message.topic, message.partition), message.offset + 1);
         }
         match decode(&message.payload, self.max_record_bytes) {
+            Ok(Record::Chunk(chunk)) => {
+                epoch_input.side.push(WorkerNote::Chunk(message.seq, chunk));
+                if rebuild {
+                    self.counts.0 += 1;
+                } else {
+                    self.counts.1 += 1;
+                }
+            }
             Ok(record) => {
                 if Definitions::wants(&record) {
                     epoch_input.side.push(WorkerNote::Definition(message.seq, record.clone()));

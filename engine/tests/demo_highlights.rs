@@ -1,12 +1,20 @@
 //! `reeltime demo` and `reeltime highlights` through the binary: the demo makes, analyses and
-//! processes a synthetic match into replays with clips; highlights works on a user's file,
-//! folder of chunks and HLS playlist, and names what is wrong with bad input.
+//! processes a synthetic match into replays with clips, and renders every clip, the event
+//! playlist and the replays; the same log processed live (one record per epoch, chunks late)
+//! renders the same; highlights works on a user's file, folder of chunks and HLS playlist,
+//! goes on past a damaged chunk, and names what is wrong with bad input.
+
+#[path = "../../connectors/tests/render_support/mod.rs"]
+mod render_support;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
+
+use render_support::{decode_errors, hls_parser, video_duration_ms};
 
 fn reeltime(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_reeltime")).args(args).output().expect("reeltime runs")
@@ -26,16 +34,42 @@ fn ffmpeg(args: &[&str]) {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
-#[test]
-fn the_demo_writes_replays_with_clips_from_a_synthetic_match() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("demo");
-    let output = reeltime(&["demo", "--out", out.to_str().unwrap(), "--quiet"]);
+/// The output of one `reeltime demo`, shared by the tests that read it.
+fn demo_output() -> &'static Path {
+    static DEMO: OnceLock<(tempfile::TempDir, Output)> = OnceLock::new();
+    let (dir, output) = DEMO.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("demo");
+        let output = reeltime(&["demo", "--out", out.to_str().unwrap(), "--quiet"]);
+        (dir, output)
+    });
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("analysed 30 chunks (120.0 s of media)"), "{stdout}");
+    assert!(stdout.contains("rendered 8 clips and 2 replay videos"), "{stdout}");
     assert!(stdout.contains("demo-after-event/selection.json"), "{stdout}");
+    Box::leak(Box::new(dir.path().join("demo")))
+}
 
+fn notifications(out: &Path) -> Vec<Value> {
+    fs::read_to_string(out.join("notifications.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn of_type<'a>(notifications: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    notifications.iter().filter(|n| n["type"] == kind).collect()
+}
+
+fn seconds(value: &Value) -> f64 {
+    value.as_f64().unwrap_or_else(|| panic!("{value} is not a number"))
+}
+
+#[test]
+fn the_demo_writes_replays_with_clips_from_a_synthetic_match() {
+    let out = demo_output();
     let after = json(&out.join("replays/demo-after-event/selection.json"));
     assert_eq!(after["status"], "complete");
     let clips = after["clips"].as_array().unwrap();
@@ -65,6 +99,159 @@ fn the_demo_writes_replays_with_clips_from_a_synthetic_match() {
     assert!(out.join("events/synthetic-match/event-1.edl").exists());
     assert!(out.join("tables/segments.parquet").exists());
     assert!(out.join("media/match.m3u8").exists());
+}
+
+#[test]
+fn the_demo_renders_every_clip_with_its_actual_bounds() {
+    let out = demo_output();
+    let segments = json(&out.join("events/synthetic-match/segments.json"));
+    for segment in segments["segments"].as_array().unwrap() {
+        let clips = &segment["clips"]["1"];
+        assert!(clips["error"].is_null(), "{segment}");
+        let opto = &segment["optimizations"]["1"];
+        for (bounds, (from, to)) in [
+            ("original", (&segment["start"], &segment["end"])),
+            ("optimized", (&opto["opto_start"], &opto["opto_end"])),
+        ] {
+            let clip = &clips[bounds];
+            assert_eq!((&clip["requested_start"], &clip["requested_end"]), (from, to), "{clip}");
+            let (start, end) = (seconds(&clip["start"]), seconds(&clip["end"]));
+            // Stream copy starts at the keyframe at or before the in-point (the demo has one
+            // at the start of every 4 s chunk) and ends at most a few frames after the
+            // out-point.
+            assert!(start <= seconds(from) && seconds(from) - start < 4.0, "{clip}");
+            assert_eq!((start * 1000.0).round() as u64 % 4000, 0, "{clip}");
+            assert!(end >= seconds(to) && end - seconds(to) < 0.2, "{clip}");
+            let mp4 = out.join(clip["mp4"].as_str().unwrap());
+            let measured = video_duration_ms(&mp4) as f64 / 1000.0;
+            assert!(
+                (measured - (end - start)).abs() <= 0.041,
+                "{mp4:?} lasts {measured} s, its recorded bounds {}",
+                end - start
+            );
+            assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+            assert!(out.join(clip["thumbnail"].as_str().unwrap()).exists(), "{clip}");
+        }
+    }
+    let notifications = notifications(out);
+    assert_eq!(of_type(&notifications, "clip_rendered").len(), 8);
+    assert!(of_type(&notifications, "clip_failed").is_empty());
+}
+
+#[test]
+fn the_demo_event_playlist_has_every_clip_and_ends() {
+    let out = demo_output();
+    let event = json(&out.join("events/synthetic-match/event.json"));
+    assert_eq!(event["playlists"]["1"], "events/synthetic-match/event-1.m3u8");
+    let playlist = out.join("events/synthetic-match/event-1.m3u8");
+    let text = fs::read_to_string(&playlist).unwrap();
+    assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT"), "{text}");
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY").count(), 3, "four clips: {text}");
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"), "the event ended: {text}");
+    if let Some(parsed) = hls_parser(std::slice::from_ref(&playlist)) {
+        assert_eq!(parsed[0]["endlist"], true);
+        assert_eq!(parsed[0]["playlistType"], "EVENT");
+    }
+    assert_eq!(decode_errors(&playlist, false), "", "the playlist decodes cleanly");
+}
+
+#[test]
+fn the_demo_replays_are_rendered_within_their_limits() {
+    let out = demo_output();
+    for (replay, limit) in [("demo-catchup", 35.0), ("demo-after-event", 70.0)] {
+        let selection = json(&out.join("replays").join(replay).join("selection.json"));
+        let rendered = &selection["rendered"];
+        assert_eq!(rendered["status"], "rendered", "{selection}");
+        assert_eq!(rendered["version"], selection["version"]);
+        let mp4 = out.join(rendered["renditions"][0]["mp4"].as_str().unwrap());
+        let measured = video_duration_ms(&mp4) as f64 / 1000.0;
+        let total = seconds(&selection["total_duration"]);
+        assert!(measured <= limit, "{replay}: {measured} s is over its {limit} s limit");
+        assert!((measured - total).abs() <= 0.2, "{replay}: {measured} s, selected {total} s");
+        assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+        let master = out.join(rendered["master"].as_str().unwrap());
+        let variant = out.join(rendered["renditions"][0]["playlist"].as_str().unwrap());
+        if let Some(parsed) = hls_parser(&[master.clone(), variant.clone()]) {
+            assert_eq!(parsed[0]["master"], true);
+            assert_eq!(parsed[1]["playlistType"], "VOD");
+        }
+        assert_eq!(decode_errors(&master, false), "", "{master:?} decodes cleanly");
+    }
+    assert_eq!(of_type(&notifications(out), "replay_rendered").len(), 2);
+}
+
+/// The demo's log with its chunk records moved to just before the event ends, so every clip
+/// waits for its chunks.
+fn with_chunks_late(log: &Path, to: &Path) -> PathBuf {
+    let text = fs::read_to_string(log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (chunks, mut others): (Vec<&str>, Vec<&str>) =
+        lines.iter().partition(|l| l.contains("\"type\":\"chunk\""));
+    let ended = others.pop().unwrap();
+    others.extend(chunks);
+    others.push(ended);
+    let path = to.join("late-chunks.jsonl");
+    fs::write(&path, others.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn processed_live_the_demo_log_renders_the_same_clips_and_the_latest_replay() {
+    let demo = demo_output();
+    let dir = tempfile::tempdir().unwrap();
+    let clip_files = |out: &Path| -> Vec<String> {
+        let segments = json(&out.join("events/synthetic-match/segments.json"));
+        segments["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| ["original", "optimized"].map(|b| s["clips"]["1"][b]["mp4"].to_string()))
+            .collect()
+    };
+    let expected = clip_files(demo);
+    let late = with_chunks_late(&demo.join("demo-log.jsonl"), dir.path());
+    for (name, log) in [("live", demo.join("demo-log.jsonl")), ("late-chunks", late)] {
+        let out = dir.path().join(name);
+        let output = reeltime(&[
+            "process",
+            "--log",
+            log.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epoch-records",
+            "1",
+            "--render",
+            "--quiet",
+        ]);
+        assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+        assert_eq!(clip_files(&out), expected, "{name}");
+        // The catch-up replay changed many times; what is rendered is its latest clip list.
+        let selection = json(&out.join("replays/demo-catchup/selection.json"));
+        assert!(selection["version"].as_u64().unwrap() > 1, "{name}: {selection}");
+        assert_eq!(selection["rendered"]["status"], "rendered", "{name}: {selection}");
+        // The replay holds each range to the frame (40 ms).
+        let manifest = json(&out.join("replays/demo-catchup/replay.json"));
+        let to_frame = |ms: u64| (ms + 20) / 40;
+        let rendered: Vec<(u64, u64)> = manifest["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (to_frame(c[0].as_u64().unwrap()), to_frame(c[1].as_u64().unwrap())))
+            .collect();
+        let selected: Vec<(u64, u64)> = selection["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let frame = |v: &Value| to_frame((seconds(v) * 1000.0).round() as u64);
+                (frame(&c["clip_start"]), frame(&c["clip_end"]))
+            })
+            .collect();
+        assert_eq!(rendered, selected, "{name}");
+        let playlist = fs::read_to_string(out.join("events/synthetic-match/event-1.m3u8")).unwrap();
+        assert_eq!(playlist.matches("#EXT-X-DISCONTINUITY").count(), 3, "{name}: {playlist}");
+        assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{name}: {playlist}");
+    }
 }
 
 /// A 40 s "match" with a roar from 20 to 26 s, made with the ffmpeg command line.
@@ -169,6 +356,67 @@ fn highlights_of_a_file_a_folder_and_a_playlist() {
         let again = json(&out.join("replays/highlights/selection.json"));
         assert_eq!(again["clips"], selection["clips"], "{folder}");
     }
+}
+
+#[test]
+fn highlights_go_on_past_a_damaged_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = dir.path().join("chunks");
+    fs::create_dir_all(&chunks).unwrap();
+    // 40 s with roars at 6-12 s and 26-32 s, in 4 s chunks; c007.ts (28-32 s) is truncated.
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=40",
+        "-f", "lavfi", "-i", "anoisesrc=r=48000:c=pink:a=0.02:seed=3:d=40",
+        "-f", "lavfi", "-i", "anoisesrc=r=48000:c=white:a=0.5:seed=4:d=6",
+        "-f", "lavfi", "-i", "anoisesrc=r=48000:c=white:a=0.5:seed=5:d=6",
+        "-filter_complex",
+        "[2:a]adelay=6000:all=1[r1];[3:a]adelay=26000:all=1[r2];[1:a][r1][r2]amix=inputs=3:normalize=0[a]",
+        "-map", "0:v", "-map", "[a]",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-shortest",
+        "-f", "hls", "-hls_time", "4", "-hls_list_size", "0",
+        "-hls_segment_filename", chunks.join("c%03d.ts").to_str().unwrap(),
+        dir.path().join("list.m3u8").to_str().unwrap(),
+    ]);
+    let damaged = chunks.join("c007.ts");
+    let mut bytes = fs::read(&damaged).unwrap();
+    bytes.truncate(bytes.len() * 3 / 5 + 101);
+    fs::write(&damaged, bytes).unwrap();
+
+    let out = dir.path().join("out");
+    let output = reeltime(&[
+        "highlights",
+        chunks.to_str().unwrap(),
+        "--duration",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let event = json(&out.join("events/chunks/event.json"));
+    let failed = event["failed_chunks"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{event}");
+    assert_eq!(failed[0]["seq_no"], 7);
+    assert!(failed[0]["reason"].as_str().unwrap().contains("damaged media"), "{event}");
+    let notifications = notifications(&out);
+    assert_eq!(of_type(&notifications, "chunk_failed").len(), 1);
+
+    let segments = json(&out.join("events/chunks/segments.json"));
+    let segments = segments["segments"].as_array().unwrap();
+    let (hit, clean): (Vec<&Value>, Vec<&Value>) =
+        segments.iter().partition(|s| seconds(&s["start"]) < 32.0 && seconds(&s["end"]) > 28.0);
+    assert!(!hit.is_empty() && !clean.is_empty(), "a segment on each roar: {segments:?}");
+    for segment in hit {
+        let error = segment["clips"]["1"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("chunk 7") && error.contains("damaged media"), "{segment}");
+    }
+    for segment in clean {
+        let mp4 = segment["clips"]["1"]["original"]["mp4"].as_str().unwrap();
+        assert_eq!(decode_errors(&out.join(mp4), false), "");
+    }
+    assert!(!of_type(&notifications, "clip_failed").is_empty());
+    let playlist = fs::read_to_string(out.join("events/chunks/event-1.m3u8")).unwrap();
+    assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "the event went on to its end: {playlist}");
 }
 
 #[test]

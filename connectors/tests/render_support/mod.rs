@@ -199,7 +199,8 @@ pub fn hls_parser(playlists: &[PathBuf]) -> Option<Vec<serde_json::Value>> {
         eprintln!("SKIPPED: strict HLS parsing: {message}");
         return None;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hls_check.js");
+    // From this crate's tests or from the engine's, which include this module too.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/tests/hls_check.js");
     let output = Command::new("node")
         .env("NODE_PATH", &modules)
         .arg(script)

@@ -103,8 +103,22 @@ pub fn reeltime(args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 /// `reeltime run` on the topics under `prefix` until its inputs are idle for `until_idle`
-/// seconds (0: until stopped), with a group and transactional id of the prefix's own.
+/// seconds (0: until stopped), with a group and transactional id of the prefix's own, and
+/// rendering off: the example's chunks name no real media, and these runs compare their
+/// views with `reeltime process`, which renders nothing either (`kafka_render.rs` renders).
 pub fn engine_command(brokers: &str, prefix: &str, out: &Path, until_idle: &str) -> Command {
+    let mut command = rendering_engine_command(brokers, prefix, out, until_idle);
+    command.env("REELTIME__RENDER__ENABLED", "false");
+    command
+}
+
+/// [`engine_command`] with rendering on.
+pub fn rendering_engine_command(
+    brokers: &str,
+    prefix: &str,
+    out: &Path,
+    until_idle: &str,
+) -> Command {
     let ids = format!("{prefix}engine");
     let mut command = Command::new(env!("CARGO_BIN_EXE_reeltime"));
     command
