@@ -229,9 +229,9 @@ fn processed_live_the_demo_log_renders_the_same_clips_and_the_latest_replay() {
         let selection = json(&out.join("replays/demo-catchup/selection.json"));
         assert!(selection["version"].as_u64().unwrap() > 1, "{name}: {selection}");
         assert_eq!(selection["rendered"]["status"], "rendered", "{name}: {selection}");
-        // The replay holds each range to the frame (40 ms).
+        // The replay holds the frames whose start is in each range (40 ms frames).
         let manifest = json(&out.join("replays/demo-catchup/replay.json"));
-        let to_frame = |ms: u64| (ms + 20) / 40;
+        let to_frame = |ms: u64| ms.div_ceil(40);
         let rendered: Vec<(u64, u64)> = manifest["clips"]
             .as_array()
             .unwrap()
