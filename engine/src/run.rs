@@ -14,10 +14,17 @@
 //!   letters) are published with the offsets the epoch consumed, in one transaction
 //!   ([`TransactionalSink`]): a crash at any moment loses nothing and duplicates nothing.
 //!
+//! With `[render] enabled`, the render sink ([`crate::render`]) sees every epoch's chunks and
+//! changes (from the first live epoch; the rebuilt state is planned whole then, and what was
+//! rendered before is found by its content-derived names without rendering again). What it
+//! finishes is published with the next epoch: the segment views with their clips, the replay
+//! views with their rendering (at the same version), and the render notifications.
+//!
 //! The output directory gets the same layout as `reeltime process`: the epoch logs as they
 //! go, the views, exports and tables every `write_interval_seconds` and at exit. The run
-//! ends on SIGTERM or Ctrl-C (after the current epoch), or once every input has been idle for
-//! `until_idle_seconds`.
+//! ends on SIGTERM or Ctrl-C (after the current epoch; replay renders in progress are
+//! cancelled, clip renders finish), or once every input has been idle, and every render
+//! done, for `until_idle_seconds`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -269,7 +276,9 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         }
         if let Some(since) = live_since.filter(|_| !until_idle.is_zero()) {
             let last_message = started + Duration::from_millis(activity.load(Ordering::Relaxed));
-            if since.max(last_message).elapsed() >= until_idle {
+            // Rendering is work too: the run is idle once its renders are done.
+            let rendering = render.as_ref().is_some_and(|r| r.in_flight() > 0);
+            if since.max(last_message).elapsed() >= until_idle && !rendering {
                 plan.stop();
             }
         }
