@@ -48,7 +48,8 @@ fn arrivals(log: &Path) -> Vec<Arrival> {
     let mut arrivals: Vec<Arrival> = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let seq = index as Seq + 1;
-        let record = decode(line.as_bytes(), DEFAULT_MAX_RECORD_BYTES).expect("the demo log is valid");
+        let record =
+            decode(line.as_bytes(), DEFAULT_MAX_RECORD_BYTES).expect("the demo log is valid");
         match record {
             Record::Chunk(chunk) => {
                 if arrivals.is_empty() || !arrivals.last().unwrap().chunks.is_empty() {
@@ -98,7 +99,11 @@ impl Iterator for LiveFeed {
             if self.drain_until.is_some_and(|until| now >= until) {
                 return None;
             }
-            std::thread::sleep(IDLE_EPOCH.min(self.due.saturating_duration_since(now)).max(Duration::from_millis(1)));
+            std::thread::sleep(
+                IDLE_EPOCH
+                    .min(self.due.saturating_duration_since(now))
+                    .max(Duration::from_millis(1)),
+            );
             EpochInput { records: Vec::new(), side: Vec::new() }
         };
         self.handed.lock().unwrap().push(Instant::now());
@@ -116,7 +121,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--chunk-ms" {
-            chunk_ms = args.next().and_then(|v| v.parse().ok()).expect("--chunk-ms takes milliseconds");
+            chunk_ms =
+                args.next().and_then(|v| v.parse().ok()).expect("--chunk-ms takes milliseconds");
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -133,9 +139,8 @@ fn main() {
         drain_until: None,
         handed: handed.clone(),
     }));
-    let source: Arc<harness::Source<(Seq, Chunk)>> = Arc::new(move |_, _| {
-        Box::new(feed.lock().unwrap().take().expect("one worker"))
-    });
+    let source: Arc<harness::Source<(Seq, Chunk)>> =
+        Arc::new(move |_, _| Box::new(feed.lock().unwrap().take().expect("one worker")));
     let out = dir.path().join("live");
     std::fs::create_dir_all(&out).unwrap();
     let mut sink = RenderSink::new(&out, RenderConfig::default(), false).unwrap();
@@ -151,11 +156,19 @@ fn main() {
         sink.plan(epoch, &model, &changes).unwrap();
         sink.poll(&model).unwrap();
         for notification in sink.take_notifications() {
-            if let NotificationDoc::ClipRendered { epoch: asked, start, bounds, clip, .. } = notification {
+            if let NotificationDoc::ClipRendered { epoch: asked, start, bounds, clip, .. } =
+                notification
+            {
                 let handed_at = handed.lock().unwrap()[asked as usize];
                 let edge = handed_at.elapsed().as_secs_f64();
                 let seconds = |s: reeltime_schemas::time::Seconds| s.ms() as f64 / 1000.0;
-                edges.push((seconds(start), bounds, seconds(clip.requested_start), seconds(clip.requested_end), edge));
+                edges.push((
+                    seconds(start),
+                    bounds,
+                    seconds(clip.requested_start),
+                    seconds(clip.requested_end),
+                    edge,
+                ));
             }
         }
     })

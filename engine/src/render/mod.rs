@@ -240,7 +240,7 @@ impl RenderSink {
             .map(|e| e.event_id.clone())
             .collect();
         for event_id in ended {
-            self.settle_event(model, &event_id)?;
+            self.settle_event(&event_id)?;
         }
         Ok(())
     }
@@ -353,8 +353,10 @@ impl RenderSink {
     fn plan_event(&mut self, epoch: u64, model: &ReadModel, event_id: &str) -> Result<()> {
         let views = model.views();
         let Some(event) = views.events.get(event_id) else {
-            // Unknown (or deleted): nothing to cut until the event record says which tracks.
+            // Unknown (or deleted): nothing to cut until the event record says which tracks; an
+            // event made again under the same id starts new playlists.
             self.clips.retain(|key, _| key.event_id != event_id);
+            self.playlists.retain(|(id, _), _| id != event_id);
             return Ok(());
         };
         let tracks = tracks_of(event);
@@ -418,7 +420,7 @@ impl RenderSink {
             }
         }
         if ended {
-            self.settle_event(model, event_id)?;
+            self.settle_event(event_id)?;
         }
         Ok(())
     }
@@ -613,7 +615,7 @@ impl RenderSink {
                             .get(&event_id)
                             .is_some_and(|e| e.status == EventStatus::Ended)
                         {
-                            self.settle_event(model, &event_id)?;
+                            self.settle_event(&event_id)?;
                         }
                     }
                     Err(reason) => self.clip_failed(epoch, key, range, reason),
@@ -730,7 +732,7 @@ impl RenderSink {
 
     /// When an ended event has no clip pending: adds the clips that never got optimized
     /// bounds, and ends the playlists.
-    fn settle_event(&mut self, model: &ReadModel, event_id: &str) -> Result<()> {
+    fn settle_event(&mut self, event_id: &str) -> Result<()> {
         let of_event: Vec<(&ClipKey, &ClipState)> =
             self.clips.iter().filter(|(k, _)| k.event_id == event_id).collect();
         if of_event.iter().any(|(_, state)| state.pending()) {
@@ -750,20 +752,18 @@ impl RenderSink {
         for key in unsettled {
             self.append(&key)?;
         }
-        let tracks = model.views().events.get(event_id).map(tracks_of).unwrap_or_default();
-        for track in tracks {
-            let target = self.config.playlist_target_seconds;
-            let playlist =
-                self.playlists.entry((event_id.to_owned(), track)).or_insert_with(|| Playlist {
-                    playlist: EventPlaylist::new(target),
-                    added: BTreeSet::new(),
-                    ended: false,
-                });
-            if !playlist.ended {
+        let open: Vec<u32> = self
+            .playlists
+            .iter_mut()
+            .filter(|((id, _), playlist)| id == event_id && !playlist.ended)
+            .map(|((_, track), playlist)| {
                 playlist.ended = true;
                 playlist.playlist.end();
-                self.write_playlist(event_id, track)?;
-            }
+                *track
+            })
+            .collect();
+        for track in open {
+            self.write_playlist(event_id, track)?;
         }
         Ok(())
     }
