@@ -8,6 +8,8 @@ mod render_support;
 use std::fs;
 use std::sync::OnceLock;
 
+use reeltime_schemas::record::Chunk;
+
 use reeltime_connectors::render::{
     render_clip, ClipOptions, CutMode, EncodeSettings, EventRange, RenderError,
 };
@@ -80,17 +82,15 @@ fn stream_copy_across_three_chunks_is_continuous() {
     assert_eq!(decode_errors(mp4, false), "");
 }
 
-#[test]
-fn chunk_records_with_pts_start_place_the_cut_the_same() {
-    let media = media();
-    let out = media.out("copy-pts-start");
+/// The media's chunk records with `pts_start`, as the ingest publishes them.
+fn with_pts_start(media: &Media) -> Vec<Chunk> {
     // The chunks' own clock: the first chunk's first frame is at 1.4 s (FFmpeg's HLS muxer).
     let first_pts = packets(std::path::Path::new(&media.chunks[0].uri), "v")
         .iter()
         .map(|p| p.pts_ms)
         .min()
         .unwrap();
-    let chunks: Vec<_> = media
+    media
         .chunks
         .iter()
         .map(|c| {
@@ -98,7 +98,33 @@ fn chunk_records_with_pts_start_place_the_cut_the_same() {
             c.pts_start_ms = Some(first_pts as u64 + c.start_ms);
             c
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn chunks_after_the_first_join_unprobed_with_the_same_result() {
+    // With pts_start, the chunks after the first are opened without probing, their streams
+    // checked from their first packets; the cut must be the one probing every chunk makes.
+    let media = media();
+    let out = media.out("copy-unprobed");
+    let range = EventRange::new(1_500, 7_500);
+    let probed = render_clip(&out, "match", 1, &media.chunks, range, &copy_options()).unwrap();
+    let unprobed =
+        render_clip(&out, "match", 1, &with_pts_start(media), range, &copy_options()).unwrap();
+    assert_eq!(probed.actual, unprobed.actual);
+    assert!(!unprobed.reencoded);
+    let [probed, unprobed] = [probed, unprobed].map(|c| c.mp4.unwrap());
+    for stream in ["v", "a"] {
+        assert_eq!(packets(&probed, stream), packets(&unprobed, stream), "{stream} packets");
+    }
+    assert_eq!(decode_errors(&unprobed, false), "");
+}
+
+#[test]
+fn chunk_records_with_pts_start_place_the_cut_the_same() {
+    let media = media();
+    let out = media.out("copy-pts-start");
+    let chunks = with_pts_start(media);
     let range = EventRange::new(4_200, 6_000);
     let with = render_clip(&out, "match", 1, &chunks, range, &copy_options()).unwrap();
     let without = render_clip(&out, "match", 1, &media.chunks, range, &copy_options()).unwrap();

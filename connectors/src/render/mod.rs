@@ -21,6 +21,7 @@
 
 pub mod cut;
 mod encode;
+mod fingerprint;
 mod mux;
 pub mod replay;
 mod source;

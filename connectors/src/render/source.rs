@@ -9,13 +9,27 @@
 //!
 //! Only one chunk is open at a time and packets are handed out one by one, so memory does not
 //! grow with the length of a range.
+//!
+//! The first chunk is probed (FFmpeg decodes its first frames to learn its streams). A stream
+//! copy opens the chunks after it without probing when their first packets carry the first
+//! chunk's H.264 parameter set and AAC header ([`super::fingerprint`]), which is what lets the
+//! copy keep up with the FFmpeg command line reading a playlist; anything else is probed and
+//! compared as before.
+
+use std::collections::VecDeque;
+use std::ffi::CString;
 
 use ffmpeg_next::codec::{self, Parameters};
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::{format, media, Packet, Rational, Rescale};
 use reeltime_schemas::record::Chunk;
 
+use super::fingerprint::{adts_config, adts_frames, h264_sps};
 use super::{EventRange, RenderError};
+
+/// How many packets of an unprobed chunk are read, at most, to find its first video and audio
+/// packets.
+const FINGERPRINT_PACKETS: usize = 256;
 
 /// The clock of every timestamp between reading and writing: 1/90000 s.
 pub(crate) const TIMELINE: Rational = Rational(1, 90_000);
@@ -82,6 +96,61 @@ struct OpenChunk {
     video_end: i64,
     /// Duration of one frame in [`TIMELINE`] ticks, for packets that carry none.
     frame_ticks: i64,
+    /// Packets already read (to check the chunk's streams, or split), handed out before
+    /// reading on.
+    pending: VecDeque<Packet>,
+    /// Whether the chunk was opened without probing (see [`OpenChunk::read_more`]).
+    unprobed: bool,
+    /// Timestamp of the audio frame after the last one read from an unprobed chunk.
+    audio_next: Option<i64>,
+}
+
+impl OpenChunk {
+    /// Reads the next packet of the container into `pending`; false at the end.
+    ///
+    /// An unprobed chunk's audio is ADTS that FFmpeg could not time: only the first frame of
+    /// each PES packet has a timestamp, and a packet may hold several frames. Its frames are
+    /// split apart and timed on from the last one (1024 samples each).
+    fn read_more(&mut self) -> Result<bool, ffmpeg_next::Error> {
+        let mut packet = Packet::empty();
+        match packet.read(&mut self.input) {
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::Eof) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let frames = (self.unprobed && Some(packet.stream()) == self.audio_index)
+            .then(|| adts_frames(packet.data().unwrap_or_default()))
+            .flatten();
+        let Some((frames, rate)) = frames else {
+            self.pending.push_back(packet);
+            return Ok(true);
+        };
+        let base = self.audio_time_base;
+        let frame = 1024 * i64::from(base.denominator())
+            / (i64::from(rate) * i64::from(base.numerator()).max(1));
+        let data = packet.data().unwrap_or_default();
+        let mut next = packet.pts().or(packet.dts()).or(self.audio_next);
+        for (offset, length) in frames {
+            let mut part = Packet::copy(&data[offset..offset + length]);
+            part.set_stream(packet.stream());
+            part.set_pts(next);
+            part.set_dts(next);
+            part.set_duration(frame);
+            part.set_flags(packet.flags());
+            self.pending.push_back(part);
+            next = next.map(|t| t + frame);
+        }
+        self.audio_next = next;
+        Ok(true)
+    }
+}
+
+/// What the first chunk's packets carry ([`super::fingerprint`]), for joining later chunks
+/// without probing them.
+#[derive(Default)]
+struct Fingerprints {
+    sps: Option<Vec<u8>>,
+    adts: Option<[u8; 3]>,
 }
 
 /// The chunks of a range, sorted and checked, read packet by packet.
@@ -99,6 +168,10 @@ pub(crate) struct Source {
     pub video: StreamInfo,
     /// The audio stream of the first chunk, if it has the track.
     pub audio: Option<StreamInfo>,
+    /// Taken from the first chunk's packets as they are read.
+    reference: Fingerprints,
+    /// Whether the chunk being read is the first.
+    in_first: bool,
 }
 
 /// The event's chunks sorted by start, checked to cover `range` without holes; returns them
@@ -176,6 +249,8 @@ impl Source {
             video,
             audio,
             chunks,
+            reference: Fingerprints::default(),
+            in_first: true,
         })
     }
 
@@ -202,15 +277,17 @@ impl Source {
             let Some(open) = self.current.as_mut() else {
                 return Ok(None);
             };
-            let mut packet = Packet::empty();
-            match packet.read(&mut open.input) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Eof) => {
-                    self.finish_chunk()?;
-                    continue;
-                }
-                Err(e) => return Err(self.error(format!("cannot read packets: {e}"))),
-            }
+            let mut packet = match open.pending.pop_front() {
+                Some(packet) => packet,
+                None => match open.read_more() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        self.finish_chunk()?;
+                        continue;
+                    }
+                    Err(e) => return Err(self.error(format!("cannot read packets: {e}"))),
+                },
+            };
             let (kind, time_base) = if packet.stream() == open.video_index {
                 (Kind::Video, open.video_time_base)
             } else if Some(packet.stream()) == open.audio_index {
@@ -224,6 +301,17 @@ impl Source {
             let Some(_) = packet.pts() else { continue };
             if packet.is_corrupt() {
                 return Err(self.error("holds a corrupt packet"));
+            }
+            if self.in_first {
+                let data = packet.data().unwrap_or_default();
+                let reference = &mut self.reference;
+                match kind {
+                    Kind::Video if reference.sps.is_none() => {
+                        reference.sps = h264_sps(data).map(<[u8]>::to_vec);
+                    }
+                    Kind::Audio if reference.adts.is_none() => reference.adts = adts_config(data),
+                    _ => {}
+                }
             }
             packet.rescale_ts(time_base, TIMELINE);
             let pts = packet.pts().unwrap_or(0) + open.offset;
@@ -259,10 +347,16 @@ impl Source {
             }
         }
         self.current = None;
+        self.in_first = false;
         let Some(chunk) = self.chunks.get(self.next) else {
             return Ok(());
         };
         if ms_to_ticks(chunk.start_ms) >= self.needed_end {
+            return Ok(());
+        }
+        if let Some(opened) = self.join_unprobed(chunk) {
+            self.current = Some(opened);
+            self.next += 1;
             return Ok(());
         }
         let (opened, video, audio) = open_chunk(chunk, self.track)?;
@@ -282,6 +376,92 @@ impl Source {
         self.next += 1;
         Ok(())
     }
+}
+
+impl Source {
+    /// Opens `chunk` without probing it, for a stream copy, when its first packets show the
+    /// same video and audio as the first chunk's; `None` when they do not or cannot tell (the
+    /// chunk is then probed and its streams compared in full).
+    fn join_unprobed(&self, chunk: &Chunk) -> Option<OpenChunk> {
+        let sps = self.reference.sps.as_deref().filter(|_| !self.decoding)?;
+        let pts_start_ms = chunk.pts_start_ms?;
+        let input = open_unprobed(location(&chunk.uri))?;
+        let video = input.streams().find(|s| s.parameters().medium() == media::Type::Video)?;
+        if video.parameters().id() != self.video.parameters.id() {
+            return None;
+        }
+        let audio = usize::try_from(self.track).ok().and_then(|t| t.checked_sub(1)).and_then(|n| {
+            input.streams().filter(|s| s.parameters().medium() == media::Type::Audio).nth(n)
+        });
+        let (video_index, video_time_base) = (video.index(), video.time_base());
+        let (audio_index, audio_time_base) = match (&self.audio, audio) {
+            (Some(first), Some(this)) if this.parameters().id() == first.parameters.id() => {
+                (Some(this.index()), this.time_base())
+            }
+            (None, None) => (None, TIMELINE),
+            _ => return None,
+        };
+        let mut opened = OpenChunk {
+            input,
+            video_index,
+            audio_index,
+            video_time_base,
+            audio_time_base,
+            offset: ms_to_ticks(chunk.start_ms) - ms_to_ticks(pts_start_ms),
+            video_end: ms_to_ticks(chunk.start_ms),
+            frame_ticks: frame_ticks(self.video.frame_rate),
+            pending: VecDeque::new(),
+            unprobed: true,
+            audio_next: None,
+        };
+        let (mut video_seen, mut audio_seen) = (false, audio_index.is_none());
+        let mut checked = 0;
+        while !(video_seen && audio_seen) {
+            while checked == opened.pending.len() {
+                if checked >= FINGERPRINT_PACKETS || !opened.read_more().ok()? {
+                    return None;
+                }
+            }
+            let packet = &opened.pending[checked];
+            checked += 1;
+            let data = packet.data().unwrap_or_default();
+            if packet.stream() == video_index && !video_seen {
+                if h264_sps(data)? != sps {
+                    return None;
+                }
+                video_seen = true;
+            } else if Some(packet.stream()) == audio_index && !audio_seen {
+                if adts_config(data)? != self.reference.adts? {
+                    return None;
+                }
+                audio_seen = true;
+            }
+        }
+        Some(opened)
+    }
+}
+
+/// Opens a media file's container without probing its streams (`avformat_find_stream_info`,
+/// which decodes their first frames): MPEG-TS knows its streams, codecs and time bases from
+/// its program table, MP4 from its header. `None` when it cannot be opened.
+#[allow(unsafe_code)]
+fn open_unprobed(location: &str) -> Option<Input> {
+    let path = CString::new(location).ok()?;
+    let mut context = std::ptr::null_mut();
+    // SAFETY: `context` starts null, as avformat_open_input requires, and `path` is a valid
+    // C string that outlives the call. On success the context is fully opened and `Input`
+    // takes ownership of it (it closes it when dropped); on failure FFmpeg frees what it
+    // allocated and leaves `context` null, so nothing is wrapped.
+    let opened = unsafe {
+        ffmpeg_next::ffi::avformat_open_input(
+            &mut context,
+            path.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: see above; `context` is an open input context owned by nobody else.
+    (opened == 0).then(|| unsafe { Input::wrap(context) })
 }
 
 /// Opens one chunk and finds its video and audio track.
@@ -343,6 +523,9 @@ fn open_chunk(
         video_end: ms_to_ticks(chunk.start_ms),
         frame_ticks: frame_ticks(frame_rate),
         input,
+        pending: VecDeque::new(),
+        unprobed: false,
+        audio_next: None,
     };
     Ok((opened, video, audio))
 }

@@ -115,7 +115,7 @@ pub fn anchored_on_frames(chunks: &[Chunk]) -> Vec<Chunk> {
 }
 
 /// One packet as ffprobe reads it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbedPacket {
     pub pts_ms: i64,
     pub dts_ms: i64,
