@@ -2,7 +2,8 @@
 //!
 //! The media: `--minutes` (default 10, plus one) of 1080p25 H.264 + AAC in 2-second HLS chunks,
 //! made once by the `ffmpeg` CLI from 20 s of `testsrc2` + `sine` (x264 `veryfast`, CRF 23,
-//! a keyframe every 2 s) looped by stream copy. Three measurements, each on the same ranges
+//! a keyframe every 2 s) looped by stream copy, with chunk records as the ingest makes them
+//! (`pts_start` included). Three measurements, each on the same ranges
 //! for both sides, with a fresh output file every run (so reeltime never reuses a render):
 //!
 //! - **stream copy** of a 1-minute and a `--minutes` range: `render_clip` with
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use reeltime_connectors::ingest::chunks::ChunkIngest;
 use reeltime_connectors::ingest::hls::read_playlist;
 use reeltime_connectors::render::{
     render_clip, ClipOptions, CutMode, EncodeSettings, EventRange, RenderedClip,
@@ -102,11 +104,15 @@ fn media(dir: &Path, minutes: u64) -> Vec<Chunk> {
             .args(["-v", "error", "-y", "-stream_loop", &loops, "-i", "piece.ts"])
             .args(chunks.split_whitespace()));
     }
-    // Event time counts the playlist's durations from its first segment.
+    // The chunk records the ingest publishes: event time from the first frame, and each
+    // chunk's own start time (`pts_start`), which lets a stream copy open the chunks after the
+    // first without probing them. The chunks continue one clock, so `pts_start` is the first
+    // chunk's (probed once, by the ingest) plus the event time: probing every chunk here
+    // would leave this process's memory, measured below, larger than cutting needs.
+    let segments = read_playlist(&playlist).unwrap().segments;
+    let first = ChunkIngest::new("bench").add(&segments[0].path).expect("the first chunk reads");
     let mut start_ms = 0;
-    read_playlist(&playlist)
-        .unwrap()
-        .segments
+    segments
         .into_iter()
         .enumerate()
         .map(|(seq_no, segment)| {
@@ -117,7 +123,7 @@ fn media(dir: &Path, minutes: u64) -> Vec<Chunk> {
                 uri: segment.path.to_string_lossy().into_owned(),
                 start_ms,
                 duration_ms,
-                pts_start_ms: None,
+                pts_start_ms: Some(first.pts_start_ms + start_ms),
                 error: None,
                 extra: Default::default(),
             };

@@ -134,19 +134,24 @@ impl Container {
             (Kind::Audio, None) => return Ok(()),
         };
         let pts = packet.pts().unwrap_or(0) + self.offset;
-        let mut dts = packet.dts().unwrap_or(pts - self.offset) + self.offset;
+        let dts = packet.dts().unwrap_or(pts - self.offset) + self.offset;
+        packet.set_pts(Some(pts));
+        packet.set_dts(Some(dts));
+        packet.set_position(-1);
+        packet.set_stream(index);
+        let time_base = self.time_base(index);
+        packet.rescale_ts(TIMELINE, time_base);
+        // DTS must increase in the stream's own time base (1/48000 for 48 kHz audio, say), so
+        // two packets a tick apart on the timeline, where chunks join, are told apart there.
+        let mut dts = packet.dts().unwrap_or(0);
         if let Some(last) = self.last_dts[slot] {
             if dts <= last {
                 dts = last + 1;
             }
         }
         self.last_dts[slot] = Some(dts);
-        packet.set_pts(Some(pts.max(dts)));
+        packet.set_pts(Some(packet.pts().unwrap_or(dts).max(dts)));
         packet.set_dts(Some(dts));
-        packet.set_position(-1);
-        packet.set_stream(index);
-        let time_base = self.time_base(index);
-        packet.rescale_ts(TIMELINE, time_base);
         packet.write_interleaved(&mut self.output).map_err(|e| RenderError::Output {
             path: path.to_owned(),
             problem: format!("cannot write a packet: {e}"),
