@@ -121,6 +121,27 @@ fn chunks_after_the_first_join_unprobed_with_the_same_result() {
 }
 
 #[test]
+fn a_join_where_frames_overlap_still_gives_increasing_timestamps() {
+    // Chunk 2's record places it 60 ms early: its first frames land before the ends of chunk
+    // 1's last ones and are moved on a tick at a time, ticks of the 90 kHz timeline that are
+    // the same instant at the audio's own rate (44.1 kHz), where the MP4 needs increasing
+    // timestamps.
+    let media = media();
+    let out = media.out("copy-overlap");
+    let mut chunks = with_pts_start(media);
+    chunks[2].pts_start_ms = chunks[2].pts_start_ms.map(|ms| ms + 60);
+    let clip =
+        render_clip(&out, "match", 1, &chunks, EventRange::new(2_500, 7_500), &copy_options())
+            .unwrap();
+    let mp4 = clip.mp4.unwrap();
+    for stream in ["v", "a"] {
+        let dts: Vec<i64> = packets(&mp4, stream).iter().map(|p| p.dts_ms).collect();
+        assert!(dts.windows(2).all(|w| w[0] <= w[1]), "{stream} DTS go back: {dts:?}");
+    }
+    assert_eq!(decode_errors(&mp4, true), "");
+}
+
+#[test]
 fn chunk_records_with_pts_start_place_the_cut_the_same() {
     let media = media();
     let out = media.out("copy-pts-start");
