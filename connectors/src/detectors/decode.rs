@@ -69,9 +69,17 @@ pub(crate) fn decode_chunk(
     for stream in input.streams() {
         let medium = stream.parameters().medium();
         let unreadable = |source| MediaError::Unreadable { path: path.to_owned(), source };
-        let context =
+        let mut context =
             codec::context::Context::from_parameters(stream.parameters()).map_err(unreadable)?;
         let decoder = if stream.index() == video_index {
+            // Pictures are decoded on every core (frame threads, as many as FFmpeg sees
+            // cores): decoding is most of what the analysis costs. The results do not depend
+            // on it; H.264 decoding is exact.
+            context.set_threading(codec::threading::Config {
+                kind: codec::threading::Type::Frame,
+                count: 0,
+                ..Default::default()
+            });
             let mut decoder = context.decoder();
             if skip_non_reference {
                 decoder.skip_frame(ffmpeg::Discard::NonReference);

@@ -182,7 +182,9 @@ impl RenderSink {
         if of_event.get(&chunk.seq_no).is_some_and(|(latest, _)| *latest > seq) {
             return;
         }
-        if let Some(reason) = &chunk.error {
+        let known = of_event.get(&chunk.seq_no).and_then(|(_, earlier)| earlier.error.as_ref());
+        // The same failure published again is not news.
+        if let Some(reason) = chunk.error.as_ref().filter(|reason| Some(*reason) != known) {
             self.notifications.push(NotificationDoc::ChunkFailed {
                 epoch,
                 event_id: chunk.event_id.clone(),
