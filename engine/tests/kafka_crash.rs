@@ -15,6 +15,7 @@ mod synthetic_match;
 mod kafka;
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -76,7 +77,8 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
             .env("REELTIME__ENGINE__MAX_EPOCH_RECORDS", epoch_records)
             .env("REELTIME__ENGINE__WORKERS", workers)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            // Read only when it fails; the engine writes a few lines, well within a pipe.
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let wanted = rng.random_range(1..40);
@@ -88,7 +90,12 @@ fn killed_and_restarted_the_engine_publishes_every_version_once() {
             }
             if let Some(status) = engine.try_wait().unwrap() {
                 // It got through the rest of the match before the kill point.
-                assert!(status.success(), "the engine failed before kill {kill} ({status})");
+                let mut stderr = String::new();
+                engine.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+                assert!(
+                    status.success(),
+                    "the engine failed before kill {kill} ({status}): {stderr}"
+                );
                 break 'kills;
             }
             assert!(Instant::now() < deadline, "no progress before kill {kill}");

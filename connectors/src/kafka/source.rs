@@ -77,6 +77,8 @@ pub fn input_partitions(
 ) -> Result<Vec<InputPartition>, SourceError> {
     let consumer = offsets_consumer(settings, group_id)?;
     let deadline = Instant::now() + wait;
+    // The group coordinator of a broker that has just started comes up within seconds.
+    let coordinator_deadline = Instant::now() + wait.max(COORDINATOR_WAIT);
     let mut partitions = Vec::new();
     for topic in Topic::INPUTS {
         let name = names.name(topic);
@@ -104,9 +106,21 @@ pub fn input_partitions(
         for partition in 0..count as i32 {
             list.add_partition(&name, partition);
         }
-        let committed = consumer
-            .committed_offsets(list, REQUEST_TIMEOUT)
-            .map_err(kafka(format!("reading the committed offsets of {name:?}")))?;
+        // A broker that has just started has no group coordinator yet (its offsets topic is
+        // made on first use): that is waited for like a missing topic.
+        let committed = loop {
+            match consumer.committed_offsets(list.clone(), REQUEST_TIMEOUT) {
+                Err(error)
+                    if coordinator_starting(&error) && Instant::now() < coordinator_deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                result => {
+                    break result
+                        .map_err(kafka(format!("reading the committed offsets of {name:?}")))?
+                }
+            }
+        };
         for element in committed.elements() {
             let committed = match element.offset() {
                 Offset::Offset(offset) => offset,
@@ -117,6 +131,21 @@ pub fn input_partitions(
     }
     partitions.sort();
     Ok(partitions)
+}
+
+/// How long a group coordinator that is not there yet is waited for, at least.
+const COORDINATOR_WAIT: Duration = Duration::from_secs(30);
+
+/// Whether `error` says the group coordinator is not there yet (a broker starting up).
+fn coordinator_starting(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+        )
+    )
 }
 
 /// The metadata of consumer group `group_id` that transactional offset commits need.
