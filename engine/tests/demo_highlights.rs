@@ -1,7 +1,7 @@
 //! `reeltime demo` and `reeltime highlights` through the binary: the demo makes, analyses and
 //! processes a synthetic match into replays with clips, and renders every clip, the event
-//! playlist and the replays; the same log processed live (one record per epoch, chunks late)
-//! renders the same; highlights works on a user's file, folder of chunks and HLS playlist,
+//! playlist and the replays; the same log processed live (one record per epoch; chunks late,
+//! even after the event's end) renders the same; highlights works on a user's file, folder of chunks and HLS playlist,
 //! goes on past a damaged chunk, and names what is wrong with bad input.
 
 #[path = "../../connectors/tests/render_support/mod.rs"]
@@ -181,16 +181,22 @@ fn the_demo_replays_are_rendered_within_their_limits() {
 }
 
 /// The demo's log with its chunk records moved to just before the event ends, so every clip
-/// waits for its chunks.
-fn with_chunks_late(log: &Path, to: &Path) -> PathBuf {
+/// waits for its chunks, or (`after_end`) to after it, so every clip fails first and is cut
+/// when the chunks come.
+fn with_chunks_late(log: &Path, to: &Path, after_end: bool) -> PathBuf {
     let text = fs::read_to_string(log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let (chunks, mut others): (Vec<&str>, Vec<&str>) =
         lines.iter().partition(|l| l.contains("\"type\":\"chunk\""));
     let ended = others.pop().unwrap();
-    others.extend(chunks);
-    others.push(ended);
-    let path = to.join("late-chunks.jsonl");
+    if after_end {
+        others.push(ended);
+        others.extend(chunks);
+    } else {
+        others.extend(chunks);
+        others.push(ended);
+    }
+    let path = to.join(format!("late-chunks-{after_end}.jsonl"));
     fs::write(&path, others.join("\n") + "\n").unwrap();
     path
 }
@@ -209,8 +215,10 @@ fn processed_live_the_demo_log_renders_the_same_clips_and_the_latest_replay() {
             .collect()
     };
     let expected = clip_files(demo);
-    let late = with_chunks_late(&demo.join("demo-log.jsonl"), dir.path());
-    for (name, log) in [("live", demo.join("demo-log.jsonl")), ("late-chunks", late)] {
+    let log = demo.join("demo-log.jsonl");
+    let late = with_chunks_late(&log, dir.path(), false);
+    let after_end = with_chunks_late(&log, dir.path(), true);
+    for (name, log) in [("live", log), ("late-chunks", late), ("chunks-after-end", after_end)] {
         let out = dir.path().join(name);
         let output = reeltime(&[
             "process",
@@ -251,6 +259,8 @@ fn processed_live_the_demo_log_renders_the_same_clips_and_the_latest_replay() {
         let playlist = fs::read_to_string(out.join("events/synthetic-match/event-1.m3u8")).unwrap();
         assert_eq!(playlist.matches("#EXT-X-DISCONTINUITY").count(), 3, "{name}: {playlist}");
         assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{name}: {playlist}");
+        let failed = of_type(&notifications(&out), "clip_failed").len();
+        assert_eq!(failed, if name == "chunks-after-end" { 8 } else { 0 }, "{name}");
     }
 }
 

@@ -13,7 +13,8 @@
 //!   and its optimized bounds when it has them, each an MP4 with a thumbnail and HLS segments,
 //!   into `events/<event>/clips/`. A clip waits until the event's chunks reach its out-point;
 //!   it fails, with the reason in the segment view and a `clip_failed` notification, when a
-//!   chunk it needs is damaged or the event ended before the chunks reached it. When the
+//!   chunk it needs is damaged or the event ended before the chunks reached it (then it is
+//!   tried again if more chunks come). When the
 //!   bounds change the clip is cut again; outputs are named from their content, so nothing
 //!   is cut twice.
 //! - **Event playlists.** Per event and track, `events/<event>/event-<track>.m3u8` grows by
@@ -62,6 +63,9 @@ enum ClipState {
     Done(EventRange, Box<RenderedClip>),
     /// Could not be cut.
     Failed(EventRange, String),
+    /// Could not be cut because the event ended before its chunks reached the clip; tried
+    /// again if more chunks come.
+    Late(EventRange, String),
 }
 
 impl ClipState {
@@ -70,7 +74,8 @@ impl ClipState {
             ClipState::Waiting(r)
             | ClipState::Rendering(r)
             | ClipState::Done(r, _)
-            | ClipState::Failed(r, _) => *r,
+            | ClipState::Failed(r, _)
+            | ClipState::Late(r, _) => *r,
         }
     }
 
@@ -93,6 +98,9 @@ enum ReplayStatus {
     Rendering(Cancel),
     Done(Box<RenderedReplay>),
     Failed(String),
+    /// Failed because the event ended before its chunks reached a clip; tried again if more
+    /// chunks come.
+    Late(String),
 }
 
 /// An event's growing playlist on one track.
@@ -108,6 +116,8 @@ enum Readiness {
     Ready(Vec<Chunk>),
     Wait,
     Fail(String),
+    /// The event ended before its chunks reached the range.
+    Late(String),
 }
 
 /// How many renders ended which way.
@@ -198,17 +208,21 @@ impl RenderSink {
     /// Decides what to render after epoch `epoch` changed the views of `model` by `changes`,
     /// and queues it.
     pub fn plan(&mut self, epoch: u64, model: &ReadModel, changes: &Changes) -> Result<()> {
-        let mut events: BTreeSet<String> = std::mem::take(&mut self.fresh_chunks);
+        let fresh: BTreeSet<String> = std::mem::take(&mut self.fresh_chunks);
+        let mut events = fresh.clone();
         events.extend(changes.events.iter().cloned());
         for event_id in &events {
-            self.plan_event(epoch, model, event_id)?;
+            self.plan_event(epoch, model, event_id, fresh.contains(event_id))?;
         }
         let mut replays: BTreeSet<String> = changes.replays.clone();
         replays.extend(
             self.replays
                 .iter()
-                .filter(|(_, r)| matches!(r.status, ReplayStatus::Waiting))
-                .filter(|(_, r)| events.contains(&r.event_id))
+                .filter(|(_, r)| match r.status {
+                    ReplayStatus::Waiting => events.contains(&r.event_id),
+                    ReplayStatus::Late(_) => fresh.contains(&r.event_id),
+                    _ => false,
+                })
                 .map(|(id, _)| id.clone()),
         );
         for replay_id in &replays {
@@ -294,7 +308,7 @@ impl RenderSink {
                         Bounds::Optimized => doc.optimized = clip,
                     }
                 }
-                ClipState::Failed(_, reason) => {
+                ClipState::Failed(_, reason) | ClipState::Late(_, reason) => {
                     let reason = format!("{} clip: {reason}", key.bounds.as_str());
                     doc.error = Some(match doc.error.take() {
                         Some(earlier) => format!("{earlier}; {reason}"),
@@ -325,7 +339,7 @@ impl RenderSink {
         match &state.status {
             ReplayStatus::Waiting => doc.status = "waiting".into(),
             ReplayStatus::Rendering(_) => doc.status = "rendering".into(),
-            ReplayStatus::Failed(reason) => {
+            ReplayStatus::Failed(reason) | ReplayStatus::Late(reason) => {
                 doc.status = "failed".into();
                 doc.error = Some(reason.clone());
             }
@@ -352,7 +366,14 @@ impl RenderSink {
         (playlists, failed)
     }
 
-    fn plan_event(&mut self, epoch: u64, model: &ReadModel, event_id: &str) -> Result<()> {
+    /// Plans the clips of `event_id`; `fresh` when chunks of it arrived since the last plan.
+    fn plan_event(
+        &mut self,
+        epoch: u64,
+        model: &ReadModel,
+        event_id: &str,
+        fresh: bool,
+    ) -> Result<()> {
         let views = model.views();
         let Some(event) = views.events.get(event_id) else {
             // Unknown (or deleted): nothing to cut until the event record says which tracks; an
@@ -397,13 +418,24 @@ impl RenderSink {
             self.clips.remove(&key);
         }
         for (key, range) in wanted {
-            let waiting = matches!(self.clips.get(&key), Some(ClipState::Waiting(_)));
-            if self.clips.contains_key(&key) && !waiting {
+            let was_late = matches!(self.clips.get(&key), Some(ClipState::Late(..)));
+            let again = match self.clips.get(&key) {
+                None | Some(ClipState::Waiting(_)) => true,
+                Some(ClipState::Late(..)) => fresh,
+                Some(_) => false,
+            };
+            if !again {
                 continue;
             }
             match self.readiness(event_id, range, ended) {
                 Readiness::Wait => {
                     self.clips.insert(key, ClipState::Waiting(range));
+                }
+                // Still short of the clip: said already.
+                Readiness::Late(_) if was_late => {}
+                Readiness::Late(reason) => {
+                    self.clip_failed(epoch, key.clone(), range, reason.clone());
+                    self.clips.insert(key, ClipState::Late(range, reason));
                 }
                 Readiness::Fail(reason) => self.clip_failed(epoch, key, range, reason),
                 Readiness::Ready(chunks) => {
@@ -451,8 +483,12 @@ impl RenderSink {
             return;
         };
         let current = self.replays.get(replay_id);
-        let waiting = current.is_some_and(|s| matches!(s.status, ReplayStatus::Waiting));
-        if current.is_some_and(|s| s.request == request) && !waiting {
+        // Waiting and late renders are planned again (late ones only when chunks came).
+        let again = current
+            .is_some_and(|s| matches!(s.status, ReplayStatus::Waiting | ReplayStatus::Late(_)));
+        let was_late = current
+            .is_some_and(|s| s.request == request && matches!(s.status, ReplayStatus::Late(_)));
+        if current.is_some_and(|s| s.request == request) && !again {
             return;
         }
         if let Some(ReplayStatus::Rendering(cancel)) = current.map(|s| &s.status) {
@@ -464,7 +500,12 @@ impl RenderSink {
         };
         self.changed_replays.insert(replay_id.to_owned());
         let status = self.start_replay(epoch, model, view, &request);
-        if let ReplayStatus::Failed(reason) = &status {
+        let failed = match &status {
+            ReplayStatus::Failed(reason) => Some(reason),
+            ReplayStatus::Late(reason) if !was_late => Some(reason),
+            _ => None,
+        };
+        if let Some(reason) = failed {
             self.rendered.failed_replays += 1;
             self.notifications.push(NotificationDoc::ReplayRenderFailed {
                 epoch,
@@ -510,6 +551,9 @@ impl RenderSink {
                 Readiness::Fail(reason) => {
                     return ReplayStatus::Failed(format!("clip {range}: {reason}"))
                 }
+                Readiness::Late(reason) => {
+                    return ReplayStatus::Late(format!("clip {range}: {reason}"))
+                }
             }
         }
         chunks.sort_by_key(|c| c.seq_no);
@@ -533,7 +577,7 @@ impl RenderSink {
     fn readiness(&self, event_id: &str, range: EventRange, ended: bool) -> Readiness {
         let Some(chunks) = self.chunks.get(event_id) else {
             return if ended {
-                Readiness::Fail("the event has no chunks".into())
+                Readiness::Late("the event ended without chunks".into())
             } else {
                 Readiness::Wait
             };
@@ -554,7 +598,7 @@ impl RenderSink {
         let covered_end = sorted.iter().map(|c| c.start_ms + c.duration_ms).max().unwrap_or(0);
         if covered_end < range.end_ms {
             return if ended {
-                Readiness::Fail(format!(
+                Readiness::Late(format!(
                     "the event ended with its chunks reaching {} s, before the clip's end at {} s",
                     Seconds(covered_end),
                     Seconds(range.end_ms)
