@@ -4,7 +4,8 @@
 //! playlist), ingests and analyses it chunk by chunk with the built-in plugins, writes the
 //! event log `OUT/demo-log.jsonl` (profile, event, a catch-up and an after-event replay,
 //! chunks, detections, segments, optimizations, event ended) and runs it through the dataflow
-//! like `reeltime process`, so every view and export is written in `OUT`.
+//! and the render sink like `reeltime process --render`, so every view and export, every
+//! clip, the event playlist and both replay videos are written in `OUT`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -5,8 +5,9 @@
 //! built-in plugins analyse each chunk, and everything is written as an event log in
 //! publishing order: the profile, the event (started, with the probed frame rate and audio
 //! tracks), the replays, then per chunk its `chunk` record and what the plugins found, and
-//! finally the event ended. That log then goes through `reeltime process` like any other, so
-//! every view and export is written beside it. [`analyse_to_log`] is the part shared with
+//! finally the event ended. That log then goes through `reeltime process` like any other,
+//! with the render sink on, so every view and export is written beside it, with the clips,
+//! event playlists and replay videos. [`analyse_to_log`] is the part shared with
 //! `reeltime demo`.
 
 use std::fs::File;
@@ -331,7 +332,7 @@ pub struct HighlightsOptions {
     pub out: PathBuf,
     /// What the replay ranks first: `ATTRIBUTE[=VALUE][:WEIGHT]` entries.
     pub priorities: Vec<String>,
-    /// Resolutions to render (recorded in the replay for the renderer).
+    /// Resolutions to render the highlights in (default 720p).
     pub resolutions: Vec<String>,
     /// Show progress.
     pub progress: bool,

@@ -5,6 +5,8 @@
 //! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
 //! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
 //! ([`crate::export`]) and, from those, the tables (`tables/*.arrow`, `tables/*.parquet`).
+//! With [`ProcessOptions::render`], the render sink ([`crate::render`]) sees every epoch as it
+//! closes, and the run waits for its renders before the views are written.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
