@@ -7,7 +7,8 @@
 //! - `replays/<replay_id>/replay.edl`: the replay's selection, in its order, at its event's
 //!   frame rate.
 //! - `events/<event_id>/export.json` and `replays/<replay_id>/export.json`:
-//!   [`EventExportDoc`] and [`ReplayExportDoc`].
+//!   [`EventExportDoc`] and [`ReplayExportDoc`], with what the render sink made of their
+//!   segments and replays when it runs.
 //!
 //! Timecode runs at the event's frame rate, or at 25 fps
 //! ([`DEFAULT_FRAME_RATE_MILLI`]) when the event states none or is not known yet; it is
@@ -36,6 +37,8 @@ use reeltime_schemas::export::{
 use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, ReplayMode, Seq};
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::ReplayView;
+
+use crate::render::RenderSink;
 
 /// How exports are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,6 +131,7 @@ fn keep_latest<T>(map: &mut BTreeMap<String, (Seq, T)>, key: String, seq: Seq, v
 pub fn write_exports(
     out: &OutputDir,
     model: &ReadModel,
+    render: Option<&RenderSink>,
     definitions: &Definitions,
     options: ExportOptions,
 ) -> Result<()> {
@@ -145,6 +149,11 @@ pub fn write_exports(
     let mut events = BTreeMap::new();
     for event_id in event_ids {
         let mut doc = event_export(views, definitions, event_id);
+        if let Some(render) = render {
+            for segment in &mut doc.segments {
+                segment.rendered = render.segment_clips(event_id, segment.start.ms());
+            }
+        }
         write_event(out, &event_folder(event_id), options, &mut doc)
             .with_context(|| format!("exporting event {event_id:?}"))?;
         events.insert(event_id.clone(), doc);
@@ -157,6 +166,7 @@ pub fn write_exports(
             .with_context(|| format!("replay {replay_id:?} has a view but no record was seen"))?
             .1;
         let mut doc = replay_export(view, version, replay);
+        doc.rendered = render.and_then(|r| r.replay_rendered(replay_id));
         let folder = Path::new("replays").join(path_component(replay_id));
         write_replay(out, &folder, options, &mut doc, events.get(&view.event_id))
             .with_context(|| format!("exporting replay {replay_id:?}"))?;
@@ -277,6 +287,7 @@ fn replay_export(view: &ReplayView, version: u64, replay: &Replay) -> ReplayExpo
         total_score: view.total_score,
         edl: EdlFilesDoc::default(),
         clips: view.clips.iter().map(ClipDoc::from).collect(),
+        rendered: None,
     }
 }
 

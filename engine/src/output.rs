@@ -127,7 +127,7 @@ impl LayoutWriter {
     ) -> Result<()> {
         let (events, replays) = write_views(out, model, render)
             .with_context(|| format!("writing views to {:?}", out.root()))?;
-        write_exports(out, model, definitions, options)
+        write_exports(out, model, render, definitions, options)
             .with_context(|| format!("writing exports to {:?}", out.root()))?;
         write_tables(out, &[TableFormat::Arrow, TableFormat::Parquet])
             .with_context(|| format!("writing tables to {:?}", out.root()))?;

@@ -133,6 +133,13 @@ fn the_demo_renders_every_clip_with_its_actual_bounds() {
             assert!(out.join(clip["thumbnail"].as_str().unwrap()).exists(), "{clip}");
         }
     }
+    // The event export lists the same files as the segment view.
+    let export = json(&out.join("events/synthetic-match/export.json"));
+    let exported: Vec<&Value> =
+        export["segments"].as_array().unwrap().iter().map(|s| &s["rendered"]).collect();
+    let viewed: Vec<&Value> =
+        segments["segments"].as_array().unwrap().iter().map(|s| &s["clips"]).collect();
+    assert_eq!(exported, viewed);
     let notifications = notifications(out);
     assert_eq!(of_type(&notifications, "clip_rendered").len(), 8);
     assert!(of_type(&notifications, "clip_failed").is_empty());
@@ -163,6 +170,8 @@ fn the_demo_replays_are_rendered_within_their_limits() {
         let rendered = &selection["rendered"];
         assert_eq!(rendered["status"], "rendered", "{selection}");
         assert_eq!(rendered["version"], selection["version"]);
+        let export = json(&out.join("replays").join(replay).join("export.json"));
+        assert_eq!(&export["rendered"], rendered, "the replay export lists the same video");
         let mp4 = out.join(rendered["renditions"][0]["mp4"].as_str().unwrap());
         let measured = video_duration_ms(&mp4) as f64 / 1000.0;
         let total = seconds(&selection["total_duration"]);

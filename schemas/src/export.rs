@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::document::{ClipDoc, EventDoc, FeatureDoc, OptoDoc};
+use crate::document::{ClipDoc, EventDoc, FeatureDoc, OptoDoc, RenderedReplayDoc, TrackClipsDoc};
 use crate::record::{Detection, Media, Priority, Profile, Replay, TimeRange};
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
@@ -219,6 +219,9 @@ pub struct SegmentExportDoc {
     pub feedback: BTreeMap<String, String>,
     /// Fields of the segment record that reeltime does not know, as sent.
     pub extra: ExtraFields,
+    /// The rendered clip files per track, when rendering made them (as in `segments.json`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rendered: BTreeMap<String, TrackClipsDoc>,
 }
 
 impl From<&SegmentView> for SegmentExportDoc {
@@ -261,6 +264,7 @@ impl From<&SegmentView> for SegmentExportDoc {
                 .map(|(t, v)| (t.to_string(), v.as_str().to_owned()))
                 .collect(),
             extra: s.extra.to_json(),
+            rendered: BTreeMap::new(),
         }
     }
 }
@@ -287,6 +291,9 @@ pub struct ReplayExportDoc {
     /// The selected clips with their matched features and scores, by clip start (timestamps
     /// mode: in the given order).
     pub clips: Vec<ClipDoc>,
+    /// The replay's video, when its record asks for one (as in `selection.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<RenderedReplayDoc>,
 }
 
 /// What a replay record asks for (SEMANTICS §5), with defaults filled in.
