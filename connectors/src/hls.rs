@@ -183,15 +183,12 @@ pub fn master_playlist(variants: &[Variant]) -> String {
 /// The RFC 6381 name of H.264 video (`avc1.PPCCLL`) from an Annex B packet that holds its
 /// sequence parameter set, as every keyframe of our segments does.
 pub fn avc_codec(annex_b: &[u8]) -> Option<String> {
-    let mut rest = annex_b;
-    while let Some(at) = rest.windows(3).position(|w| w == [0, 0, 1]) {
-        let nal = &rest[at + 3..];
-        if nal.first().is_some_and(|header| header & 0x1f == 7) && nal.len() >= 4 {
-            return Some(format!("avc1.{:02x}{:02x}{:02x}", nal[1], nal[2], nal[3]));
+    match crate::render::fingerprint::h264_sps(annex_b)? {
+        [_, profile, constraints, level, ..] => {
+            Some(format!("avc1.{profile:02x}{constraints:02x}{level:02x}"))
         }
-        rest = nal;
+        _ => None,
     }
-    None
 }
 
 /// Writes a playlist atomically (temporary name in the same folder, then rename).

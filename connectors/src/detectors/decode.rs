@@ -49,6 +49,18 @@ enum Decoder {
     Audio(usize, codec::decoder::Audio),
 }
 
+impl Decoder {
+    /// Sends a packet, or the end of the stream (`None`).
+    fn send(&mut self, packet: Option<&Packet>) -> Result<(), ffmpeg::Error> {
+        match (self, packet) {
+            (Decoder::Video(d), Some(packet)) => d.send_packet(packet),
+            (Decoder::Audio(_, d), Some(packet)) => d.send_packet(packet),
+            (Decoder::Video(d), None) => d.send_eof(),
+            (Decoder::Audio(_, d), None) => d.send_eof(),
+        }
+    }
+}
+
 /// Decodes the chunk at `path` into `sink`. `anchor_us` is the source time of event time 0;
 /// `skip_non_reference` lets the video decoder drop frames nothing else refers to (cheaper
 /// when analysis samples fewer frames than the video has).
@@ -116,11 +128,7 @@ pub(crate) fn decode_chunk(
             let at = packet.pts().map_or(0, |p| to_us(p, *time_base) - anchor_us);
             damage.note(|| format!("a corrupt packet at {:.3} s", at as f64 / 1e6));
         }
-        let sent = match decoder {
-            Decoder::Video(d) => d.send_packet(&packet),
-            Decoder::Audio(_, d) => d.send_packet(&packet),
-        };
-        if let Err(e) = sent {
+        if let Err(e) = decoder.send(Some(&packet)) {
             let kind = if matches!(decoder, Decoder::Video(_)) { "video" } else { "audio" };
             damage.note(|| format!("the {kind} decoder rejected a packet: {e}"));
         }
@@ -135,10 +143,8 @@ pub(crate) fn decode_chunk(
         );
     }
     for (decoder, time_base) in decoders.iter_mut().flatten() {
-        let _ = match decoder {
-            Decoder::Video(d) => d.send_eof(),
-            Decoder::Audio(_, d) => d.send_eof(),
-        };
+        // The end of the stream makes each decoder give up the frames it still holds.
+        let _ = decoder.send(None);
         drain(
             decoder,
             *time_base,

@@ -21,7 +21,7 @@
 
 pub mod cut;
 mod encode;
-mod fingerprint;
+pub(crate) mod fingerprint;
 mod mux;
 pub mod replay;
 mod source;
