@@ -111,6 +111,65 @@ struct Playlist {
     ended: bool,
 }
 
+/// An event's chunks sorted by start, made once for the ranges of one plan.
+struct ChunkIndex<'a> {
+    sorted: Vec<&'a Chunk>,
+    /// Where the chunks reach in event time.
+    covered_end: u64,
+}
+
+impl<'a> ChunkIndex<'a> {
+    fn new(chunks: Option<&'a BTreeMap<u64, (Seq, Chunk)>>) -> ChunkIndex<'a> {
+        let mut sorted: Vec<&Chunk> = chunks.into_iter().flatten().map(|(_, (_, c))| c).collect();
+        sorted.sort_by_key(|c| (c.start_ms, c.seq_no));
+        let covered_end = sorted.iter().map(|c| c.start_ms + c.duration_ms).max().unwrap_or(0);
+        ChunkIndex { sorted, covered_end }
+    }
+
+    /// Whether the chunks can serve `range`: ready with the chunks it needs, not yet (live),
+    /// or not (a damaged chunk, or the event ended before the chunks got there).
+    fn readiness(&self, range: EventRange, ended: bool) -> Readiness {
+        if self.sorted.is_empty() {
+            return if ended {
+                Readiness::Late("the event ended without chunks".into())
+            } else {
+                Readiness::Wait
+            };
+        }
+        if let Some(bad) = self.sorted.iter().find(|c| {
+            c.error.is_some()
+                && c.start_ms < range.end_ms
+                && c.start_ms + c.duration_ms > range.start_ms
+        }) {
+            let reason = bad.error.as_deref().unwrap_or_default();
+            return Readiness::Fail(format!(
+                "chunk {} ({}) cannot be used: {reason}",
+                bad.seq_no, bad.uri
+            ));
+        }
+        if self.covered_end < range.end_ms {
+            return if ended {
+                Readiness::Late(format!(
+                    "the event ended with its chunks reaching {} s, before the clip's end at {} s",
+                    Seconds(self.covered_end),
+                    Seconds(range.end_ms)
+                ))
+            } else {
+                Readiness::Wait
+            };
+        }
+        // The chunks the range overlaps, and the one before in case the first does not start
+        // with a keyframe.
+        let first = self.sorted.iter().rposition(|c| c.start_ms <= range.start_ms).unwrap_or(0);
+        let needed = self.sorted[first.saturating_sub(1)..]
+            .iter()
+            .take_while(|c| c.start_ms < range.end_ms)
+            .map(|c| (*c).clone())
+            .collect();
+        Readiness::Ready(needed)
+    }
+}
+
 /// Whether the chunks of an event can serve a range yet.
 enum Readiness {
     Ready(Vec<Chunk>),
@@ -351,9 +410,7 @@ impl RenderSink {
     /// An event's playlists (per track) and failed chunks.
     pub fn event_media(&self, event_id: &str) -> (BTreeMap<String, String>, Vec<FailedChunkDoc>) {
         let playlists = self
-            .playlists
-            .keys()
-            .filter(|(id, _)| id == event_id)
+            .event_playlists(event_id)
             .map(|(id, track)| (track.to_string(), self.relative(&self.playlist_path(id, *track))))
             .collect();
         let failed = self
@@ -378,8 +435,14 @@ impl RenderSink {
         let Some(event) = views.events.get(event_id) else {
             // Unknown (or deleted): nothing to cut until the event record says which tracks; an
             // event made again under the same id starts new playlists.
-            self.clips.retain(|key, _| key.event_id != event_id);
-            self.playlists.retain(|(id, _), _| id != event_id);
+            let gone: Vec<ClipKey> = self.event_clips(event_id).map(|(k, _)| k.clone()).collect();
+            for key in gone {
+                self.clips.remove(&key);
+            }
+            let tracks: Vec<u32> = self.event_playlists(event_id).map(|(_, t)| *t).collect();
+            for track in tracks {
+                self.playlists.remove(&(event_id.to_owned(), track));
+            }
             return Ok(());
         };
         let tracks = tracks_of(event);
@@ -406,28 +469,32 @@ impl RenderSink {
             }
         }
         let stale: Vec<ClipKey> = self
-            .clips
-            .iter()
-            .filter(|(key, state)| {
-                key.event_id == event_id && wanted.get(*key) != Some(&state.range())
-            })
+            .event_clips(event_id)
+            .filter(|(key, state)| wanted.get(*key) != Some(&state.range()))
             .map(|(key, _)| key.clone())
             .collect();
         for key in stale {
             self.changed_segments.insert((key.event_id.clone(), key.start_ms));
             self.clips.remove(&key);
         }
-        for (key, range) in wanted {
-            let was_late = matches!(self.clips.get(&key), Some(ClipState::Late(..)));
-            let again = match self.clips.get(&key) {
-                None | Some(ClipState::Waiting(_)) => true,
-                Some(ClipState::Late(..)) => fresh,
-                Some(_) => false,
-            };
-            if !again {
-                continue;
-            }
-            match self.readiness(event_id, range, ended) {
+        // What the chunks say of each clip to (re)consider, with the chunks indexed once.
+        let index = ChunkIndex::new(self.chunks.get(event_id));
+        let decisions: Vec<(ClipKey, EventRange, bool, Readiness)> = wanted
+            .into_iter()
+            .filter_map(|(key, range)| {
+                let (again, was_late) = match self.clips.get(&key) {
+                    None | Some(ClipState::Waiting(_)) => (true, false),
+                    Some(ClipState::Late(..)) => (fresh, true),
+                    Some(_) => (false, false),
+                };
+                again.then(|| {
+                    let readiness = index.readiness(range, ended);
+                    (key, range, was_late, readiness)
+                })
+            })
+            .collect();
+        for (key, range, was_late, readiness) in decisions {
+            match readiness {
                 Readiness::Wait => {
                     self.clips.insert(key, ClipState::Waiting(range));
                 }
@@ -543,9 +610,10 @@ impl RenderSink {
             .events
             .get(&view.event_id)
             .is_some_and(|e| e.status == EventStatus::Ended);
+        let index = ChunkIndex::new(self.chunks.get(&view.event_id));
         let mut chunks: Vec<Chunk> = Vec::new();
         for range in &request.clips {
-            match self.readiness(&view.event_id, *range, ended) {
+            match index.readiness(*range, ended) {
                 Readiness::Ready(more) => chunks.extend(more),
                 Readiness::Wait => return ReplayStatus::Waiting,
                 Readiness::Fail(reason) => {
@@ -570,52 +638,6 @@ impl RenderSink {
         }));
         self.in_flight += 1;
         ReplayStatus::Rendering(cancel)
-    }
-
-    /// Whether the event's chunks can serve `range`: ready with the chunks it needs, not yet
-    /// (live), or never (a damaged chunk, or the event ended before the chunks got there).
-    fn readiness(&self, event_id: &str, range: EventRange, ended: bool) -> Readiness {
-        let Some(chunks) = self.chunks.get(event_id) else {
-            return if ended {
-                Readiness::Late("the event ended without chunks".into())
-            } else {
-                Readiness::Wait
-            };
-        };
-        let mut sorted: Vec<&Chunk> = chunks.values().map(|(_, c)| c).collect();
-        sorted.sort_by_key(|c| (c.start_ms, c.seq_no));
-        if let Some(bad) = sorted.iter().find(|c| {
-            c.error.is_some()
-                && c.start_ms < range.end_ms
-                && c.start_ms + c.duration_ms > range.start_ms
-        }) {
-            let reason = bad.error.as_deref().unwrap_or_default();
-            return Readiness::Fail(format!(
-                "chunk {} ({}) cannot be used: {reason}",
-                bad.seq_no, bad.uri
-            ));
-        }
-        let covered_end = sorted.iter().map(|c| c.start_ms + c.duration_ms).max().unwrap_or(0);
-        if covered_end < range.end_ms {
-            return if ended {
-                Readiness::Late(format!(
-                    "the event ended with its chunks reaching {} s, before the clip's end at {} s",
-                    Seconds(covered_end),
-                    Seconds(range.end_ms)
-                ))
-            } else {
-                Readiness::Wait
-            };
-        }
-        // The chunks the range overlaps, and the one before in case the first does not start
-        // with a keyframe.
-        let first = sorted.iter().rposition(|c| c.start_ms <= range.start_ms).unwrap_or(0);
-        let needed = sorted[first.saturating_sub(1)..]
-            .iter()
-            .take_while(|c| c.start_ms < range.end_ms)
-            .map(|c| (*c).clone())
-            .collect();
-        Readiness::Ready(needed)
     }
 
     fn take(&mut self, model: &ReadModel, outcome: Outcome) -> Result<()> {
@@ -779,8 +801,7 @@ impl RenderSink {
     /// When an ended event has no clip pending: adds the clips that never got optimized
     /// bounds, and ends the playlists.
     fn settle_event(&mut self, event_id: &str) -> Result<()> {
-        let of_event: Vec<(&ClipKey, &ClipState)> =
-            self.clips.iter().filter(|(k, _)| k.event_id == event_id).collect();
+        let of_event: Vec<(&ClipKey, &ClipState)> = self.event_clips(event_id).collect();
         if of_event.iter().any(|(_, state)| state.pending()) {
             return Ok(());
         }
@@ -800,8 +821,8 @@ impl RenderSink {
         }
         let open: Vec<u32> = self
             .playlists
-            .iter_mut()
-            .filter(|((id, _), playlist)| id == event_id && !playlist.ended)
+            .range_mut((event_id.to_owned(), 0)..=(event_id.to_owned(), u32::MAX))
+            .filter(|(_, playlist)| !playlist.ended)
             .map(|((_, track), playlist)| {
                 playlist.ended = true;
                 playlist.playlist.end();
@@ -812,6 +833,27 @@ impl RenderSink {
             self.write_playlist(event_id, track)?;
         }
         Ok(())
+    }
+
+    /// The clips of one event, by segment, track and bounds.
+    fn event_clips<'a>(
+        &'a self,
+        event_id: &'a str,
+    ) -> impl Iterator<Item = (&'a ClipKey, &'a ClipState)> + 'a {
+        let from = ClipKey {
+            event_id: event_id.to_owned(),
+            start_ms: 0,
+            track: 0,
+            bounds: Bounds::Original,
+        };
+        self.clips.range(from..).take_while(move |(key, _)| key.event_id == event_id)
+    }
+
+    /// The `(event, track)` keys of one event's playlists.
+    fn event_playlists(&self, event_id: &str) -> impl Iterator<Item = &(String, u32)> {
+        self.playlists
+            .range((event_id.to_owned(), 0)..=(event_id.to_owned(), u32::MAX))
+            .map(|(k, _)| k)
     }
 
     fn write_playlist(&self, event_id: &str, track: u32) -> Result<()> {
