@@ -3,9 +3,6 @@
 //! This crate sits beside the dataflow: it turns bytes into positioned records for the
 //! engine, and writes the views the engine hands it.
 //!
-//! - [`detectors`]: the built-in plugins over FFmpeg filter graphs (audio loudness, scene
-//!   cuts, black frames, silence), the excitement segmenter and the cut optimizer, run chunk
-//!   by chunk with their state carried across chunks.
 //! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
 //! - [`hls`]: HLS playlists of rendered clips and replays (event, VOD and master playlists).
 //! - [`ingest`]: chunk ingest from a folder, one recording or an HLS playlist (VOD or live):
@@ -23,7 +20,6 @@
 //! - [`tables`]: the segments and replays tables as Arrow IPC files and Parquet, built from
 //!   the JSON exports.
 
-pub mod detectors;
 pub mod edl;
 pub mod hls;
 pub mod ingest;

@@ -13,9 +13,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use reeltime_connectors::detectors::AnalysisConfig;
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_connectors::synth::{make_match, SynthSpec};
+use reeltime_plugins::AnalysisConfig;
 
 use crate::highlights::{
     analyse_to_log, default_priorities, process_log, EventPlan, LogSummary, MediaSource,

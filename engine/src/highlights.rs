@@ -19,14 +19,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use reeltime_connectors::detectors::{
-    self, optimizer, records::PluginRecord, segmenter, AnalysisConfig, EventAnalyzer,
-};
 use reeltime_connectors::ingest::chunks::chunk_files;
 use reeltime_connectors::ingest::hls::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{ChunkIngest, MediaError};
 use reeltime_connectors::output_dir::OutputDir;
+use reeltime_plugins::{optimizer, segmenter, AnalysisConfig, EventAnalyzer, PluginRecord};
 
 use crate::export::ExportOptions;
 use crate::process::{process, ProcessOptions, Summary};
@@ -116,16 +114,16 @@ pub fn profile_record(plan: &EventPlan) -> Value {
         }},
         "optimizer": {"plugin": optimizer::PLUGIN, "search_window": seconds(a.search_window_ms)},
         "featurers": [
-            {"plugin": detectors::AUDIO_LOUDNESS, "media": "audio", "config": {
+            {"plugin": reeltime_plugins::AUDIO_LOUDNESS, "media": "audio", "config": {
                 "threshold_lu": a.audio.loudness.threshold_lu,
                 "high_lu": a.audio.loudness.high_lu,
                 "min_duration": seconds(a.audio.loudness.min_duration_ms),
             }},
-            {"plugin": detectors::SCENE_CUT, "media": "video",
+            {"plugin": reeltime_plugins::SCENE_CUT, "media": "video",
              "config": {"threshold": a.video.scene_threshold}},
-            {"plugin": detectors::BLACK_FRAME, "media": "video",
+            {"plugin": reeltime_plugins::BLACK_FRAME, "media": "video",
              "config": {"min_duration": seconds(a.video.black_min_ms)}},
-            {"plugin": detectors::SILENCE, "media": "audio", "config": {
+            {"plugin": reeltime_plugins::SILENCE, "media": "audio", "config": {
                 "noise_db": a.audio.silence_noise_db,
                 "min_duration": seconds(a.audio.silence_min_ms),
             }},

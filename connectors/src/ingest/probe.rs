@@ -34,8 +34,9 @@ impl MediaInfo {
     }
 }
 
-/// Opens `path` with FFmpeg, or says why it cannot be.
-pub(crate) fn open(path: &Path) -> Result<format::context::Input, MediaError> {
+/// Opens `path` with FFmpeg, or says why it cannot be (ingest's probe and split, and the
+/// built-in plugins' decoder, open media this one way).
+pub fn open(path: &Path) -> Result<format::context::Input, MediaError> {
     init()?;
     if !path.exists() {
         return Err(MediaError::NotFound { path: path.to_owned() });
@@ -103,7 +104,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
 }
 
 /// `ticks` of `time_base` in microseconds, rounded to the nearest.
-pub(crate) fn to_us(ticks: i64, time_base: Rational) -> i64 {
+pub fn to_us(ticks: i64, time_base: Rational) -> i64 {
     let numerator = i128::from(ticks) * i128::from(time_base.numerator()) * 1_000_000;
     let denominator = i128::from(time_base.denominator()).max(1);
     let half = denominator / 2;

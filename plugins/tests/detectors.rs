@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use reeltime_connectors::detectors::records::{Detection, PluginRecord};
-use reeltime_connectors::detectors::{AnalysisConfig, EventAnalyzer};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::ChunkIngest;
 use reeltime_connectors::synth::{make_match, SynthMatch, SynthSpec};
+use reeltime_plugins::records::{Detection, PluginRecord};
+use reeltime_plugins::{AnalysisConfig, EventAnalyzer};
 
 fn synthetic() -> &'static SynthMatch {
     static MADE: OnceLock<(tempfile::TempDir, SynthMatch)> = OnceLock::new();

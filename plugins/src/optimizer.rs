@@ -6,8 +6,8 @@
 //! before the end of the previous clip, and the out-point never moves past the start of the
 //! next segment, so optimized clips never overlap their neighbours.
 
-use super::records::Optimization;
-use super::segmenter::nearest;
+use crate::records::Optimization;
+use crate::segmenter::nearest;
 
 /// The optimizer's plugin name.
 pub const PLUGIN: &str = "CutOptimizer";

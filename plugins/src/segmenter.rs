@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::loudness::Roar;
-use super::records::{tenths, Segment};
+use crate::loudness::Roar;
+use crate::records::{tenths, Segment};
 
 /// The classifier's plugin name.
 pub const PLUGIN: &str = "ExcitementSegmenter";

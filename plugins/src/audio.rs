@@ -5,9 +5,10 @@
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
 
-use super::graph::{feed, receive};
+use reeltime_connectors::ingest::probe::to_us;
 
-use super::loudness::{LoudnessConfig, LoudnessEvent, LoudnessTracker};
+use crate::graph::{feed, receive};
+use crate::loudness::{LoudnessConfig, LoudnessEvent, LoudnessTracker};
 
 /// Settings of the audio analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,7 +98,7 @@ impl AudioAnalysis {
                 return Ok(());
             }
             let Some(pts) = self.output.pts() else { continue };
-            let start_us = crate::ingest::probe::to_us(pts, time_base).max(0) as u64;
+            let start_us = to_us(pts, time_base).max(0) as u64;
             let rate = u64::from(self.output.rate().max(1));
             let end_us = start_us + self.output.samples() as u64 * 1_000_000 / rate;
             let (start_ms, end_ms) = ((start_us + 500) / 1000, (end_us + 500) / 1000);

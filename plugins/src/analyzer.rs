@@ -1,37 +1,9 @@
-//! Built-in plugins: featurers, a classifier and an optimizer over FFmpeg filter graphs.
+//! [`EventAnalyzer`]: every built-in plugin of one event, run chunk by chunk.
 //!
-//! They publish exactly what an external plugin would (`detection`, `segment` and
-//! `optimization` records, see `docs/plugins.md`), so the engine treats them alike:
-//!
-//! | plugin | kind | finds |
-//! |---|---|---|
-//! | `AudioLoudness` | featurer (audio) | crowd roars above the event's own loudness baseline (EBU R128) |
-//! | `SceneCut` | featurer (video) | hard cuts (`scdet`, plus the edges of black) |
-//! | `BlackFrame` | featurer (video) | black pictures (`blackdetect`) |
-//! | `Silence` | featurer (audio) | digital silence (`silencedetect`) |
-//! | `ExcitementSegmenter` | classifier | segments around roars, on scene cuts |
-//! | `CutOptimizer` | optimizer | clip bounds moved onto cuts or silences nearby |
-//!
-//! [`EventAnalyzer`] runs them all on one event, chunk by chunk: its filter graphs live as
-//! long as the event, so a black stretch, a silence or a roar across a chunk boundary is one
-//! finding, and results depend on the media, not on how it was cut. A damaged chunk gives a
-//! [`ChunkFailure`] that says why, with what could still be analysed; the next chunk goes on.
-//!
-//! - [`audio`] and [`video`]: the filter graphs and what they find.
-//! - `decode`: decoding a chunk with its damage counted.
-//! - [`loudness`]: the roar detector over momentary loudness.
-//! - [`optimizer`]: the cut optimizer.
-//! - [`records`]: the records the plugins publish.
-//! - [`segmenter`]: the excitement segmenter.
-
-pub mod audio;
-mod decode;
-mod graph;
-pub mod loudness;
-pub mod optimizer;
-pub mod records;
-pub mod segmenter;
-pub mod video;
+//! Its filter graphs live as long as the event, so a black stretch, a silence or a roar
+//! across a chunk boundary is one finding, and results depend on the media, not on how it
+//! was cut. A damaged chunk gives a [`ChunkFailure`] that says why, with what could still be
+//! analysed; the next chunk goes on.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,13 +11,15 @@ use std::path::PathBuf;
 use ffmpeg_next::frame;
 use serde_json::Value;
 
-use crate::ingest::Chunk;
-use audio::{AudioAnalysis, AudioConfig, AudioFinding};
-use decode::{decode_chunk, FrameSink};
-use loudness::{LoudnessEvent, Roar};
-use records::{seconds_value, tenths, Detection, PluginRecord, Segment};
-use segmenter::{Segmenter, SegmenterConfig};
-use video::{VideoAnalysis, VideoConfig, VideoFinding};
+use reeltime_connectors::ingest::Chunk;
+
+use crate::audio::{AudioAnalysis, AudioConfig, AudioFinding};
+use crate::decode::{decode_chunk, FrameSink};
+use crate::loudness::{LoudnessEvent, Roar};
+use crate::optimizer;
+use crate::records::{seconds_value, tenths, Detection, PluginRecord, Segment};
+use crate::segmenter::{Segmenter, SegmenterConfig};
+use crate::video::{VideoAnalysis, VideoConfig, VideoFinding};
 
 /// Plugin name of the roar featurer.
 pub const AUDIO_LOUDNESS: &str = "AudioLoudness";

@@ -18,7 +18,7 @@
 //! Real-time factor (RTF) = seconds of media / seconds of wall clock (higher is faster).
 //!
 //! ```text
-//! cargo bench -p reeltime-connectors --bench detector_speed [-- --seconds 60 --runs 1]
+//! cargo bench -p reeltime-plugins --bench detector_speed [-- --seconds 60 --runs 1]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ use std::time::Instant;
 
 use ffmpeg_next as ffmpeg;
 
-use reeltime_connectors::detectors::video::VideoConfig;
-use reeltime_connectors::detectors::{AnalysisConfig, EventAnalyzer};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{self, ChunkIngest};
+use reeltime_plugins::video::VideoConfig;
+use reeltime_plugins::{AnalysisConfig, EventAnalyzer};
 
 fn main() {
     let mut seconds = 60u32;

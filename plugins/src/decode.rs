@@ -10,8 +10,8 @@ use std::path::Path;
 use ffmpeg::{codec, frame, media, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
-use crate::ingest::probe::{open, to_us};
-use crate::ingest::MediaError;
+use reeltime_connectors::ingest::probe::{open, to_us};
+use reeltime_connectors::ingest::MediaError;
 
 /// What went wrong while decoding a chunk.
 #[derive(Debug, Default)]

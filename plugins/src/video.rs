@@ -10,7 +10,9 @@
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
 
-use super::graph::{feed, receive};
+use reeltime_connectors::ingest::probe::to_us;
+
+use crate::graph::{feed, receive};
 
 /// Settings of the video analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,7 +112,7 @@ impl VideoAnalysis {
                 return Ok(());
             }
             let Some(pts) = self.output.pts() else { continue };
-            let at_ms = (crate::ingest::probe::to_us(pts, time_base).max(0) as u64 + 500) / 1000;
+            let at_ms = (to_us(pts, time_base).max(0) as u64 + 500) / 1000;
             let metadata = self.output.metadata();
             let black_start = metadata.get("lavfi.black_start").is_some();
             let black_end = metadata.get("lavfi.black_end").is_some();
