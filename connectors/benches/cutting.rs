@@ -32,7 +32,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reeltime_connectors::ingest::chunks::ChunkIngest;
-use reeltime_connectors::ingest::hls::read_playlist;
+use reeltime_connectors::ingest::hls_reader::read_playlist;
 use reeltime_connectors::render::{
     render_clip, ClipOptions, CutMode, EncodeSettings, EventRange, RenderedClip,
 };

@@ -4,7 +4,8 @@
 //! engine, and writes the views the engine hands it.
 //!
 //! - [`edl`]: CMX 3600 edit decision lists of clips, for editors' importers.
-//! - [`hls`]: HLS playlists of rendered clips and replays (event, VOD and master playlists).
+//! - [`hls_writer`]: the HLS playlists of rendered clips and replays (event, VOD and master
+//!   playlists), built and written; [`ingest::hls_reader`] reads a source's playlists.
 //! - [`ingest`]: chunk ingest from a folder, one recording or an HLS playlist (VOD or live):
 //!   `chunk` records in event time.
 //! - [`kafka`]: the topics and the client settings shared by every Kafka client.
@@ -21,7 +22,7 @@
 //!   the JSON exports.
 
 pub mod edl;
-pub mod hls;
+pub mod hls_writer;
 pub mod ingest;
 pub mod kafka;
 pub mod log_file;

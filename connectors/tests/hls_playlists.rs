@@ -6,7 +6,7 @@ mod render_support;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use reeltime_connectors::hls::{write_playlist, EventPlaylist};
+use reeltime_connectors::hls_writer::{write_playlist, EventPlaylist};
 use reeltime_connectors::render::{render_clip, ClipOptions, EventRange};
 use render_support::{decode_errors, hls_parser, packets, Media, FRAME_MS};
 

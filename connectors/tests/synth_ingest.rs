@@ -8,7 +8,7 @@ use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use reeltime_connectors::ingest::chunks::chunk_files;
-use reeltime_connectors::ingest::hls::{follow, read_playlist};
+use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{probe, ChunkIngest, MediaError};
 use reeltime_connectors::synth::{make_match, SynthMatch, SynthSpec};

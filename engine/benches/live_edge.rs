@@ -24,7 +24,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reeltime::render::{RenderConfig, RenderSink};
+use reeltime::render_sink::{RenderConfig, RenderSink};
 use reeltime_operators::harness::{self, EpochInput};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::NotificationDoc;

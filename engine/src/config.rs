@@ -16,7 +16,7 @@ use toml::{Table, Value};
 
 use reeltime_connectors::kafka::ClientSettings;
 
-use crate::render::RenderConfig;
+use crate::render_sink::RenderConfig;
 
 /// The built-in defaults: also the reference of every key the configuration has.
 pub const DEFAULTS: &str = r#"

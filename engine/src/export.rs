@@ -38,7 +38,7 @@ use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, R
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::ReplayView;
 
-use crate::render::RenderSink;
+use crate::render_sink::RenderSink;
 
 /// How exports are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

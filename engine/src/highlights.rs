@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use reeltime_connectors::ingest::chunks::chunk_files;
-use reeltime_connectors::ingest::hls::{follow, read_playlist};
+use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{ChunkIngest, MediaError};
 use reeltime_connectors::output_dir::OutputDir;
@@ -28,7 +28,7 @@ use reeltime_plugins::{optimizer, segmenter, AnalysisConfig, EventAnalyzer, Plug
 
 use crate::export::ExportOptions;
 use crate::process::{process, ProcessOptions, Summary};
-use crate::render::RenderConfig;
+use crate::render_sink::RenderConfig;
 
 /// Where an event's media comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]

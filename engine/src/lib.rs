@@ -16,7 +16,7 @@
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 //! - [`publish`]: JSON Lines onto an input topic after the engine's checks (`reeltime
 //!   publish`).
-//! - [`render`]: the render sink: segment clips, event playlists and replay videos made
+//! - [`render_sink`]: the render sink: segment clips, event playlists and replay videos made
 //!   from the views as they change, on threads beside the dataflow.
 //! - [`run`]: the service over Kafka (`reeltime run`): rebuild from the inputs, then publish
 //!   each epoch's changes exactly once.
@@ -30,6 +30,6 @@ pub mod output;
 pub mod process;
 pub mod progress;
 pub mod publish;
-pub mod render;
+pub mod render_sink;
 pub mod run;
 pub mod topics;

@@ -11,7 +11,7 @@ use reeltime::export::{rewrite_exports, ExportOptions, Rewrite};
 use reeltime::highlights::{highlights, HighlightsOptions, LogSummary};
 use reeltime::process::{process, ProcessOptions, Summary};
 use reeltime::publish::{publish, PublishOptions};
-use reeltime::render::RenderConfig;
+use reeltime::render_sink::RenderConfig;
 use reeltime::topics::{create, CreateOptions};
 use reeltime_connectors::kafka::admin::DEFAULT_PARTITIONS;
 use reeltime_connectors::kafka::{ClientSettings, DEFAULT_TOPIC_PREFIX};

@@ -18,7 +18,7 @@ use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
 use crate::export::{write_exports, Definitions, ExportOptions};
-use crate::render::RenderSink;
+use crate::render_sink::RenderSink;
 
 /// An input record that was rejected, with where it was.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 //! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
 //! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
 //! ([`crate::export`]) and, from those, the tables (`tables/*.arrow`, `tables/*.parquet`).
-//! With [`ProcessOptions::render`], the render sink ([`crate::render`]) sees every epoch as it
+//! With [`ProcessOptions::render`], the render sink ([`crate::render_sink`]) sees every epoch as it
 //! closes, and the run waits for its renders before the views are written.
 
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ use reeltime_schemas::{decode, Record};
 use crate::export::{Definitions, ExportOptions};
 use crate::output::{EpochLogs, LayoutWriter, Rejected};
 use crate::progress::Progress;
-use crate::render::{RenderConfig, RenderSink, Rendered};
+use crate::render_sink::{RenderConfig, RenderSink, Rendered};
 
 /// Settings of one `process` run.
 #[derive(Clone, Debug)]

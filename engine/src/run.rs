@@ -14,7 +14,7 @@
 //!   letters) are published with the offsets the epoch consumed, in one transaction
 //!   ([`TransactionalSink`]): a crash at any moment loses nothing and duplicates nothing.
 //!
-//! With `[render] enabled`, the render sink ([`crate::render`]) sees every epoch's chunks and
+//! With `[render] enabled`, the render sink ([`crate::render_sink`]) sees every epoch's chunks and
 //! changes (from the first live epoch; the rebuilt state is planned whole then, and what was
 //! rendered before is found by its content-derived names without rendering again). What it
 //! finishes is published with the next epoch: the segment views with their clips, the replay
@@ -50,7 +50,7 @@ use reeltime_schemas::{decode, Record};
 use crate::config::Config;
 use crate::export::{Definitions, ExportOptions};
 use crate::output::{now_rfc3339, segment_doc, selection_doc, EpochLogs, LayoutWriter, Rejected};
-use crate::render::RenderSink;
+use crate::render_sink::RenderSink;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

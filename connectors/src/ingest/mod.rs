@@ -9,12 +9,13 @@
 //!
 //! - [`chunks`]: [`ChunkIngest`], which times chunks and numbers them, and the directory
 //!   source.
-//! - [`hls`]: HLS media playlists, read once (VOD) or followed while they grow (live).
+//! - [`hls_reader`]: a source's HLS media playlists, read once (VOD) or followed while they
+//!   grow (live).
 //! - [`probe`](mod@probe): what a media file holds (streams, frame rate, first and last video time).
 //! - [`split`]: one recording cut into chunks at keyframes, without re-encoding.
 
 pub mod chunks;
-pub mod hls;
+pub mod hls_reader;
 pub mod probe;
 pub mod split;
 

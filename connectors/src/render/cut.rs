@@ -28,7 +28,7 @@ use super::encode::{self, ClipInput, Output, Rendition};
 use super::mux::{temporary, Cleanup, HlsSegmenter, Mp4Writer};
 use super::source::{chunks_for, ms_to_ticks, ticks_to_ms, Kind, Source, SourcePacket};
 use super::{init_ffmpeg, thumbnail, EventRange, RenderError};
-use crate::hls::HlsSegment;
+use crate::hls_writer::HlsSegment;
 use crate::output_dir::path_component;
 
 /// Bumped when the way outputs are made changes, so old outputs are not reused.
@@ -119,7 +119,7 @@ pub struct ClipOptions {
     /// Write `<name>.mp4`.
     pub mp4: bool,
     /// Write HLS segments `<name>-00000.ts`, ... of at least this many milliseconds each
-    /// (cut at the first keyframe after), for an [`crate::hls::EventPlaylist`].
+    /// (cut at the first keyframe after), for an [`crate::hls_writer::EventPlaylist`].
     pub hls_segment_ms: Option<u64>,
     /// Write a JPEG `<name>.jpg` of the first frame at or after the in-point, this many pixels
     /// wide (height keeps the aspect ratio).
@@ -426,7 +426,7 @@ impl CodecNames {
 
     pub fn see_video(&mut self, packet: &ffmpeg_next::Packet) {
         if self.video.is_none() && packet.is_key() {
-            self.video = packet.data().and_then(crate::hls::avc_codec);
+            self.video = packet.data().and_then(crate::hls_writer::avc_codec);
         }
     }
 

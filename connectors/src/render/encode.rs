@@ -24,7 +24,7 @@ use super::mux::{Cleanup, HlsSegmenter, Mp4Writer};
 use super::replay::{Cancel, Framing};
 use super::source::{ms_to_ticks, ticks_to_ms, Kind, Source, TIMELINE};
 use super::{EventRange, RenderError};
-use crate::hls::HlsSegment;
+use crate::hls_writer::HlsSegment;
 
 /// One range to encode, with the chunks it needs (see `source::chunks_for`).
 pub(crate) struct ClipInput {

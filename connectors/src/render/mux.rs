@@ -14,7 +14,7 @@ use ffmpeg_next::{codec, encoder, format, Dictionary, Packet, Rational};
 
 use super::source::{Kind, TIMELINE};
 use super::RenderError;
-use crate::hls::HlsSegment;
+use crate::hls_writer::HlsSegment;
 
 /// MPEG-TS output starts at 1.4 s, as FFmpeg's own HLS muxer does: B-frame reordering makes
 /// the first DTS earlier than the first PTS, and a TS timeline must not go below zero.

@@ -30,7 +30,7 @@ use super::encode::{self, ClipInput, Fades, Output, Rendition};
 use super::mux::{temporary, Cleanup};
 use super::source::chunks_for;
 use super::{init_ffmpeg, thumbnail, EventRange, RenderError};
-use crate::hls::{self, HlsSegment, Variant};
+use crate::hls_writer::{self, HlsSegment, Variant};
 
 /// A resolution of a replay rendition (SEMANTICS §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -296,7 +296,7 @@ pub fn render_replay(
         let folder = dir.join(resolution.folder());
         let playlist = if options.hls {
             let path = folder.join("replay.m3u8");
-            stage(&path, hls::vod_playlist(&made.segments).as_bytes(), &mut cleanup)?;
+            stage(&path, hls_writer::vod_playlist(&made.segments).as_bytes(), &mut cleanup)?;
             variants.push(variant(
                 &folder,
                 resolution,
@@ -320,7 +320,7 @@ pub fn render_replay(
     }
     let master = if options.hls {
         let path = dir.join("master.m3u8");
-        stage(&path, hls::master_playlist(&variants).as_bytes(), &mut cleanup)?;
+        stage(&path, hls_writer::master_playlist(&variants).as_bytes(), &mut cleanup)?;
         Some(path)
     } else {
         None

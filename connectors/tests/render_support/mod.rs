@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use reeltime_connectors::ingest::hls::read_playlist;
+use reeltime_connectors::ingest::hls_reader::read_playlist;
 use reeltime_schemas::record::Chunk;
 
 /// Frames per second of the test media.

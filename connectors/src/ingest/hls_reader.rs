@@ -1,4 +1,4 @@
-//! HLS media playlists: read once (VOD), or followed while they grow (live).
+//! Reading a source's HLS media playlists: once (VOD), or followed while they grow (live).
 //!
 //! Only what ingest needs is read: `#EXTINF` durations, segment URIs (relative ones are
 //! resolved against the playlist's folder), `#EXT-X-MEDIA-SEQUENCE` (so a live playlist whose

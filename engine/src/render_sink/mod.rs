@@ -37,7 +37,7 @@ use std::sync::mpsc::{channel, Receiver};
 
 use anyhow::{Context, Result};
 
-use reeltime_connectors::hls::{write_playlist, EventPlaylist, HlsSegment};
+use reeltime_connectors::hls_writer::{write_playlist, EventPlaylist, HlsSegment};
 use reeltime_connectors::output_dir::path_component;
 use reeltime_connectors::render::{Cancel, EventRange, RenderedClip, RenderedReplay};
 use reeltime_operators::read_model::{Changes, ReadModel};

@@ -1,4 +1,4 @@
-//! HLS playlists of rendered clips and replays (RFC 8216, version 3).
+//! Writing the HLS playlists of rendered clips and replays (RFC 8216, version 3).
 //!
 //! The media they list are MPEG-TS segments written by [`crate::render`], each starting on a
 //! keyframe with its own PAT/PMT, H.264 video and AAC audio (ADTS): the one form that hls.js,
