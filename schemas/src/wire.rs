@@ -3,6 +3,11 @@
 //! Each `*Record` struct is one `type` of SEMANTICS §2 as plugins and operators publish it.
 //! [`decode`] turns one line or message into a [`Record`], or a [`RecordError`] that names the
 //! field and the rule it broke.
+//!
+//! Decoding reads the text once: [`json`] reads it into a tree, checked as strict JSON, and the
+//! `*Record` struct of the record's `type` is read from that tree, then validated and normalised.
+//! Only a record that fails is read from the tree a second time, with its path tracked, to name
+//! the field at fault; accepted records pay nothing for that.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,7 +17,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::error::RecordError;
-use crate::json;
+use crate::json::{self, Node};
 use crate::record::{self, Extra, Record};
 use crate::time::{Rate, Seconds};
 use crate::value::{from_json_attributes, JsonAttributes, JsonValue};
@@ -464,19 +469,19 @@ pub enum InputRecord {
 
 /// Decodes one record (a log line without its newline, or a Kafka message).
 pub fn decode(bytes: &[u8], max_record_bytes: usize) -> Result<Record, RecordError> {
-    let checked = json::check(bytes, max_record_bytes)?;
-    let text = checked.text;
-    match checked.record_type.as_str() {
-        "profile" => typed(text, "profile", profile),
-        "event" => typed(text, "event", event),
-        "chunk" => typed(text, "chunk", chunk),
-        "segment" => typed(text, "segment", segment),
-        "optimization" => typed(text, "optimization", optimization),
-        "label" => typed(text, "label", label),
-        "detection" => typed(text, "detection", detection),
-        "replay" => typed(text, "replay", replay),
-        "feedback" => typed(text, "feedback", feedback),
-        "delete" => typed(text, "delete", delete),
+    let parsed = json::parse(bytes, max_record_bytes)?;
+    let root = &parsed.root;
+    match parsed.record_type.as_ref() {
+        "profile" => typed(root, "profile", profile),
+        "event" => typed(root, "event", event),
+        "chunk" => typed(root, "chunk", chunk),
+        "segment" => typed(root, "segment", segment),
+        "optimization" => typed(root, "optimization", optimization),
+        "label" => typed(root, "label", label),
+        "detection" => typed(root, "detection", detection),
+        "replay" => typed(root, "replay", replay),
+        "feedback" => typed(root, "feedback", feedback),
+        "delete" => typed(root, "delete", delete),
         other => Err(RecordError::UnknownType(other.to_owned())),
     }
 }
@@ -491,52 +496,60 @@ impl fmt::Display for Rule {
 }
 
 fn typed<W: for<'de> Deserialize<'de>>(
-    text: &str,
+    root: &Node,
     record_type: &'static str,
     validate: fn(W) -> Result<Record, Rule>,
 ) -> Result<Record, RecordError> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let wire: W = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        RecordError::Invalid { record_type, message: describe(text, e.path(), e.inner()) }
-    })?;
+    let wire = W::deserialize(root.deserializer())
+        .map_err(|e| RecordError::Invalid { record_type, message: explain::<W>(root, e) })?;
     validate(wire).map_err(|rule| RecordError::Invalid { record_type, message: rule.0 })
 }
 
+/// Says which field of a record that cannot be read as `W` is at fault, and why.
+///
+/// The path costs an allocation per key, so it is tracked only now, reading the tree again: the
+/// same reading fails in the same place.
+#[cold]
+fn explain<W: for<'de> Deserialize<'de>>(root: &Node, untracked: serde_json::Error) -> String {
+    match serde_path_to_error::deserialize::<_, W>(root.deserializer()) {
+        Err(e) => describe(root, e.path(), e.inner()),
+        // Not reached, as reading is deterministic; the first error still says what is wrong.
+        Ok(_) => untracked.to_string(),
+    }
+}
+
 /// Words a serde error the way SEMANTICS speaks: a `null` in a required field is missing.
-fn describe(text: &str, path: &serde_path_to_error::Path, error: &serde_json::Error) -> String {
+fn describe(root: &Node, path: &serde_path_to_error::Path, error: &serde_json::Error) -> String {
     let message = error.to_string();
-    // serde_json appends " at line L column C"; the record is one line, the field is named.
+    // An error with a position ends in " at line L column C"; the field is named instead.
     let message = match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message,
+        Some(at) if error.line() > 0 => message[..at].to_owned(),
+        _ => message,
     };
     let field = path.to_string();
     if field == "." || field.is_empty() {
         return message;
     }
     // serde_json rejects a null enum (`"status": null`) with a bare "expected value".
-    let null_enum = message == "expected value" && is_null_at(text, path);
+    let null_enum = message == "expected value" && is_null_at(root, path);
     if message.starts_with("invalid type: null") || null_enum {
         return format!("missing field `{field}` (null)");
     }
     format!("field `{field}`: {message}")
 }
 
-/// Whether the value at `path` in the (valid JSON) `text` is `null`.
-fn is_null_at(text: &str, path: &serde_path_to_error::Path) -> bool {
+/// Whether the value at `path` in the record is `null`.
+fn is_null_at(root: &Node, path: &serde_path_to_error::Path) -> bool {
     use serde_path_to_error::Segment;
-    let Ok(root) = serde_json::from_str::<serde_json::Value>(text) else {
-        return false;
-    };
-    let mut value = Some(&root);
+    let mut value = Some(root);
     for segment in path {
         value = match segment {
-            Segment::Seq { index } => value.and_then(|v| v.get(index)),
+            Segment::Seq { index } => value.and_then(|v| v.at(*index)),
             Segment::Map { key } => value.and_then(|v| v.get(key)),
             Segment::Enum { .. } | Segment::Unknown => None,
         };
     }
-    value.is_some_and(serde_json::Value::is_null)
+    value.is_some_and(|v| matches!(v, Node::Null))
 }
 
 fn extra(fields: ExtraFields) -> Extra {
