@@ -4,8 +4,9 @@
 //! playlist), ingests and analyses it chunk by chunk with the built-in plugins, writes the
 //! event log `OUT/demo-log.jsonl` (profile, event, a catch-up and an after-event replay,
 //! chunks, detections, segments, optimizations, event ended) and runs it through the dataflow
-//! and the render sink like `reeltime process --render`, so every view and export, every
-//! clip, the event playlist and both replay videos are written in `OUT`.
+//! and the render sink like `reeltime process --render` (the pipeline of
+//! [`crate::media_pipeline`]), so every view and export, every clip, the event playlist and
+//! both replay videos are written in `OUT`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,7 +18,7 @@ use reeltime_connectors::output_dir::OutputDir;
 use reeltime_connectors::synth::{make_match, SynthSpec};
 use reeltime_plugins::AnalysisConfig;
 
-use crate::highlights::{
+use crate::media_pipeline::{
     analyse_to_log, default_priorities, process_log, EventPlan, LogSummary, MediaSource,
 };
 use crate::process::Summary;

@@ -7,8 +7,10 @@
 //!   flags).
 //! - [`demo`]: `reeltime demo`, a synthetic match made, analysed and processed end to end.
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
-//! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist ingested, analysed
-//!   by the built-in plugins into an event log, and processed; shared with the demo.
+//! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist made into
+//!   highlights.
+//! - [`media_pipeline`]: what the demo and `highlights` share: media ingested and analysed by
+//!   the built-in plugins into an event log, then the log processed with the render sink on.
 //! - [`output`]: what both modes write into the output directory: the notification and
 //!   dead-letter logs, and the views with their exports and tables.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
@@ -26,6 +28,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod highlights;
+pub mod media_pipeline;
 pub mod output;
 pub mod process;
 pub mod progress;

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use reeltime::export::{rewrite_exports, ExportOptions, Rewrite};
-use reeltime::highlights::{highlights, HighlightsOptions, LogSummary};
+use reeltime::highlights::{highlights, HighlightsOptions};
+use reeltime::media_pipeline::LogSummary;
 use reeltime::process::{process, ProcessOptions, Summary};
 use reeltime::publish::{publish, PublishOptions};
 use reeltime::render_sink::RenderConfig;

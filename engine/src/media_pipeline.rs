@@ -1,0 +1,328 @@
+//! The pipeline `reeltime demo` and `reeltime highlights` share: media analysed into an event
+//! log, then the log processed.
+//!
+//! [`analyse_to_log`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
+//! chunks, a single file first cut into chunks at its keyframes without re-encoding, or a
+//! playlist followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
+//! everything is written as an event log in publishing order: the profile, the event
+//! (started, with the probed frame rate and audio tracks), the replays of the
+//! [`EventPlan`], then per chunk its `chunk` record and what the plugins found, and finally
+//! the event ended. [`process_log`] then runs that log through `reeltime process` like any
+//! other, with the render sink on, so every view and export is written beside it, with the
+//! clips, event playlists and replay videos.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use reeltime_connectors::ingest::chunks::chunk_files;
+use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
+use reeltime_connectors::ingest::split::split_file;
+use reeltime_connectors::ingest::ChunkIngest;
+use reeltime_plugins::{optimizer, segmenter, AnalysisConfig, EventAnalyzer, PluginRecord};
+
+use crate::export::ExportOptions;
+use crate::process::{process, ProcessOptions, Summary};
+use crate::render_sink::RenderConfig;
+
+/// Where an event's media comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaSource {
+    /// A folder of `.ts`/`.mp4` chunks, played in name order.
+    Folder(PathBuf),
+    /// One recording, cut into chunks of the profile's chunk size.
+    File(PathBuf),
+    /// An HLS playlist, followed until it ends.
+    Playlist(PathBuf),
+}
+
+impl MediaSource {
+    /// What `path` is: a folder, a playlist (`.m3u8`) or a media file; an error when it does
+    /// not exist.
+    pub fn of_path(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            bail!("{path:?} does not exist");
+        }
+        let playlist = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("m3u8"));
+        Ok(if path.is_dir() {
+            MediaSource::Folder(path.to_owned())
+        } else if playlist {
+            MediaSource::Playlist(path.to_owned())
+        } else {
+            MediaSource::File(path.to_owned())
+        })
+    }
+}
+
+/// What an event log is made of besides the media: ids and plugin settings.
+#[derive(Clone, Debug)]
+pub struct EventPlan {
+    /// The event's id.
+    pub event_id: String,
+    /// Its human title.
+    pub title: String,
+    /// The profile's name.
+    pub profile: String,
+    /// Chunk length when a single file is cut, in seconds.
+    pub chunk_seconds: f64,
+    /// Settings of the built-in plugins.
+    pub analysis: AnalysisConfig,
+    /// The `replay` records to publish (after the event record).
+    pub replays: Vec<Value>,
+    /// Where chunks cut from a single file go.
+    pub chunk_dir: PathBuf,
+}
+
+/// What [`analyse_to_log`] did.
+#[derive(Clone, Debug, Default)]
+pub struct LogSummary {
+    /// Chunks analysed (failed ones included).
+    pub chunks: u64,
+    /// Event time covered, in milliseconds.
+    pub media_ms: u64,
+    /// Chunks that could not be read or analysed, each with its reason.
+    pub failures: Vec<String>,
+    /// Detection records written.
+    pub detections: u64,
+    /// Complete segments written.
+    pub segments: u64,
+    /// Lines of the log.
+    pub lines: u64,
+    /// Wall-clock time of the analysis.
+    pub elapsed: Duration,
+}
+
+/// The profile record of `plan`: the built-in plugins and their settings.
+pub fn profile_record(plan: &EventPlan) -> Value {
+    let a = &plan.analysis;
+    let seconds = |ms: u64| ms as f64 / 1000.0;
+    json!({
+        "type": "profile",
+        "name": plan.profile,
+        "chunk_size": plan.chunk_seconds,
+        "processing_fps": a.video.processing_fps,
+        "max_segment_length": seconds(a.segmenter.max_length_ms),
+        "classifier": {"plugin": segmenter::PLUGIN, "config": {
+            "pre_roll": seconds(a.segmenter.pre_roll_ms),
+            "post_roll": seconds(a.segmenter.post_roll_ms),
+            "snap": seconds(a.segmenter.snap_ms),
+        }},
+        "optimizer": {"plugin": optimizer::PLUGIN, "search_window": seconds(a.search_window_ms)},
+        "featurers": [
+            {"plugin": reeltime_plugins::AUDIO_LOUDNESS, "media": "audio", "config": {
+                "threshold_lu": a.audio.loudness.threshold_lu,
+                "high_lu": a.audio.loudness.high_lu,
+                "min_duration": seconds(a.audio.loudness.min_duration_ms),
+            }},
+            {"plugin": reeltime_plugins::SCENE_CUT, "media": "video",
+             "config": {"threshold": a.video.scene_threshold}},
+            {"plugin": reeltime_plugins::BLACK_FRAME, "media": "video",
+             "config": {"min_duration": seconds(a.video.black_min_ms)}},
+            {"plugin": reeltime_plugins::SILENCE, "media": "audio", "config": {
+                "noise_db": a.audio.silence_noise_db,
+                "min_duration": seconds(a.audio.silence_min_ms),
+            }},
+        ],
+    })
+}
+
+/// Writes JSON lines and counts them.
+struct LogWriter {
+    path: PathBuf,
+    writer: BufWriter<File>,
+    lines: u64,
+}
+
+impl LogWriter {
+    fn write(&mut self, record: &Value) -> Result<()> {
+        serde_json::to_writer(&mut self.writer, record)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.writer.write_all(b"\n"))
+            .with_context(|| format!("writing {:?}", self.path))?;
+        self.lines += 1;
+        Ok(())
+    }
+}
+
+/// The analysis of one event as it runs.
+struct Run<'a> {
+    plan: &'a EventPlan,
+    log: LogWriter,
+    ingest: ChunkIngest,
+    analyzer: Option<EventAnalyzer>,
+    summary: LogSummary,
+    progress: bool,
+    started: Instant,
+}
+
+impl Run<'_> {
+    /// Ingests and analyses one chunk; a chunk that fails is noted and skipped.
+    fn chunk(&mut self, path: &Path, total: Option<usize>) -> Result<()> {
+        self.summary.chunks += 1;
+        let chunk = match self.ingest.add(path) {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                self.log.write(&self.ingest.unreadable_record(path, &error.to_string()))?;
+                self.fail(format!("chunk {:?} skipped: {error}", path));
+                return Ok(());
+            }
+        };
+        if self.analyzer.is_none() {
+            let media = self.ingest.media().expect("a chunk was read");
+            let mut event = json!({
+                "type": "event", "event_id": self.plan.event_id, "profile": self.plan.profile,
+                "status": "started", "title": self.plan.title,
+                "frame_rate": (media.frame_rate * 1000.0).round() / 1000.0,
+                "audio_tracks": media.audio_tracks,
+            });
+            if media.audio_tracks.is_empty() {
+                event["audio_tracks"] = json!([]);
+            }
+            self.log.write(&event)?;
+            for replay in &self.plan.replays {
+                self.log.write(replay)?;
+            }
+            self.analyzer = Some(EventAnalyzer::new(self.plan.analysis, &media.audio_tracks));
+        }
+        self.summary.media_ms = chunk.end_ms();
+        let analyzer = self.analyzer.as_mut().expect("made above");
+        // The chunk record goes first, as ingest publishes it before the plugins see the
+        // chunk; a chunk the plugins could not analyse carries the reason.
+        let records = match analyzer.analyze_chunk(&chunk) {
+            Ok(records) => {
+                self.log.write(&chunk.record())?;
+                records
+            }
+            Err(failure) => {
+                self.log.write(&chunk.failed_record(&failure.to_string()))?;
+                self.fail(failure.to_string());
+                failure.salvaged
+            }
+        };
+        self.records(&records)?;
+        if self.progress {
+            let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+            eprintln!(
+                "analysed chunk {}{of} up to {:.1} s: {} detections, {} segments so far ({:.1} s)",
+                self.summary.chunks,
+                self.summary.media_ms as f64 / 1000.0,
+                self.summary.detections,
+                self.summary.segments,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    fn records(&mut self, records: &[PluginRecord]) -> Result<()> {
+        for record in records {
+            match record {
+                PluginRecord::Detection(_) => self.summary.detections += 1,
+                PluginRecord::Segment(s) if s.end_ms.is_some() => self.summary.segments += 1,
+                _ => {}
+            }
+            self.log.write(&record.to_json(&self.plan.event_id))?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, reason: String) {
+        eprintln!("warning: {reason}");
+        self.summary.failures.push(reason);
+    }
+}
+
+/// Ingests and analyses `source` and writes the event log of `plan` to `log_path`.
+pub fn analyse_to_log(
+    source: &MediaSource,
+    plan: &EventPlan,
+    log_path: &Path,
+    progress: bool,
+) -> Result<LogSummary> {
+    let file = File::create(log_path).with_context(|| format!("creating {log_path:?}"))?;
+    let mut run = Run {
+        plan,
+        log: LogWriter { path: log_path.to_owned(), writer: BufWriter::new(file), lines: 0 },
+        ingest: ChunkIngest::new(plan.event_id.clone()),
+        analyzer: None,
+        summary: LogSummary::default(),
+        progress,
+        started: Instant::now(),
+    };
+    run.log.write(&profile_record(plan))?;
+    match source {
+        MediaSource::Folder(dir) => {
+            let files = chunk_files(dir)?;
+            for path in &files {
+                run.chunk(path, Some(files.len()))?;
+            }
+        }
+        MediaSource::File(path) => {
+            if progress {
+                eprintln!("cutting {} into {} s chunks", path.display(), plan.chunk_seconds);
+            }
+            let chunks = split_file(path, &plan.chunk_dir, plan.chunk_seconds)?;
+            for chunk in &chunks {
+                run.chunk(&chunk.path, Some(chunks.len()))?;
+            }
+        }
+        MediaSource::Playlist(path) => {
+            let total = read_playlist(path)?;
+            let total = total.ended.then_some(total.segments.len());
+            let stop = AtomicBool::new(false);
+            let mut outcome = Ok(());
+            follow(path, Duration::from_secs(1), &stop, |segment| {
+                if outcome.is_ok() {
+                    outcome = run.chunk(&segment.path, total);
+                }
+            })?;
+            outcome?;
+        }
+    }
+    let Some(analyzer) = run.analyzer.as_mut() else {
+        let path = match source {
+            MediaSource::Folder(p) | MediaSource::File(p) | MediaSource::Playlist(p) => p,
+        };
+        let reasons = run.summary.failures.join("; ");
+        bail!("no readable video in {path:?}: {reasons}");
+    };
+    let last = analyzer.finish().map_err(|e| anyhow::anyhow!("finishing the analysis: {e}"))?;
+    run.records(&last)?;
+    run.log.write(&json!({
+        "type": "event", "event_id": plan.event_id, "profile": plan.profile,
+        "status": "ended", "title": plan.title,
+        "frame_rate": run.ingest.media().map(|m| (m.frame_rate * 1000.0).round() / 1000.0),
+        "audio_tracks": run.ingest.media().map(|m| m.audio_tracks.clone()),
+    }))?;
+    run.log.writer.flush().with_context(|| format!("writing {log_path:?}"))?;
+    run.summary.lines = run.log.lines;
+    run.summary.elapsed = run.started.elapsed();
+    Ok(run.summary)
+}
+
+/// Runs the event log at `log` through the dataflow into `out`.
+pub fn process_log(log: &Path, out: &Path, progress: bool) -> Result<Summary> {
+    process(&ProcessOptions {
+        log: log.to_owned(),
+        out: out.to_owned(),
+        workers: 1,
+        epoch_records: 1000,
+        max_record_bytes: reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES,
+        progress,
+        export: ExportOptions { drop_frame: false },
+        render: Some(RenderConfig::default()),
+    })
+}
+
+/// The default priorities: high excitement first, then medium.
+pub fn default_priorities() -> Vec<Value> {
+    vec![
+        json!({"plugin": segmenter::PLUGIN, "attribute": "Excitement", "value": "high", "weight": 90}),
+        json!({"plugin": segmenter::PLUGIN, "attribute": "Excitement", "value": "medium", "weight": 50}),
+    ]
+}
