@@ -51,6 +51,20 @@ pub fn seconds_to_ms(seconds: f64) -> Result<u64, String> {
 /// Rounds a non-negative finite number to thousandths, half away from zero, on its shortest
 /// decimal representation; saturates at `u64::MAX`.
 pub fn round_decimal_thousandths(value: f64) -> u64 {
+    // Most times are a whole number of milliseconds, give or take the error of binary floating
+    // point, and then no decimal needs to be written out. The shortest decimal `d` is within half
+    // an ulp of `value`, so below 1e9 `d * 1000` is within 3e-4 of `value * 1000`: when that is
+    // within 0.25 of an integer, `d * 1000` is within 0.5 of it and rounds to it.
+    let thousandths = value * 1000.0;
+    let nearest = thousandths.round();
+    if value.is_sign_positive() && value < 1e9 && (thousandths - nearest).abs() < 0.25 {
+        return nearest as u64;
+    }
+    round_written_decimal(value)
+}
+
+/// [`round_decimal_thousandths`] by writing the decimal out.
+fn round_written_decimal(value: f64) -> u64 {
     if value >= 1e15 {
         return u64::MAX;
     }
@@ -228,6 +242,37 @@ mod tests {
         assert_eq!(seconds_to_ms(0.1 + 0.2), Ok(300));
         assert_eq!(seconds_to_ms(12.3456789), Ok(12346));
         assert_eq!(seconds_to_ms(0.0), Ok(0));
+    }
+
+    #[test]
+    fn rounding_without_writing_the_decimal_agrees_with_writing_it() {
+        // Decimals of up to 7 places (what publishers write), values near the half of a
+        // thousandth, and arbitrary doubles, from a fixed xorshift sequence.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values = vec![0.0, -0.0, 0.0005, 0.0015, 2.675, 1.0005, 864000.0004, 1e9, 1e15];
+        for _ in 0..200_000 {
+            let places = (next() % 8) as i32;
+            let digits = next() % 10_000_000_000_000;
+            values.push(digits as f64 / 10f64.powi(places));
+            let half = (next() % 1_000_000_000) as f64 + 0.5;
+            values.push(half / 1000.0);
+            values.push(f64::from_bits(next() >> 2));
+            values.push(f64::from_bits(next() % 0x41d0_0000_0000_0000));
+        }
+        for value in values {
+            assert_eq!(
+                round_decimal_thousandths(value),
+                round_written_decimal(value),
+                "{value} ({:#x})",
+                value.to_bits()
+            );
+        }
     }
 
     #[test]
