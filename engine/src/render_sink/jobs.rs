@@ -9,6 +9,7 @@ use reeltime_connectors::render::{
 };
 use reeltime_schemas::record::Chunk;
 
+use super::failure::RenderFailure;
 use super::pool::Job;
 
 /// Which bounds of a segment a clip holds.
@@ -65,7 +66,7 @@ pub enum Outcome {
         /// The epoch whose views asked for it.
         epoch: u64,
         /// The clip, or why not.
-        result: Result<RenderedClip, String>,
+        result: Result<RenderedClip, RenderFailure>,
         /// How long it took.
         elapsed: Duration,
     },
@@ -78,7 +79,7 @@ pub enum Outcome {
         /// The epoch whose views asked for it.
         epoch: u64,
         /// The replay, or why not; `None` when a newer version cancelled it.
-        result: Option<Result<RenderedReplay, String>>,
+        result: Option<Result<RenderedReplay, RenderFailure>>,
         /// How long it took.
         elapsed: Duration,
     },
@@ -126,7 +127,7 @@ impl Job for RenderJob {
                     job.range,
                     &job.options,
                 )
-                .map_err(|e| e.to_string());
+                .map_err(RenderFailure::Render);
                 Outcome::Clip {
                     key: job.key,
                     range: job.range,
@@ -148,7 +149,7 @@ impl Job for RenderJob {
                         &job.cancel,
                     ) {
                         Err(RenderError::Cancelled) => None,
-                        result => Some(result.map_err(|e| e.to_string())),
+                        result => Some(result.map_err(RenderFailure::Render)),
                     }
                 };
                 Outcome::Replay {
@@ -170,7 +171,7 @@ impl Job for RenderJob {
                     key,
                     range,
                     epoch,
-                    result: Err(format!("the render failed unexpectedly: {message}")),
+                    result: Err(RenderFailure::Panicked(message)),
                     elapsed: Duration::ZERO,
                 })
             }
@@ -181,7 +182,7 @@ impl Job for RenderJob {
                     replay_id,
                     request,
                     epoch,
-                    result: Some(Err(format!("the render failed unexpectedly: {message}"))),
+                    result: Some(Err(RenderFailure::Panicked(message))),
                     elapsed: Duration::ZERO,
                 })
             }

@@ -26,7 +26,16 @@
 //!   of clip bounds changes; a newer list cancels the render of an older one.
 //! - **Chunks.** A `chunk` record with an `error` is a failed chunk: it is listed in the
 //!   event view and notified (`chunk_failed`).
+//!
+//! What to render, wait for, fail or try again, which renders are superseded and when a
+//! playlist takes a clip or ends are plain functions in `decisions`, tested on their own;
+//! this module acts on them. Failures are a [`RenderFailure`], made text only where a view,
+//! a notification or a warning is written. `jobs` and `pool` run the renders with
+//! FFmpeg on threads; [`settings`] holds the engine's render settings and a replay's `render`
+//! object.
 
+mod decisions;
+pub mod failure;
 mod jobs;
 mod pool;
 pub mod settings;
@@ -49,40 +58,15 @@ use reeltime_schemas::record::{Chunk, EventStatus, Seq};
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::{EventView, ReplayView};
 
+use decisions::{
+    clip_action, clip_render_current, clip_superseded, playlist_takes, replay_action,
+    replay_failure_news, replay_replanned, replay_start, settle, ChunkIndex, ClipAction, ClipState,
+    ReplayAction, ReplayStart, ReplayStatus,
+};
+pub use failure::RenderFailure;
 use jobs::{Bounds, ClipJob, ClipKey, Outcome, RenderJob, ReplayJob, ReplayRequest};
 use pool::Pool;
 pub use settings::RenderConfig;
-
-/// Where a clip is.
-enum ClipState {
-    /// Waiting for the chunks to reach its out-point.
-    Waiting(EventRange),
-    /// Queued or being cut.
-    Rendering(EventRange),
-    /// Cut.
-    Done(EventRange, Box<RenderedClip>),
-    /// Could not be cut.
-    Failed(EventRange, String),
-    /// Could not be cut because the event ended before its chunks reached the clip; tried
-    /// again if more chunks come.
-    Late(EventRange, String),
-}
-
-impl ClipState {
-    fn range(&self) -> EventRange {
-        match self {
-            ClipState::Waiting(r)
-            | ClipState::Rendering(r)
-            | ClipState::Done(r, _)
-            | ClipState::Failed(r, _)
-            | ClipState::Late(r, _) => *r,
-        }
-    }
-
-    fn pending(&self) -> bool {
-        matches!(self, ClipState::Waiting(_) | ClipState::Rendering(_))
-    }
-}
 
 /// Where a replay's rendering is.
 struct ReplayState {
@@ -93,90 +77,12 @@ struct ReplayState {
     status: ReplayStatus,
 }
 
-enum ReplayStatus {
-    Waiting,
-    Rendering(Cancel),
-    Done(Box<RenderedReplay>),
-    Failed(String),
-    /// Failed because the event ended before its chunks reached a clip; tried again if more
-    /// chunks come.
-    Late(String),
-}
-
 /// An event's growing playlist on one track.
 struct Playlist {
     playlist: EventPlaylist,
     /// The segments (by start) whose clip is in it.
     added: BTreeSet<u64>,
     ended: bool,
-}
-
-/// An event's chunks sorted by start, made once for the ranges of one plan.
-struct ChunkIndex<'a> {
-    sorted: Vec<&'a Chunk>,
-    /// Where the chunks reach in event time.
-    covered_end: u64,
-}
-
-impl<'a> ChunkIndex<'a> {
-    fn new(chunks: Option<&'a BTreeMap<u64, (Seq, Chunk)>>) -> ChunkIndex<'a> {
-        let mut sorted: Vec<&Chunk> = chunks.into_iter().flatten().map(|(_, (_, c))| c).collect();
-        sorted.sort_by_key(|c| (c.start_ms, c.seq_no));
-        let covered_end = sorted.iter().map(|c| c.start_ms + c.duration_ms).max().unwrap_or(0);
-        ChunkIndex { sorted, covered_end }
-    }
-
-    /// Whether the chunks can serve `range`: ready with the chunks it needs, not yet (live),
-    /// or not (a damaged chunk, or the event ended before the chunks got there).
-    fn readiness(&self, range: EventRange, ended: bool) -> Readiness {
-        if self.sorted.is_empty() {
-            return if ended {
-                Readiness::Late("the event ended without chunks".into())
-            } else {
-                Readiness::Wait
-            };
-        }
-        if let Some(bad) = self.sorted.iter().find(|c| {
-            c.error.is_some()
-                && c.start_ms < range.end_ms
-                && c.start_ms + c.duration_ms > range.start_ms
-        }) {
-            let reason = bad.error.as_deref().unwrap_or_default();
-            return Readiness::Fail(format!(
-                "chunk {} ({}) cannot be used: {reason}",
-                bad.seq_no, bad.uri
-            ));
-        }
-        if self.covered_end < range.end_ms {
-            return if ended {
-                Readiness::Late(format!(
-                    "the event ended with its chunks reaching {} s, before the clip's end at {} s",
-                    Seconds(self.covered_end),
-                    Seconds(range.end_ms)
-                ))
-            } else {
-                Readiness::Wait
-            };
-        }
-        // The chunks the range overlaps, and the one before in case the first does not start
-        // with a keyframe.
-        let first = self.sorted.iter().rposition(|c| c.start_ms <= range.start_ms).unwrap_or(0);
-        let needed = self.sorted[first.saturating_sub(1)..]
-            .iter()
-            .take_while(|c| c.start_ms < range.end_ms)
-            .map(|c| (*c).clone())
-            .collect();
-        Readiness::Ready(needed)
-    }
-}
-
-/// Whether the chunks of an event can serve a range yet.
-enum Readiness {
-    Ready(Vec<Chunk>),
-    Wait,
-    Fail(String),
-    /// The event ended before its chunks reached the range.
-    Late(String),
 }
 
 /// How many renders ended which way.
@@ -277,10 +183,9 @@ impl RenderSink {
         replays.extend(
             self.replays
                 .iter()
-                .filter(|(_, r)| match r.status {
-                    ReplayStatus::Waiting => events.contains(&r.event_id),
-                    ReplayStatus::Late(_) => fresh.contains(&r.event_id),
-                    _ => false,
+                .filter(|(_, r)| {
+                    let touched = events.contains(&r.event_id);
+                    replay_replanned(&r.status, touched, fresh.contains(&r.event_id))
                 })
                 .map(|(id, _)| id.clone()),
         );
@@ -367,8 +272,8 @@ impl RenderSink {
                         Bounds::Optimized => doc.optimized = clip,
                     }
                 }
-                ClipState::Failed(_, reason) | ClipState::Late(_, reason) => {
-                    let reason = format!("{} clip: {reason}", key.bounds.as_str());
+                ClipState::Failed(_, failure) => {
+                    let reason = format!("{} clip: {failure}", key.bounds.as_str());
                     doc.error = Some(match doc.error.take() {
                         Some(earlier) => format!("{earlier}; {reason}"),
                         None => reason,
@@ -398,9 +303,9 @@ impl RenderSink {
         match &state.status {
             ReplayStatus::Waiting => doc.status = "waiting".into(),
             ReplayStatus::Rendering(_) => doc.status = "rendering".into(),
-            ReplayStatus::Failed(reason) | ReplayStatus::Late(reason) => {
+            ReplayStatus::Failed(failure) => {
                 doc.status = "failed".into();
-                doc.error = Some(reason.clone());
+                doc.error = Some(failure.to_string());
             }
             ReplayStatus::Done(replay) => return Some(self.replay_doc(state.version, replay)),
         }
@@ -470,42 +375,30 @@ impl RenderSink {
         }
         let stale: Vec<ClipKey> = self
             .event_clips(event_id)
-            .filter(|(key, state)| wanted.get(*key) != Some(&state.range()))
+            .filter(|(key, state)| clip_superseded(state, wanted.get(*key)))
             .map(|(key, _)| key.clone())
             .collect();
         for key in stale {
             self.changed_segments.insert((key.event_id.clone(), key.start_ms));
             self.clips.remove(&key);
         }
-        // What the chunks say of each clip to (re)consider, with the chunks indexed once.
-        let index = ChunkIndex::new(self.chunks.get(event_id));
-        let decisions: Vec<(ClipKey, EventRange, bool, Readiness)> = wanted
+        // What to do with each clip, with the chunks indexed once.
+        let index = ChunkIndex::new(self.event_chunks(event_id));
+        let actions: Vec<(ClipKey, EventRange, ClipAction)> = wanted
             .into_iter()
-            .filter_map(|(key, range)| {
-                let (again, was_late) = match self.clips.get(&key) {
-                    None | Some(ClipState::Waiting(_)) => (true, false),
-                    Some(ClipState::Late(..)) => (fresh, true),
-                    Some(_) => (false, false),
-                };
-                again.then(|| {
-                    let readiness = index.readiness(range, ended);
-                    (key, range, was_late, readiness)
-                })
+            .map(|(key, range)| {
+                let action = clip_action(self.clips.get(&key), fresh, &index, range, ended);
+                (key, range, action)
             })
             .collect();
-        for (key, range, was_late, readiness) in decisions {
-            match readiness {
-                Readiness::Wait => {
+        for (key, range, action) in actions {
+            match action {
+                ClipAction::Keep => {}
+                ClipAction::Wait => {
                     self.clips.insert(key, ClipState::Waiting(range));
                 }
-                // Still short of the clip: said already.
-                Readiness::Late(_) if was_late => {}
-                Readiness::Late(reason) => {
-                    self.clip_failed(epoch, key.clone(), range, reason.clone());
-                    self.clips.insert(key, ClipState::Late(range, reason));
-                }
-                Readiness::Fail(reason) => self.clip_failed(epoch, key, range, reason),
-                Readiness::Ready(chunks) => {
+                ClipAction::Fail(failure) => self.clip_failed(epoch, key, range, failure),
+                ClipAction::Render(chunks) => {
                     let dir = self.root.join("events").join(path_component(event_id)).join("clips");
                     self.clips.insert(key.clone(), ClipState::Rendering(range));
                     self.clip_pool.submit(RenderJob::Clip(ClipJob {
@@ -550,36 +443,28 @@ impl RenderSink {
             return;
         };
         let current = self.replays.get(replay_id);
-        // Waiting and late renders are planned again (late ones only when chunks came).
-        let again = current
-            .is_some_and(|s| matches!(s.status, ReplayStatus::Waiting | ReplayStatus::Late(_)));
-        let was_late = current
-            .is_some_and(|s| s.request == request && matches!(s.status, ReplayStatus::Late(_)));
-        if current.is_some_and(|s| s.request == request) && !again {
+        let ReplayAction::Start { same_request, was_late } =
+            replay_action(current.map(|s| (&s.request, &s.status)), &request)
+        else {
             return;
-        }
+        };
         if let Some(ReplayStatus::Rendering(cancel)) = current.map(|s| &s.status) {
             cancel.cancel();
         }
         let version = match current {
-            Some(state) if state.request == request => state.version,
+            Some(state) if same_request => state.version,
             _ => model.version(replay_id).unwrap_or_default(),
         };
         self.changed_replays.insert(replay_id.to_owned());
         let status = self.start_replay(epoch, model, view, &request);
-        let failed = match &status {
-            ReplayStatus::Failed(reason) => Some(reason),
-            ReplayStatus::Late(reason) if !was_late => Some(reason),
-            _ => None,
-        };
-        if let Some(reason) = failed {
+        if let Some(failure) = replay_failure_news(&status, was_late) {
             self.rendered.failed_replays += 1;
             self.notifications.push(NotificationDoc::ReplayRenderFailed {
                 epoch,
                 replay_id: replay_id.to_owned(),
                 event_id: view.event_id.clone(),
                 version,
-                reason: reason.clone(),
+                reason: failure.to_string(),
             });
         }
         self.replays.insert(
@@ -596,36 +481,17 @@ impl RenderSink {
         view: &ReplayView,
         request: &ReplayRequest,
     ) -> ReplayStatus {
-        let options = match settings::replay_options(&request.render) {
-            Ok(Some(options)) => options,
-            Ok(None) => {
-                return ReplayStatus::Failed(
-                    "the replay's `render` asks for neither MP4 nor HLS".into(),
-                )
-            }
-            Err(reason) => return ReplayStatus::Failed(reason),
-        };
         let ended = model
             .views()
             .events
             .get(&view.event_id)
             .is_some_and(|e| e.status == EventStatus::Ended);
-        let index = ChunkIndex::new(self.chunks.get(&view.event_id));
-        let mut chunks: Vec<Chunk> = Vec::new();
-        for range in &request.clips {
-            match index.readiness(*range, ended) {
-                Readiness::Ready(more) => chunks.extend(more),
-                Readiness::Wait => return ReplayStatus::Waiting,
-                Readiness::Fail(reason) => {
-                    return ReplayStatus::Failed(format!("clip {range}: {reason}"))
-                }
-                Readiness::Late(reason) => {
-                    return ReplayStatus::Late(format!("clip {range}: {reason}"))
-                }
-            }
-        }
-        chunks.sort_by_key(|c| c.seq_no);
-        chunks.dedup_by_key(|c| c.seq_no);
+        let index = ChunkIndex::new(self.event_chunks(&view.event_id));
+        let (chunks, options) = match replay_start(request, &index, ended) {
+            ReplayStart::Render { chunks, options } => (chunks, options),
+            ReplayStart::Wait => return ReplayStatus::Waiting,
+            ReplayStart::Fail(failure) => return ReplayStatus::Failed(failure),
+        };
         let cancel = Cancel::new();
         self.replay_pool.submit(RenderJob::Replay(ReplayJob {
             replay_id: view.replay_id.clone(),
@@ -644,11 +510,7 @@ impl RenderSink {
         self.in_flight -= 1;
         match outcome {
             Outcome::Clip { key, range, epoch, result, elapsed } => {
-                let current = self
-                    .clips
-                    .get(&key)
-                    .is_some_and(|s| matches!(s, ClipState::Rendering(r) if *r == range));
-                if !current {
+                if !clip_render_current(self.clips.get(&key), range) {
                     return Ok(());
                 }
                 match result {
@@ -686,7 +548,7 @@ impl RenderSink {
                             self.settle_event(&event_id)?;
                         }
                     }
-                    Err(reason) => self.clip_failed(epoch, key, range, reason),
+                    Err(failure) => self.clip_failed(epoch, key, range, failure),
                 }
             }
             Outcome::Replay { replay_id, request, epoch, result, elapsed } => {
@@ -719,9 +581,10 @@ impl RenderSink {
                             rendered,
                         });
                     }
-                    Err(reason) => {
+                    Err(failure) => {
+                        let reason = failure.to_string();
                         eprintln!("warning: replay {replay_id} version {} could not be rendered: {reason}", state.version);
-                        state.status = ReplayStatus::Failed(reason.clone());
+                        state.status = ReplayStatus::Failed(failure);
                         self.rendered.failed_replays += 1;
                         self.notifications.push(NotificationDoc::ReplayRenderFailed {
                             epoch,
@@ -737,7 +600,8 @@ impl RenderSink {
         Ok(())
     }
 
-    fn clip_failed(&mut self, epoch: u64, key: ClipKey, range: EventRange, reason: String) {
+    fn clip_failed(&mut self, epoch: u64, key: ClipKey, range: EventRange, failure: RenderFailure) {
+        let reason = failure.to_string();
         eprintln!(
             "warning: the {} clip {range} of {} on track {} could not be rendered: {reason}",
             key.bounds.as_str(),
@@ -751,18 +615,17 @@ impl RenderSink {
             start: Seconds(key.start_ms),
             track: key.track,
             bounds: key.bounds.as_str().to_owned(),
-            reason: reason.clone(),
+            reason,
         });
         self.changed_segments.insert((key.event_id.clone(), key.start_ms));
-        self.clips.insert(key, ClipState::Failed(range, reason));
+        self.clips.insert(key, ClipState::Failed(range, failure));
     }
 
     /// Adds a finished clip to its event's playlist when it is the one the playlist takes.
     fn add_to_playlist(&mut self, model: &ReadModel, key: &ClipKey) -> Result<()> {
         let has_optimizer =
             model.views().events.get(&key.event_id).is_some_and(|e| e.has_optimizer);
-        let settled = key.bounds == Bounds::Optimized || !has_optimizer;
-        if settled {
+        if playlist_takes(key.bounds, has_optimizer) {
             self.append(key)?;
         }
         Ok(())
@@ -801,21 +664,7 @@ impl RenderSink {
     /// When an ended event has no clip pending: adds the clips that never got optimized
     /// bounds, and ends the playlists.
     fn settle_event(&mut self, event_id: &str) -> Result<()> {
-        let of_event: Vec<(&ClipKey, &ClipState)> = self.event_clips(event_id).collect();
-        if of_event.iter().any(|(_, state)| state.pending()) {
-            return Ok(());
-        }
-        let optimized: BTreeSet<(u64, u32)> = of_event
-            .iter()
-            .filter(|(k, _)| k.bounds == Bounds::Optimized)
-            .map(|(k, _)| (k.start_ms, k.track))
-            .collect();
-        let unsettled: Vec<ClipKey> = of_event
-            .iter()
-            .filter(|(k, s)| k.bounds == Bounds::Original && matches!(s, ClipState::Done(..)))
-            .filter(|(k, _)| !optimized.contains(&(k.start_ms, k.track)))
-            .map(|(k, _)| (*k).clone())
-            .collect();
+        let Some(unsettled) = settle(self.event_clips(event_id)) else { return Ok(()) };
         for key in unsettled {
             self.append(&key)?;
         }
@@ -847,6 +696,11 @@ impl RenderSink {
             bounds: Bounds::Original,
         };
         self.clips.range(from..).take_while(move |(key, _)| key.event_id == event_id)
+    }
+
+    /// The latest record of each chunk of one event.
+    fn event_chunks<'a>(&'a self, event_id: &str) -> impl Iterator<Item = &'a Chunk> + 'a {
+        self.chunks.get(event_id).into_iter().flat_map(|chunks| chunks.values().map(|(_, c)| c))
     }
 
     /// The `(event, track)` keys of one event's playlists.
