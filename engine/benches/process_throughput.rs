@@ -3,6 +3,10 @@
 //!
 //! The baseline reads the same file line by line and parses each line into a
 //! `serde_json::Value`, and does nothing else: the least that any consumer of JSON Lines does.
+//! A second baseline, decode-only, reads the file the same way and decodes each line with
+//! `reeltime_schemas::decode` (strict JSON, typed fields, rules, normalisation), the first thing
+//! `process` does with a line, and does nothing with the records: it shows how much of the gap
+//! between `process` and parsing is decoding.
 //! `process` (the release binary, run as a subprocess so that its peak memory can be measured)
 //! also validates and normalises every record, runs the dataflow in epochs (the default
 //! `--epoch-records`), applies each epoch to the read model, writes the notifications and dead
@@ -33,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
+use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 
 use synthetic_match::{synthetic_match, MatchShape};
 
@@ -81,6 +86,13 @@ struct LogStats {
     detections: u64,
 }
 
+/// One decode-only run: its time, and the lines it accepted and rejected.
+struct DecodeRun {
+    wall: Duration,
+    accepted: u64,
+    rejected: u64,
+}
+
 /// One `reeltime process` run.
 struct ProcessRun {
     workers: usize,
@@ -108,6 +120,11 @@ fn main() {
     );
 
     let parse = (0..options.runs).map(|_| parse_only(&log, &stats)).min().expect("runs >= 1");
+    let decode = (0..options.runs)
+        .map(|_| decode_only(&log, &stats))
+        .min_by_key(|run| run.wall)
+        .expect("runs >= 1");
+    assert_eq!(decode.rejected, stats.invalid, "decode rejects exactly the invalid lines");
     let mut runs = Vec::new();
     for workers in [1, 2] {
         let best = (0..options.runs)
@@ -123,7 +140,7 @@ fn main() {
         assert_eq!(rejected, Some(stats.invalid), "process rejects exactly the invalid lines");
         runs.push(best);
     }
-    report(&stats, parse, &runs, options.runs);
+    report(&stats, parse, &decode, &runs, options.runs);
 }
 
 /// Writes the interleaved matches and the invalid lines, `options.records` lines in all.
@@ -223,6 +240,31 @@ fn parse_only(path: &Path, stats: &LogStats) -> Duration {
     elapsed
 }
 
+/// Reads the log line by line and decodes every line; returns the time it took and the counts.
+fn decode_only(path: &Path, stats: &LogStats) -> DecodeRun {
+    let started = Instant::now();
+    let mut reader = BufReader::new(File::open(path).expect("the log opens"));
+    let mut line = Vec::new();
+    let (mut accepted, mut rejected) = (0u64, 0u64);
+    while reader.read_until(b'\n', &mut line).expect("the log reads") > 0 {
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        match reeltime_schemas::decode(text, DEFAULT_MAX_RECORD_BYTES) {
+            Ok(record) => {
+                black_box(record);
+                accepted += 1;
+            }
+            Err(error) => {
+                black_box(error);
+                rejected += 1;
+            }
+        }
+        line.clear();
+    }
+    let wall = started.elapsed();
+    assert_eq!(accepted + rejected, stats.lines, "every line is read");
+    DecodeRun { wall, accepted, rejected }
+}
+
 /// Runs the release binary's `process` on the log.
 fn process(log: &Path, out: &Path, workers: usize) -> ProcessRun {
     let binary = env!("CARGO_BIN_EXE_reeltime");
@@ -261,9 +303,16 @@ fn process(log: &Path, out: &Path, workers: usize) -> ProcessRun {
     ProcessRun { workers, wall, usage, summary }
 }
 
-fn report(stats: &LogStats, parse: Duration, runs: &[ProcessRun], repeats: usize) {
+fn report(
+    stats: &LogStats,
+    parse: Duration,
+    decode: &DecodeRun,
+    runs: &[ProcessRun],
+    repeats: usize,
+) {
     let lines = stats.lines as f64;
     let parse_rate = lines / parse.as_secs_f64();
+    let decode_rate = lines / decode.wall.as_secs_f64();
     println!();
     println!("best of {repeats} run(s) each");
     println!(
@@ -278,6 +327,15 @@ fn report(stats: &LogStats, parse: Duration, runs: &[ProcessRun], repeats: usize
         parse_rate,
         "-",
         "1.00"
+    );
+    println!(
+        "{:<34} {:>9.2} {:>9} {:>12.0} {:>13} {:>10.3}",
+        "decode-only (schemas::decode)",
+        decode.wall.as_secs_f64(),
+        "-",
+        decode_rate,
+        "-",
+        decode_rate / parse_rate
     );
     for run in runs {
         let rate = lines / run.wall.as_secs_f64();
@@ -298,6 +356,12 @@ fn report(stats: &LogStats, parse: Duration, runs: &[ProcessRun], repeats: usize
         );
     }
     println!();
+    println!(
+        "decode-only: {} accepted, {} rejected; decode time / parse-only time: {:.2}",
+        decode.accepted,
+        decode.rejected,
+        parse_rate / decode_rate
+    );
     for run in runs {
         let fraction = (lines / run.wall.as_secs_f64()) / parse_rate;
         println!(
