@@ -1,17 +1,18 @@
 //! `reeltime process` end to end on a 1,000,000-record log of 50 concurrent matches, against a
-//! parse-only baseline.
+//! parse-only baseline and a decode-only one.
 //!
 //! The baseline reads the same file line by line and parses each line into a
 //! `serde_json::Value`, and does nothing else: the least that any consumer of JSON Lines does.
-//! A second baseline, decode-only, reads the file the same way and decodes each line with
-//! `reeltime_schemas::decode` (strict JSON, typed fields, rules, normalisation), the first thing
-//! `process` does with a line, and does nothing with the records: it shows how much of the gap
-//! between `process` and parsing is decoding.
 //! `process` (the release binary, run as a subprocess so that its peak memory can be measured)
 //! also validates and normalises every record, runs the dataflow in epochs (the default
 //! `--epoch-records`), applies each epoch to the read model, writes the notifications and dead
 //! letters, and writes every view at the end. It runs with `--workers 1` and `--workers 2`.
 //! The goal of issue 2 is a `process` rate of at least half the parse-only rate.
+//!
+//! A second baseline, decode-only, reads the file the same way and decodes each line with
+//! `reeltime_schemas::decode` (strict JSON, typed fields, rules, normalisation: the first thing
+//! `process` does with a line), and does nothing with the records. Beside parse-only it shows
+//! what decoding costs; beside `process`, how much of the gap to parse-only is decoding.
 //!
 //! The log: 50 synthetic 3-hour matches (`operators/benches/common/synthetic_match.rs`), which
 //! start within 30 minutes of each other and are interleaved by publication time. Each has a
