@@ -14,8 +14,8 @@
 //! publication order; one line in 2,000 is invalid. The ratio is also shown for the detections
 //! alone and for the other records alone.
 //!
-//! Each side runs `--runs` times over all lines, alternating, and the fastest run of each counts
-//! (the machine is shared; the fastest run is the least disturbed).
+//! Each side runs `--runs` times over each set of lines, alternating with the other, and the
+//! fastest run of each counts (on a shared machine, the fastest run is the least disturbed).
 //!
 //! ```text
 //! cargo bench -p reeltime-schemas --bench decode_speed [-- --matches 10 --runs 7 --seed 1]
