@@ -293,6 +293,26 @@ mod tests {
     }
 
     #[test]
+    fn the_deepest_record_json_allows_decodes() {
+        // serde_json allows 127 levels of nesting: the record and 126 in its unknown field,
+        // which is read from the tree into a `serde_json::Value` to be kept.
+        let deep = format!(
+            r#"{{"type":"segment","event_id":"e","plugin":"p","start":1,"x":{}1{}}}"#,
+            r#"{"a":"#.repeat(126),
+            "}".repeat(126)
+        );
+        match crate::decode(deep.as_bytes(), DEFAULT_MAX_RECORD_BYTES) {
+            Ok(crate::Record::Segment(segment)) => assert!(segment.extra.0.contains(r#"{"a":1}"#)),
+            other => panic!("{other:?}"),
+        }
+        let deeper = deep.replacen(r#""x":"#, r#""x":{"a":"#, 1).replacen('}', "}}", 1);
+        match crate::decode(deeper.as_bytes(), DEFAULT_MAX_RECORD_BYTES) {
+            Err(RecordError::NotJson(message)) => assert!(message.contains("recursion limit")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn paired_surrogates_are_fine() {
         assert_eq!(record_type(r#"{"type":"x","a":"\ud83c\udfbe"}"#).unwrap(), "x");
     }
