@@ -1,127 +1,171 @@
-//! Runs the dataflow over epochs of records on a pool of worker threads and hands each closed
-//! epoch's view updates, in epoch order, to the caller's thread.
+//! Runs the dataflow over epochs on a pool of worker threads and hands each closed epoch's row
+//! changes, in epoch order, to the caller's thread.
 //!
-//! Every worker reads its own share of the input (so parsing runs in parallel) and must yield
+//! Every worker reads its own share of the input (so decoding runs in parallel) and must yield
 //! the same number of epochs as the others: epoch boundaries come from the input (e.g. every N
-//! log lines), not from a worker. A side payload (e.g. the records a worker rejected) travels
-//! with each epoch's updates.
+//! log lines, or a clock every worker reads), not from one worker. A side payload (e.g. the
+//! records a worker rejected, or the offsets it consumed) travels with each epoch's rows.
+//!
+//! The caller's thread is the sink: it applies each epoch while the workers compute the next
+//! ones, at most [`RunOptions::epochs_ahead`] ahead of it. A worker waits for the sink before it
+//! asks its source for another epoch, so a live source that is not asked keeps its input (a
+//! Kafka consumer keeps polling into its buffer) and its next epoch takes all of it: epochs
+//! coalesce while the sink is busy, instead of queueing without bound.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
-use differential_dataflow::input::Input;
-use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Input, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
 
-use reeltime_schemas::record::{Record, Seq};
-use reeltime_schemas::view::{EventView, ReplayView, SegmentView};
+use reeltime_schemas::record::Seq;
 
-use crate::dataflow::{self, Epoch};
-
-/// Updates of a view: `(key, view, diff)`.
-pub type Updates<K, V> = Vec<(K, V, isize)>;
+use crate::compact::Compact;
+use crate::dataflow::{self, ControlItem, Epoch, EventItem, ToEvent};
+use crate::rows::RowChange;
 
 /// One epoch's input at one worker.
 pub struct EpochInput<X> {
-    /// The records of the epoch this worker reads.
-    pub records: Vec<(Seq, Record)>,
-    /// Anything else the caller wants back with this epoch's updates.
+    /// The records of the epoch this worker reads, at their log positions.
+    pub records: Vec<(Seq, Compact)>,
+    /// Anything else the caller wants back with this epoch's rows.
     pub side: Vec<X>,
+}
+
+impl<X> Default for EpochInput<X> {
+    fn default() -> Self {
+        EpochInput { records: Vec::new(), side: Vec::new() }
+    }
 }
 
 /// The changes of one closed epoch, from all workers.
 #[derive(Debug)]
-pub struct EpochUpdates<X> {
+pub struct EpochRows<X> {
     /// The epoch.
     pub epoch: Epoch,
-    /// Event view updates `(key, view, diff)`.
-    pub events: Updates<String, EventView>,
-    /// Segment view updates.
-    pub segments: Updates<(String, u64), SegmentView>,
-    /// Replay view updates.
-    pub replays: Updates<String, ReplayView>,
+    /// The row changes of the views.
+    pub rows: Vec<RowChange>,
     /// The side payloads of every worker for this epoch.
     pub side: Vec<X>,
-}
-
-impl<X> EpochUpdates<X> {
-    fn new(epoch: Epoch) -> Self {
-        EpochUpdates { epoch, events: vec![], segments: vec![], replays: vec![], side: vec![] }
-    }
-
-    fn merge(&mut self, other: EpochUpdates<X>) {
-        self.events.extend(other.events);
-        self.segments.extend(other.segments);
-        self.replays.extend(other.replays);
-        self.side.extend(other.side);
-    }
 }
 
 /// A worker's source: given `(index, peers)`, its epochs in order.
 pub type Source<X> = dyn Fn(usize, usize) -> Box<dyn Iterator<Item = EpochInput<X>>> + Send + Sync;
 
-/// Runs the dataflow on `workers` threads; calls `on_epoch` for each closed epoch in order.
+/// How the dataflow runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// How many closed epochs the workers may be ahead of the sink (at least 1: the next
+    /// epoch is computed while the sink applies the last one).
+    pub epochs_ahead: u64,
+}
+
+impl RunOptions {
+    /// `workers` threads, a few epochs ahead of the sink.
+    pub fn workers(workers: usize) -> RunOptions {
+        RunOptions { workers, epochs_ahead: 4 }
+    }
+}
+
+/// How many epochs the sink has finished, for the workers to wait on.
+#[derive(Default)]
+struct Sunk {
+    epochs: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Sunk {
+    /// Waits until epoch `next` may start: at most `ahead` epochs beyond the last one sunk.
+    fn wait_to_start(&self, next: Epoch, ahead: u64) {
+        let mut sunk = self.epochs.lock().unwrap_or_else(|e| e.into_inner());
+        while next > *sunk + ahead {
+            sunk = self.changed.wait(sunk).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn finished(&self, epochs: u64) {
+        *self.epochs.lock().unwrap_or_else(|e| e.into_inner()) = epochs;
+        self.changed.notify_all();
+    }
+}
+
+/// Runs the dataflow; calls `on_epoch` for each closed epoch in order, on this thread.
 ///
 /// Returns an error when a worker fails (timely stops them all); `on_epoch` has then seen
 /// every epoch that closed before.
-pub fn run<X, F>(workers: usize, source: Arc<Source<X>>, mut on_epoch: F) -> Result<(), String>
+pub fn run<X, F>(options: RunOptions, source: Arc<Source<X>>, mut on_epoch: F) -> Result<(), String>
 where
     X: Send + 'static,
-    F: FnMut(EpochUpdates<X>),
+    F: FnMut(EpochRows<X>),
 {
-    let workers = workers.max(1);
-    let (sender, receiver) = mpsc::channel::<EpochUpdates<X>>();
+    let workers = options.workers.max(1);
+    let ahead = options.epochs_ahead.max(1);
+    let (sender, receiver) = mpsc::channel::<EpochRows<X>>();
     let sender = Mutex::new(sender);
+    let sunk = Arc::new(Sunk::default());
+    let worker_sunk = sunk.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let sender = sender.lock().expect("no worker panics while holding the sender").clone();
         let (index, peers) = (worker.index(), worker.peers());
         let probe = ProbeHandle::new();
-        let outputs = Outputs::default();
-        let mut input = worker.dataflow::<Epoch, _, _>(|scope| {
-            let (input, records) = scope.new_collection();
-            let views = dataflow::views(records);
-            let sink = outputs.clone();
-            views.events.probe_with(&probe).inspect(move |((id, view), _time, diff)| {
-                sink.events.borrow_mut().push((id.clone(), view.clone(), *diff));
-            });
-            let sink = outputs.clone();
-            views.segments.probe_with(&probe).inspect(move |((key, view), _time, diff)| {
-                sink.segments.borrow_mut().push((key.clone(), view.clone(), *diff));
-            });
-            let sink = outputs.clone();
-            views.replays.probe_with(&probe).inspect(move |((id, view), _time, diff)| {
-                sink.replays.borrow_mut().push((id.clone(), view.clone(), *diff));
-            });
-            input
+        let captured: Rc<RefCell<Vec<RowChange>>> = Rc::default();
+        let mut events: InputHandle<Epoch, _> = InputHandle::new();
+        let mut control: InputHandle<Epoch, _> = InputHandle::new();
+        worker.dataflow::<Epoch, _, _>(|scope| {
+            let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
+            let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
+            let sink = captured.clone();
+            dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
+                Pipeline,
+                "Capture",
+                move |(input, _frontier)| {
+                    input.for_each(|_time, batch| {
+                        let mut sink = sink.borrow_mut();
+                        sink.extend(batch.drain(..).map(|(row, _time, diff)| (row, diff)));
+                    });
+                },
+            );
         });
         for (epoch, epoch_input) in (source)(index, peers).enumerate() {
             let epoch = epoch as Epoch;
-            for record in epoch_input.records {
-                input.insert(record);
+            for (seq, record) in epoch_input.records {
+                match record {
+                    Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
+                    Compact::Control(key, input) => control.send((seq, key, input)),
+                }
             }
-            input.advance_to(epoch + 1);
-            input.flush();
+            events.advance_to(epoch + 1);
+            control.advance_to(epoch + 1);
             worker.step_while(|| probe.less_than(&(epoch + 1)));
-            let mut updates = outputs.drain(epoch);
-            updates.side = epoch_input.side;
+            let rows = std::mem::take(&mut *captured.borrow_mut());
             // The caller hanging up only means nobody is listening any more.
-            let _ = sender.send(updates);
+            let _ = sender.send(EpochRows { epoch, rows, side: epoch_input.side });
+            worker_sunk.wait_to_start(epoch + 1, ahead);
         }
     })?;
 
-    let mut pending: BTreeMap<Epoch, (usize, EpochUpdates<X>)> = BTreeMap::new();
+    let mut pending: BTreeMap<Epoch, (usize, EpochRows<X>)> = BTreeMap::new();
     let mut next = 0;
-    for updates in receiver {
-        let epoch = updates.epoch;
-        let entry = pending.entry(epoch).or_insert_with(|| (0, EpochUpdates::new(epoch)));
+    for rows in receiver {
+        let epoch = rows.epoch;
+        let entry = pending
+            .entry(epoch)
+            .or_insert_with(|| (0, EpochRows { epoch, rows: Vec::new(), side: Vec::new() }));
         entry.0 += 1;
-        entry.1.merge(updates);
+        entry.1.rows.extend(rows.rows);
+        entry.1.side.extend(rows.side);
         while pending.get(&next).is_some_and(|(count, _)| *count == workers) {
-            let (_, updates) = pending.remove(&next).expect("checked above");
-            on_epoch(updates);
+            let (_, rows) = pending.remove(&next).expect("checked above");
+            on_epoch(rows);
             next += 1;
+            sunk.finished(next);
         }
     }
     let failures: Vec<String> = guards.join().into_iter().filter_map(Result::err).collect();
@@ -129,25 +173,5 @@ where
         Ok(())
     } else {
         Err(failures.join("; "))
-    }
-}
-
-/// The updates a worker's output operators have seen and not yet handed on.
-#[derive(Clone, Default)]
-struct Outputs {
-    events: Rc<RefCell<Updates<String, EventView>>>,
-    segments: Rc<RefCell<Updates<(String, u64), SegmentView>>>,
-    replays: Rc<RefCell<Updates<String, ReplayView>>>,
-}
-
-impl Outputs {
-    fn drain<X>(&self, epoch: Epoch) -> EpochUpdates<X> {
-        EpochUpdates {
-            epoch,
-            events: std::mem::take(&mut *self.events.borrow_mut()),
-            segments: std::mem::take(&mut *self.segments.borrow_mut()),
-            replays: std::mem::take(&mut *self.replays.borrow_mut()),
-            side: vec![],
-        }
     }
 }

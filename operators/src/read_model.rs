@@ -1,111 +1,249 @@
-//! The read model: the views as of the last closed epoch, their replay versions, and the
-//! notifications each epoch's changes make (SEMANTICS §6, docs/semantics-decisions.md).
+//! The read model: the views as of the last closed epoch, in the normalized form the dataflow
+//! emits ([`Row`]s), their replay versions, and the notifications each epoch's changes make
+//! (SEMANTICS §6, docs/semantics-decisions.md).
+//!
+//! [`ReadModel::apply`] takes one closed epoch's row changes and says what they changed
+//! ([`Changes`]): the notifications, and the events, segments and replays whose documents
+//! differ. Documents are assembled on demand from the rows ([`ReadModel::segment_view`],
+//! [`ReadModel::event_view`], [`ReadModel::views`]), so only what an epoch touched is ever
+//! built again. A replay's view is kept assembled, since every change of it gets a version.
+//! The read model also serves what the exports and the render sink read: profiles, replay
+//! definitions, live detections and chunks, all of them rows of the dataflow.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use reeltime_schemas::record::EventStatus;
-use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
+use reeltime_schemas::record::{Chunk, Detection, EventStatus, Profile, Replay, ReplayMode, Verdict};
+use reeltime_schemas::view::{
+    ClipView, EventView, Feature as FeatureView, LabelView, Notification, OptoBounds, ReplayStatus,
+    ReplayView, SegmentView,
+};
 
+use crate::compact::{extra_of, Bounds, DetKey, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track};
+use crate::dataflow::Epoch;
+use crate::rows::{ClipRow, EventRow, Row, RowChange};
+use crate::symbol::Sym;
 use crate::views::Views;
-
-/// The views after each closed epoch, with the version of every replay.
-#[derive(Debug, Default)]
-pub struct ReadModel {
-    views: Views,
-    /// The last version given to each replay id; kept after a delete so versions never repeat.
-    versions: BTreeMap<String, u64>,
-}
 
 /// What one epoch changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Changes {
     /// The notifications, in the documented order.
     pub notifications: Vec<Notification>,
-    /// Events whose event view or segments changed.
+    /// Events whose event view, segments or chunks changed.
     pub events: BTreeSet<String>,
+    /// Segments whose view changed or that were removed, by `(event_id, start_ms)`.
+    pub segments: BTreeSet<(String, u64)>,
     /// Replays whose view changed or that were removed.
     pub replays: BTreeSet<String>,
+    /// Events whose chunks changed.
+    pub chunk_events: BTreeSet<String>,
+    /// Chunks that newly say they cannot be used (a new error, not one said before).
+    pub failed_chunks: Vec<Arc<Chunk>>,
+}
+
+/// A segment's summary, what its notifications are decided on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SegmentSummary {
+    complete: bool,
+    end: Option<Ms>,
+    optimizations: Vec<(Track, Bounds)>,
+}
+
+/// The views after each closed epoch, with the version of every replay.
+#[derive(Debug, Default)]
+pub struct ReadModel {
+    epoch: Option<Epoch>,
+    profiles: BTreeMap<Sym, Arc<Profile>>,
+    events: BTreeMap<Sym, EventRow>,
+    segments: BTreeMap<(Sym, Ms), SegmentRec>,
+    labels: BTreeMap<(Sym, Ms), LabelRec>,
+    optimizations: BTreeMap<(Sym, Ms, Track), Bounds>,
+    feedback: BTreeMap<(Sym, Ms, Track), Verdict>,
+    features: BTreeSet<(Sym, Ms, Option<Track>, Feature)>,
+    segment_tracks: BTreeSet<(Sym, Ms, Track)>,
+    detections: BTreeSet<(Sym, DetKey)>,
+    chunks: BTreeMap<(Sym, u64), Arc<Chunk>>,
+    replays: BTreeMap<Sym, (Arc<ReplayDef>, ReplayStatus)>,
+    clips: BTreeSet<(Sym, ClipRow)>,
+    clip_features: BTreeSet<(Sym, Ms, Feature)>,
+    /// Every live replay's view, as last assembled.
+    replay_views: BTreeMap<Sym, ReplayView>,
+    /// The last version given to each replay id; kept after a delete so versions never repeat.
+    versions: BTreeMap<String, u64>,
+}
+
+fn set<K: Ord>(set: &mut BTreeSet<K>, key: K, diff: isize) {
+    if diff > 0 {
+        set.insert(key);
+    } else {
+        set.remove(&key);
+    }
+}
+
+fn map<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: K, value: V, diff: isize) {
+    if diff > 0 {
+        map.insert(key, value);
+    } else if map.get(&key) == Some(&value) {
+        map.remove(&key);
+    }
+}
+
+/// The symbols of `(event, start)` keys as text.
+fn segment_key(event: Sym, start: Ms) -> (String, u64) {
+    (event.text().to_owned(), start.into())
 }
 
 impl ReadModel {
-    /// The views as of the last applied epoch.
-    pub fn views(&self) -> &Views {
-        &self.views
+    /// The last epoch applied.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.epoch
     }
 
-    /// The current version of a live replay.
-    pub fn version(&self, replay_id: &str) -> Option<u64> {
-        self.views.replays.get(replay_id).and_then(|_| self.versions.get(replay_id).copied())
-    }
-
-    /// Takes the replay versions last published, keyed by replay id (Kafka mode, after the
-    /// state was rebuilt from the inputs): the next change of a replay gets the version after
-    /// its published one. A replay without a published version keeps its own.
-    pub fn restore_versions(&mut self, published: BTreeMap<String, u64>) {
-        self.versions.extend(published);
-    }
-
-    /// Applies one closed epoch's updates `(key, view, diff)`, returning what changed.
-    pub fn apply(
-        &mut self,
-        events: Vec<(String, EventView, isize)>,
-        segments: Vec<((String, u64), SegmentView, isize)>,
-        replays: Vec<(String, ReplayView, isize)>,
-    ) -> Changes {
+    /// Applies one closed epoch's row changes, returning what changed.
+    pub fn apply(&mut self, epoch: Epoch, mut rows: Vec<RowChange>) -> Changes {
+        self.epoch = Some(epoch);
+        // Retractions first, so that a changed row (old retracted, new asserted) is left new.
+        rows.sort_by_key(|(_, diff)| *diff);
         let mut changes = Changes::default();
-        for (id, old, new) in apply_updates(&mut self.views.events, events) {
-            changes.events.insert(id.clone());
-            let was = old.map(|e| e.status);
-            let is = new.map(|e| e.status);
+        let mut events: BTreeSet<Sym> = BTreeSet::new();
+        let mut tracks_changed: BTreeSet<Sym> = BTreeSet::new();
+        let mut segments: BTreeSet<(Sym, Ms)> = BTreeSet::new();
+        let mut replays: BTreeSet<Sym> = BTreeSet::new();
+        let mut chunk_events: BTreeSet<Sym> = BTreeSet::new();
+        for (row, _) in &rows {
+            match row {
+                Row::Event(event, _) => {
+                    events.insert(*event);
+                }
+                Row::Segment(event, start, _)
+                | Row::Label(event, start, _)
+                | Row::Optimization(event, start, _, _)
+                | Row::Feedback(event, start, _, _)
+                | Row::Feature(event, start, _, _)
+                | Row::SegmentTrack(event, start, _) => {
+                    segments.insert((*event, *start));
+                }
+                Row::Chunk(event, _) => {
+                    chunk_events.insert(*event);
+                }
+                Row::Replay(replay, _, _) | Row::Clip(replay, _) | Row::ClipFeature(replay, _, _) => {
+                    replays.insert(*replay);
+                }
+                Row::Profile(..) | Row::Detection(..) => {}
+            }
+        }
+        let old_events: BTreeMap<Sym, Option<EventRow>> =
+            events.iter().map(|e| (*e, self.events.get(e).cloned())).collect();
+        let old_segments: BTreeMap<(Sym, Ms), Option<SegmentSummary>> =
+            segments.iter().map(|&(e, s)| ((e, s), self.summary(e, s))).collect();
+        let mut known_errors: BTreeMap<(Sym, u64), Option<String>> = BTreeMap::new();
+
+        for (row, diff) in rows {
+            match row {
+                Row::Profile(name, profile) => map(&mut self.profiles, name, profile, diff),
+                Row::Event(event, row) => map(&mut self.events, event, row, diff),
+                Row::Segment(event, start, rec) => map(&mut self.segments, (event, start), rec, diff),
+                Row::Label(event, start, rec) => map(&mut self.labels, (event, start), rec, diff),
+                Row::Optimization(event, start, track, bounds) => {
+                    map(&mut self.optimizations, (event, start, track), bounds, diff)
+                }
+                Row::Feedback(event, start, track, verdict) => {
+                    map(&mut self.feedback, (event, start, track), verdict, diff)
+                }
+                Row::Feature(event, start, track, feature) => {
+                    set(&mut self.features, (event, start, track, feature), diff)
+                }
+                Row::SegmentTrack(event, start, track) => {
+                    set(&mut self.segment_tracks, (event, start, track), diff)
+                }
+                Row::Detection(event, key) => set(&mut self.detections, (event, key), diff),
+                Row::Chunk(event, chunk) => {
+                    let key = (event, chunk.seq_no);
+                    if diff < 0 {
+                        known_errors.entry(key).or_insert_with(|| chunk.error.clone());
+                    } else if chunk.error.is_some()
+                        && known_errors.get(&key).is_none_or(|known| *known != chunk.error)
+                    {
+                        changes.failed_chunks.push(chunk.clone());
+                    }
+                    map(&mut self.chunks, key, chunk, diff)
+                }
+                Row::Replay(replay, def, status) => map(&mut self.replays, replay, (def, status), diff),
+                Row::Clip(replay, clip) => set(&mut self.clips, (replay, clip), diff),
+                Row::ClipFeature(replay, start, feature) => {
+                    set(&mut self.clip_features, (replay, start, feature), diff)
+                }
+            }
+        }
+
+        let mut event_order: Vec<Sym> = events.iter().copied().collect();
+        event_order.sort_by_key(|e| e.text());
+        for event in event_order {
+            let old = &old_events[&event];
+            let new = self.events.get(&event);
+            let old_tracks = old.as_ref().map(|row| &row.def.record.audio_tracks);
+            if old_tracks != new.map(|row| &row.def.record.audio_tracks) {
+                tracks_changed.insert(event);
+            }
+            let was = old.as_ref().map(|row| row.def.record.status);
+            let is = new.map(|row| row.def.record.status);
             if was != is {
+                let event_id = event.text().to_owned();
                 match is {
                     Some(EventStatus::Started) => {
-                        changes.notifications.push(Notification::EventStarted { event_id: id })
+                        changes.notifications.push(Notification::EventStarted { event_id })
                     }
                     Some(EventStatus::Ended) => {
-                        changes.notifications.push(Notification::EventEnded { event_id: id })
+                        changes.notifications.push(Notification::EventEnded { event_id })
                     }
                     _ => {}
                 }
             }
+            changes.events.insert(event.text().to_owned());
         }
-        for ((event_id, start_ms), old, new) in apply_updates(&mut self.views.segments, segments) {
-            changes.events.insert(event_id.clone());
+
+        let mut segment_order: Vec<(Sym, Ms)> = segments.iter().copied().collect();
+        segment_order.sort_by_key(|(e, s)| (e.text(), *s));
+        for (event, start) in segment_order {
+            let old = &old_segments[&(event, start)];
+            let new = self.summary(event, start);
+            if old.is_none() && new.is_none() {
+                continue;
+            }
+            changes.segments.insert(segment_key(event, start));
+            changes.events.insert(event.text().to_owned());
             let Some(new) = new else { continue };
-            let was_open = old.as_ref().is_some_and(|s| !s.complete);
-            if !new.complete && !was_open {
-                changes
-                    .notifications
-                    .push(Notification::SegmentStarted { event_id: event_id.clone(), start_ms });
-            }
-            if let (true, Some(end_ms)) = (new.complete, new.end_ms) {
-                let old_end = old.as_ref().filter(|s| s.complete).and_then(|s| s.end_ms);
-                if old_end != Some(end_ms) {
-                    changes.notifications.push(Notification::SegmentCompleted {
-                        event_id: event_id.clone(),
-                        start_ms,
-                        end_ms,
-                    });
-                }
-            }
-            for (track, bounds) in &new.optimizations {
-                if old.as_ref().and_then(|s| s.optimizations.get(track)) != Some(bounds) {
-                    changes.notifications.push(Notification::SegmentOptimized {
-                        event_id: event_id.clone(),
-                        start_ms,
-                        track: *track,
-                        bounds: *bounds,
-                    });
-                }
+            self.segment_notifications(event, start, old.as_ref(), &new, &mut changes.notifications);
+        }
+        for event in tracks_changed {
+            // The event's tracks are the tracks of every segment view.
+            let of_event: Vec<Ms> =
+                self.segments.range((event, 0)..=(event, Ms::MAX)).map(|((_, s), _)| *s).collect();
+            for start in of_event {
+                changes.segments.insert(segment_key(event, start));
             }
         }
-        for (replay_id, old, new) in apply_updates(&mut self.views.replays, replays) {
+        for event in chunk_events {
+            changes.chunk_events.insert(event.text().to_owned());
+            changes.events.insert(event.text().to_owned());
+        }
+
+        let mut replay_order: Vec<Sym> = replays.into_iter().collect();
+        replay_order.sort_by_key(|r| r.text());
+        for replay in replay_order {
+            let new = self.assemble_replay(replay);
+            let old = self.replay_views.get(&replay);
+            if old == new.as_ref() {
+                continue;
+            }
+            let replay_id = replay.text().to_owned();
             changes.replays.insert(replay_id.clone());
             match new {
                 Some(new) => {
                     let version = self.versions.entry(replay_id.clone()).or_insert(0);
                     *version += 1;
-                    let old_bounds = old.map(|o| o.clip_bounds()).unwrap_or_default();
+                    let old_bounds = old.map(ReplayView::clip_bounds).unwrap_or_default();
                     changes.notifications.push(Notification::ReplayUpdated {
                         replay_id,
                         event_id: new.event_id.clone(),
@@ -115,8 +253,10 @@ impl ReadModel {
                         clip_count: new.clips.len(),
                         total_duration_ms: new.total_duration_ms,
                     });
+                    self.replay_views.insert(replay, new);
                 }
                 None => {
+                    self.replay_views.remove(&replay);
                     let version = self.versions.get(&replay_id).copied().unwrap_or(0);
                     changes.notifications.push(Notification::ReplayDeleted { replay_id, version });
                 }
@@ -124,128 +264,297 @@ impl ReadModel {
         }
         changes
     }
-}
 
-/// Applies `(key, value, diff)` updates to a map holding one value per key, and returns each
-/// key whose value changed, with its old and new value.
-fn apply_updates<K: Ord + Clone, V: Ord + Clone>(
-    map: &mut BTreeMap<K, V>,
-    updates: Vec<(K, V, isize)>,
-) -> Vec<(K, Option<V>, Option<V>)> {
-    let mut net: BTreeMap<(K, V), isize> = BTreeMap::new();
-    for (key, value, diff) in updates {
-        *net.entry((key, value)).or_insert(0) += diff;
-    }
-    let mut touched: BTreeMap<K, (Option<V>, Option<V>)> = BTreeMap::new();
-    for ((key, value), diff) in net {
-        match diff {
-            0 => {}
-            d if d < 0 => touched.entry(key).or_default().0 = Some(value),
-            _ => touched.entry(key).or_default().1 = Some(value),
+    /// The notifications of a segment that is live after the epoch.
+    fn segment_notifications(
+        &self,
+        event: Sym,
+        start: Ms,
+        old: Option<&SegmentSummary>,
+        new: &SegmentSummary,
+        notifications: &mut Vec<Notification>,
+    ) {
+        let event_id = || event.text().to_owned();
+        let start_ms = u64::from(start);
+        let was_open = old.is_some_and(|s| !s.complete);
+        if !new.complete && !was_open {
+            notifications.push(Notification::SegmentStarted { event_id: event_id(), start_ms });
         }
-    }
-    let mut changed = Vec::new();
-    for (key, (removed, inserted)) in touched {
-        let old = map.get(&key).cloned();
-        debug_assert!(removed.is_none() || removed == old, "a retraction matches the held value");
-        match &inserted {
-            Some(value) => {
-                map.insert(key.clone(), value.clone());
-            }
-            None => {
-                map.remove(&key);
+        if let (true, Some(end)) = (new.complete, new.end) {
+            let old_end = old.filter(|s| s.complete).and_then(|s| s.end);
+            if old_end != Some(end) {
+                notifications.push(Notification::SegmentCompleted {
+                    event_id: event_id(),
+                    start_ms,
+                    end_ms: end.into(),
+                });
             }
         }
-        if old != inserted {
-            changed.push((key, old, inserted));
+        for (track, bounds) in &new.optimizations {
+            let old_bounds =
+                old.and_then(|s| s.optimizations.iter().find(|(t, _)| t == track)).map(|(_, b)| b);
+            if old_bounds != Some(bounds) {
+                notifications.push(Notification::SegmentOptimized {
+                    event_id: event_id(),
+                    start_ms,
+                    track: track.get(),
+                    bounds: opto(*bounds),
+                });
+            }
         }
     }
-    changed
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reeltime_schemas::record::ReplayMode;
-    use reeltime_schemas::view::{ClipView, ReplayStatus};
-
-    fn replay(clips: &[(u64, u64)], status: ReplayStatus) -> ReplayView {
-        ReplayView {
-            replay_id: "r1".into(),
-            event_id: "e1".into(),
-            status,
-            mode: ReplayMode::Duration,
-            track: 1,
-            catchup: true,
-            total_duration_ms: clips.iter().map(|(s, e)| e - s).sum(),
-            total_score: Some(0),
-            clips: clips
-                .iter()
-                .map(|(s, e)| ClipView {
-                    start_ms: *s,
-                    end_ms: *e,
-                    clip_start_ms: *s,
-                    clip_end_ms: *e,
-                    score: Some(0),
-                    forced: false,
-                    features: vec![],
-                })
+    fn summary(&self, event: Sym, start: Ms) -> Option<SegmentSummary> {
+        let segment = self.segments.get(&(event, start))?;
+        Some(SegmentSummary {
+            complete: segment.is_complete(start),
+            end: segment.end,
+            optimizations: self
+                .optimizations
+                .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+                .map(|((_, _, track), bounds)| (*track, *bounds))
                 .collect(),
-            render: String::new(),
-        }
+        })
     }
 
-    fn updated(changes: &Changes) -> Vec<(u64, bool)> {
-        changes
-            .notifications
-            .iter()
-            .filter_map(|n| match n {
-                Notification::ReplayUpdated { version, clips_changed, .. } => {
-                    Some((*version, *clips_changed))
-                }
-                _ => None,
-            })
+    /// Takes the replay versions last published, keyed by replay id (Kafka mode, after the
+    /// state was rebuilt from the inputs): the next change of a replay gets the version after
+    /// its published one. A replay without a published version keeps its own.
+    pub fn restore_versions(&mut self, published: BTreeMap<String, u64>) {
+        self.versions.extend(published);
+    }
+
+    /// The current version of a live replay.
+    pub fn version(&self, replay_id: &str) -> Option<u64> {
+        let replay = Sym::lookup(replay_id)?;
+        self.replay_views.get(&replay).and_then(|_| self.versions.get(replay_id).copied())
+    }
+
+    /// The live view of an event.
+    pub fn event_view(&self, event_id: &str) -> Option<EventView> {
+        let event = Sym::lookup(event_id)?;
+        self.events.get(&event).map(event_view)
+    }
+
+    /// The ids of the events with a live event view or live segments, sorted.
+    pub fn event_ids(&self) -> Vec<String> {
+        let mut ids: BTreeSet<Sym> = self.events.keys().copied().collect();
+        ids.extend(self.segments.keys().map(|(event, _)| *event));
+        let mut ids: Vec<String> = ids.into_iter().map(|e| e.text().to_owned()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// The ids of the live replays, sorted.
+    pub fn replay_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.replay_views.keys().map(|r| r.text().to_owned()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// The live view of the segment `(event_id, start_ms)`.
+    pub fn segment_view(&self, event_id: &str, start_ms: u64) -> Option<SegmentView> {
+        let event = Sym::lookup(event_id)?;
+        let start = Ms::try_from(start_ms).ok()?;
+        let segment = self.segments.get(&(event, start))?;
+        Some(self.assemble_segment(event, start, segment))
+    }
+
+    /// The live segments of an event, by start.
+    pub fn segment_views(&self, event_id: &str) -> Vec<SegmentView> {
+        let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
+        self.segments
+            .range((event, 0)..=(event, Ms::MAX))
+            .map(|((_, start), segment)| self.assemble_segment(event, *start, segment))
             .collect()
     }
 
-    #[test]
-    fn versions_count_changes_and_survive_deletes() {
-        let mut model = ReadModel::default();
-        let v1 = replay(&[], ReplayStatus::InProgress);
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), 1)]);
-        assert_eq!(updated(&c), vec![(1, false)]);
-
-        let v2 = replay(&[(10_000, 20_000)], ReplayStatus::InProgress);
-        let c =
-            model.apply(vec![], vec![], vec![("r1".into(), v1, -1), ("r1".into(), v2.clone(), 1)]);
-        assert_eq!(updated(&c), vec![(2, true)]);
-
-        // Same clips, new status: a new version that needs no rendering.
-        let v3 = replay(&[(10_000, 20_000)], ReplayStatus::Complete);
-        let c =
-            model.apply(vec![], vec![], vec![("r1".into(), v2, -1), ("r1".into(), v3.clone(), 1)]);
-        assert_eq!(updated(&c), vec![(3, false)]);
-
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v3.clone(), -1)]);
-        assert_eq!(
-            c.notifications,
-            vec![Notification::ReplayDeleted { replay_id: "r1".into(), version: 3 }]
-        );
-        assert_eq!(model.version("r1"), None);
-
-        let c = model.apply(vec![], vec![], vec![("r1".into(), v3, 1)]);
-        assert_eq!(updated(&c), vec![(4, true)]);
-        assert_eq!(model.version("r1"), Some(4));
+    /// The live view of a replay, without its version.
+    pub fn replay_view(&self, replay_id: &str) -> Option<&ReplayView> {
+        self.replay_views.get(&Sym::lookup(replay_id)?)
     }
 
-    #[test]
-    fn an_epoch_without_net_change_makes_no_version() {
-        let mut model = ReadModel::default();
-        let v1 = replay(&[], ReplayStatus::Queued);
-        model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), 1)]);
-        let c =
-            model.apply(vec![], vec![], vec![("r1".into(), v1.clone(), -1), ("r1".into(), v1, 1)]);
-        assert!(c.notifications.is_empty());
-        assert_eq!(model.version("r1"), Some(1));
+    /// The latest record of a live replay.
+    pub fn replay_record(&self, replay_id: &str) -> Option<&Replay> {
+        self.replays.get(&Sym::lookup(replay_id)?).map(|(def, _)| &def.record)
+    }
+
+    /// The latest record of a live profile.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(&Sym::lookup(name)?).map(|profile| &**profile)
+    }
+
+    /// The ids of the events with live detections, sorted.
+    pub fn events_with_detections(&self) -> Vec<String> {
+        let ids: BTreeSet<&str> = self.detections.iter().map(|(event, _)| event.text()).collect();
+        ids.into_iter().map(str::to_owned).collect()
+    }
+
+    /// The live detections of an event, by start, then plugin.
+    pub fn detections(&self, event_id: &str) -> Vec<Detection> {
+        let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
+        let from = (event, DetKey::first_at(0));
+        let to = (event, DetKey::last_at(Ms::MAX));
+        let mut detections: Vec<Detection> =
+            self.detections.range(from..=to).map(|(_, key)| key.to_detection(event)).collect();
+        detections.sort_by(|a, b| a.start_ms.cmp(&b.start_ms).then_with(|| a.cmp(b)));
+        detections
+    }
+
+    /// The latest chunk records of an event, by sequence number.
+    pub fn chunks(&self, event_id: &str) -> Vec<&Chunk> {
+        let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
+        self.chunks.range((event, 0)..=(event, u64::MAX)).map(|(_, chunk)| &**chunk).collect()
+    }
+
+    /// Every view, assembled (for tests and whole rewrites).
+    pub fn views(&self) -> Views {
+        let events = self
+            .events
+            .iter()
+            .map(|(event, row)| (event.text().to_owned(), event_view(row)))
+            .collect();
+        let segments = self
+            .segments
+            .iter()
+            .map(|(&(event, start), segment)| {
+                (segment_key(event, start), self.assemble_segment(event, start, segment))
+            })
+            .collect();
+        let replays = self
+            .replay_views
+            .iter()
+            .map(|(replay, view)| (replay.text().to_owned(), view.clone()))
+            .collect();
+        Views { events, segments, replays }
+    }
+
+    fn assemble_segment(&self, event: Sym, start: Ms, segment: &SegmentRec) -> SegmentView {
+        let optimizations: BTreeMap<u32, OptoBounds> = self
+            .optimizations
+            .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+            .map(|((_, _, track), bounds)| (track.get(), opto(*bounds)))
+            .collect();
+        let feedback: BTreeMap<u32, Verdict> = self
+            .feedback
+            .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+            .map(|((_, _, track), verdict)| (track.get(), *verdict))
+            .collect();
+        let mut tracks: BTreeSet<u32> = self
+            .events
+            .get(&event)
+            .map(|row| row.def.record.audio_tracks.clone())
+            .filter(|tracks| !tracks.is_empty())
+            .unwrap_or_else(|| vec![1])
+            .into_iter()
+            .collect();
+        tracks.extend(optimizations.keys());
+        tracks.extend(feedback.keys());
+        tracks.extend(
+            self.segment_tracks
+                .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+                .map(|(_, _, track)| track.get()),
+        );
+        let mut shared: BTreeSet<FeatureView> = BTreeSet::new();
+        let mut per_track: BTreeMap<u32, BTreeSet<FeatureView>> = BTreeMap::new();
+        let least = Feature::least();
+        let greatest = Feature::greatest();
+        for (_, _, track, feature) in
+            self.features.range((event, start, None, least)..=(event, start, Some(Track::MAX), greatest))
+        {
+            match track {
+                None => shared.insert(feature.to_view()),
+                Some(track) => per_track.entry(track.get()).or_default().insert(feature.to_view()),
+            };
+        }
+        let features = tracks
+            .into_iter()
+            .map(|track| {
+                let mut features = shared.clone();
+                features.extend(per_track.get(&track).into_iter().flatten().cloned());
+                (track, features.into_iter().collect())
+            })
+            .collect();
+        let label = self.labels.get(&(event, start)).map(|label| LabelView {
+            plugin: label.plugin.text().to_owned(),
+            label: label.label.text().to_owned(),
+            attributes: label.attrs.to_attributes(),
+        });
+        SegmentView {
+            event_id: event.text().to_owned(),
+            start_ms: start.into(),
+            end_ms: segment.end.map(u64::from),
+            complete: segment.is_complete(start),
+            plugin: segment.plugin.text().to_owned(),
+            attributes: segment.attrs.to_attributes(),
+            label,
+            optimizations,
+            features,
+            feedback,
+            extra: extra_of(segment.extra),
+        }
+    }
+
+    fn assemble_replay(&self, replay: Sym) -> Option<ReplayView> {
+        let (def, status) = self.replays.get(&replay)?;
+        let record = &def.record;
+        let scored = record.mode == ReplayMode::Duration;
+        let clips: Vec<ClipView> = self
+            .clips
+            .range((replay, ClipRow::least())..=(replay, ClipRow::greatest()))
+            .map(|(_, clip)| {
+                let segment_clip = record.mode != ReplayMode::Timestamps;
+                let mut features: Vec<FeatureView> = if segment_clip {
+                    self.clip_features
+                        .range((replay, clip.start, Feature::least())..=(replay, clip.start, Feature::greatest()))
+                        .map(|(_, _, feature)| feature.to_view())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                features.sort();
+                ClipView {
+                    start_ms: clip.start.into(),
+                    end_ms: clip.end.into(),
+                    clip_start_ms: clip.clip.start.into(),
+                    clip_end_ms: clip.clip.end.into(),
+                    score: clip.score,
+                    forced: clip.forced,
+                    features,
+                }
+            })
+            .collect();
+        Some(ReplayView {
+            replay_id: record.replay_id.clone(),
+            event_id: record.event_id.clone(),
+            status: *status,
+            mode: record.mode,
+            track: record.track,
+            catchup: record.catchup,
+            total_duration_ms: clips.iter().map(ClipView::duration_ms).sum(),
+            total_score: scored.then(|| clips.iter().filter_map(|clip| clip.score).sum()),
+            clips,
+            render: record.render.clone(),
+        })
+    }
+}
+
+fn opto(bounds: Bounds) -> OptoBounds {
+    OptoBounds { opto_start_ms: bounds.start.into(), opto_end_ms: bounds.end.into() }
+}
+
+fn event_view(row: &EventRow) -> EventView {
+    let event = &row.def.record;
+    EventView {
+        event_id: event.event_id.clone(),
+        program: event.program.clone(),
+        profile: event.profile.clone(),
+        profile_known: row.profile_known,
+        has_optimizer: row.has_optimizer,
+        status: event.status,
+        frame_rate_milli: event.frame_rate_milli,
+        audio_tracks: event.audio_tracks.clone(),
+        title: event.title.clone(),
+        extra: event.extra.clone(),
     }
 }

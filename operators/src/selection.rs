@@ -73,7 +73,16 @@ fn clip_cmp(a: &Candidate, b: &Candidate) -> Ordering {
 /// Timestamps mode selects no segments: its clips are its time ranges (see [`replay_view`]).
 pub fn select(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
     let mut selected = match replay.mode {
-        ReplayMode::Duration => within_budget(replay, candidates),
+        ReplayMode::Duration => {
+            let mut ranked: Vec<&Candidate> = candidates.iter().collect();
+            ranked.sort_by(|a, b| rank_cmp(a, b));
+            let totals = Totals::of(ranked.iter().map(|c| (c.clip_start_ms, c.clip_end_ms)));
+            let ranges = ranked.iter().map(|c| (c.clip_start_ms, c.clip_end_ms));
+            within_budget(budget_ms(replay), replay.equal_distribution, ranges, &totals)
+                .into_iter()
+                .map(|position| ranked[position].clone())
+                .collect()
+        }
         ReplayMode::Features => candidates.to_vec(),
         ReplayMode::Timestamps => Vec::new(),
     };
@@ -81,42 +90,95 @@ pub fn select(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
     selected
 }
 
-/// The candidates that fit in `L = duration + tolerance`, in no particular order.
-fn within_budget(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
+/// The limit `L = duration + tolerance` of a duration-mode replay, in milliseconds.
+pub fn budget_ms(replay: &Replay) -> u64 {
     // Validation makes `duration` required in duration mode; without one the budget is the
     // tolerance alone.
-    let limit_ms = replay.duration_ms.unwrap_or(0).saturating_add(replay.tolerance_ms);
-    let total_ms: u64 = candidates.iter().map(Candidate::duration_ms).sum();
-    if total_ms <= limit_ms {
-        return candidates.to_vec();
+    replay.duration_ms.unwrap_or(0).saturating_add(replay.tolerance_ms)
+}
+
+/// What the budget needs to know of a replay's candidates as a whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// How many there are.
+    pub count: usize,
+    /// The sum of their clip durations.
+    pub total_ms: u64,
+    /// The shortest clip duration (0 when there are none).
+    pub min_duration_ms: u64,
+    /// The latest clip end, `T` of equal distribution.
+    pub max_clip_end_ms: u64,
+}
+
+impl Totals {
+    /// The totals of clips given as `(clip_start_ms, clip_end_ms)`.
+    pub fn of(clips: impl Iterator<Item = (u64, u64)>) -> Totals {
+        let mut totals = Totals { min_duration_ms: u64::MAX, ..Totals::default() };
+        for (start, end) in clips {
+            let duration = end.saturating_sub(start);
+            totals.count += 1;
+            totals.total_ms += duration;
+            totals.min_duration_ms = totals.min_duration_ms.min(duration);
+            totals.max_clip_end_ms = totals.max_clip_end_ms.max(end);
+        }
+        if totals.count == 0 {
+            totals.min_duration_ms = 0;
+        }
+        totals
     }
-    let mut ranked: Vec<&Candidate> = candidates.iter().collect();
-    ranked.sort_by(|a, b| rank_cmp(a, b));
+}
+
+/// Which candidates fit in `limit_ms` (SEMANTICS §5, §8.9): their positions in `ranked`, the
+/// candidates' clip ranges `(clip_start_ms, clip_end_ms)` in rank order, in no particular
+/// order.
+///
+/// When everything fits, every position, without looking at the candidates. Otherwise, without
+/// equal distribution, the walk in rank order stops as soon as what is left of the budget is
+/// shorter than the shortest candidate, so its work is bounded by the budget rather than by the
+/// number of candidates. Equal distribution needs every candidate's group, so it walks them
+/// all.
+pub fn within_budget(
+    limit_ms: u64,
+    equal_distribution: bool,
+    ranked: impl Iterator<Item = (u64, u64)>,
+    totals: &Totals,
+) -> Vec<usize> {
+    if totals.total_ms <= limit_ms {
+        return (0..totals.count).collect();
+    }
     let mut left_ms = limit_ms;
     let mut selected = Vec::new();
-    if !replay.equal_distribution {
-        take_fitting(&ranked, &mut left_ms, &mut selected);
+    if !equal_distribution {
+        for (position, (start, end)) in ranked.enumerate() {
+            take_if_fits(position, end.saturating_sub(start), &mut left_ms, &mut selected);
+            if left_ms < totals.min_duration_ms {
+                break;
+            }
+        }
         return selected;
     }
     // The total exceeds the budget, so some clip has a positive duration and the span is
     // positive: the group arithmetic never divides by zero.
-    let span_ms = ranked.iter().map(|c| c.clip_end_ms).max().unwrap_or(0);
+    let span_ms = totals.max_clip_end_ms;
     let groups = group_count(span_ms);
     // Pushing in rank order keeps every group in rank order.
-    let mut members: BTreeMap<u64, Vec<&Candidate>> = BTreeMap::new();
-    for candidate in ranked {
-        let group = (u128::from(candidate.clip_start_ms) * u128::from(groups) / u128::from(span_ms))
+    let mut members: BTreeMap<u64, Vec<(usize, u64)>> = BTreeMap::new();
+    for (position, (start, end)) in ranked.enumerate() {
+        let group = (u128::from(start) * u128::from(groups) / u128::from(span_ms))
             .min(u128::from(groups - 1)) as u64;
-        members.entry(group).or_default().push(candidate);
+        members.entry(group).or_default().push((position, end.saturating_sub(start)));
     }
     for pass in 0.. {
-        let mut picks: Vec<&Candidate> =
+        let mut picks: Vec<(usize, u64)> =
             members.values().filter_map(|group| group.get(pass).copied()).collect();
         if picks.is_empty() {
             break;
         }
-        picks.sort_by(|a, b| rank_cmp(a, b));
-        take_fitting(&picks, &mut left_ms, &mut selected);
+        // Positions are rank order.
+        picks.sort_unstable();
+        for (position, duration) in picks {
+            take_if_fits(position, duration, &mut left_ms, &mut selected);
+        }
     }
     selected
 }
@@ -131,28 +193,34 @@ fn group_count(span_ms: u64) -> u64 {
     }
 }
 
-/// Walks `ranked` and takes each candidate whose duration still fits in `left_ms`.
-fn take_fitting(ranked: &[&Candidate], left_ms: &mut u64, selected: &mut Vec<Candidate>) {
-    for candidate in ranked {
-        let duration_ms = candidate.duration_ms();
-        if duration_ms <= *left_ms {
-            *left_ms -= duration_ms;
-            selected.push((*candidate).clone());
-        }
+/// Takes the candidate at `position` when its duration still fits in `left_ms`.
+fn take_if_fits(position: usize, duration_ms: u64, left_ms: &mut u64, selected: &mut Vec<usize>) {
+    if duration_ms <= *left_ms {
+        *left_ms -= duration_ms;
+        selected.push(position);
     }
 }
 
-/// The status of a replay (SEMANTICS §8.11): waiting for an unknown event or profile, then
-/// queued (after-event) or in progress (catch-up) until the event has ended, then complete.
-fn replay_status(replay: &Replay, event: Option<&EventView>) -> ReplayStatus {
-    let Some(event) = event.filter(|event| event.profile_known) else {
+/// The status of a replay (SEMANTICS §8.11) from its event: `None` when the event is not
+/// known, else whether the event's profile is known and whether the event has ended. Waiting
+/// for an unknown event or profile, then queued (after-event) or in progress (catch-up) until
+/// the event has ended, then complete.
+pub fn status(catchup: bool, event: Option<(bool, bool)>) -> ReplayStatus {
+    let Some((true, ended)) = event else {
         return ReplayStatus::WaitingForEvent;
     };
-    match (event.status == EventStatus::Ended, replay.catchup) {
+    match (ended, catchup) {
         (true, _) => ReplayStatus::Complete,
         (false, true) => ReplayStatus::InProgress,
         (false, false) => ReplayStatus::Queued,
     }
+}
+
+fn replay_status(replay: &Replay, event: Option<&EventView>) -> ReplayStatus {
+    status(
+        replay.catchup,
+        event.map(|event| (event.profile_known, event.status == EventStatus::Ended)),
+    )
 }
 
 /// The whole view of `replay`, given the live view of its event (`None` when there is none)

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::compact::Compact;
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::reference;
 use reeltime_schemas::record::*;
@@ -310,7 +311,9 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
                 records: epochs[e]
                     .iter()
                     .filter(|(seq, _)| (*seq as usize) % peers == index)
-                    .cloned()
+                    .map(|(seq, record)| {
+                        (*seq, Compact::from_record(record.clone()).expect("a compact record"))
+                    })
                     .collect(),
                 side: vec![],
             }
@@ -319,11 +322,11 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
     let mut model = ReadModel::default();
     let mut log = Vec::new();
     let mut failure = None;
-    harness::run(workers, source, |updates| {
-        model.apply(updates.events, updates.segments, updates.replays);
+    harness::run(RunOptions::workers(workers), source, |updates| {
+        model.apply(updates.epoch, updates.rows);
         log.extend(positioned[updates.epoch as usize].iter().cloned());
         let expected = reference::compute(&log);
-        if failure.is_none() && *model.views() != expected {
+        if failure.is_none() && model.views() != expected {
             failure = Some(format!(
                 "epoch {} differs\nlog: {:#?}\nincremental: {:#?}\nreference: {:#?}",
                 updates.epoch,

@@ -3,12 +3,22 @@
 
 use std::sync::Arc;
 
-use reeltime_operators::harness::{self, EpochInput, EpochUpdates};
+use reeltime_operators::compact::Compact;
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
+use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::record::*;
 use reeltime_schemas::value::AttrValue;
+use reeltime_schemas::view::{ReplayView, SegmentView};
+
+/// What a sink receives after one epoch: each changed view's old version retracted and its new
+/// one asserted.
+struct EpochUpdates {
+    segments: Vec<((String, u64), SegmentView, isize)>,
+    replays: Vec<(String, ReplayView, isize)>,
+}
 
 /// Runs `epochs` (records numbered in order) on one worker; returns every epoch's updates.
-fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates<()>> {
+fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
     let mut positioned = Vec::new();
     let mut seq = 0;
     for epoch in epochs {
@@ -17,7 +27,7 @@ fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates<()>> {
                 .into_iter()
                 .map(|record| {
                     seq += 1;
-                    (seq, record)
+                    (seq, Compact::from_record(record).expect("a compact record"))
                 })
                 .collect::<Vec<_>>(),
         );
@@ -29,8 +39,28 @@ fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates<()>> {
             (0..epochs.len()).map(move |e| EpochInput { records: epochs[e].clone(), side: vec![] }),
         )
     });
+    let mut model = ReadModel::default();
     let mut all = Vec::new();
-    harness::run(1, source, |updates| all.push(updates)).unwrap();
+    harness::run(RunOptions::workers(1), source, |rows| {
+        let before = model.views();
+        let changes = model.apply(rows.epoch, rows.rows);
+        let after = model.views();
+        let mut updates = EpochUpdates { segments: Vec::new(), replays: Vec::new() };
+        for key in changes.segments {
+            let (old, new) = (before.segments.get(&key), after.segments.get(&key));
+            if old != new {
+                updates.segments.extend(old.map(|view| (key.clone(), view.clone(), -1)));
+                updates.segments.extend(new.map(|view| (key.clone(), view.clone(), 1)));
+            }
+        }
+        for id in changes.replays {
+            let (old, new) = (before.replays.get(&id), after.replays.get(&id));
+            updates.replays.extend(old.map(|view| (id.clone(), view.clone(), -1)));
+            updates.replays.extend(new.map(|view| (id.clone(), view.clone(), 1)));
+        }
+        all.push(updates);
+    })
+    .unwrap();
     all
 }
 
@@ -60,7 +90,7 @@ fn detection(start_ms: u64, deleted: bool) -> Record {
 }
 
 /// `(start_ms, end_ms, complete, number of features on track 1, diff)` of segment updates.
-fn segment_updates(updates: &EpochUpdates<()>) -> Vec<(u64, Option<u64>, bool, usize, isize)> {
+fn segment_updates(updates: &EpochUpdates) -> Vec<(u64, Option<u64>, bool, usize, isize)> {
     let mut rows: Vec<_> = updates
         .segments
         .iter()
@@ -145,7 +175,7 @@ fn a_replay_view_is_replaced_when_a_late_detection_arrives_and_retracted_on_dele
         vec![detection(12_000, false)],
         vec![delete],
     ]);
-    let clips = |updates: &EpochUpdates<()>| -> Vec<(Vec<(u64, u64)>, isize)> {
+    let clips = |updates: &EpochUpdates| -> Vec<(Vec<(u64, u64)>, isize)> {
         let mut rows: Vec<_> =
             updates.replays.iter().map(|(_, view, diff)| (view.clip_bounds(), *diff)).collect();
         rows.sort();
