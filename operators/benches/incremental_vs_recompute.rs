@@ -29,7 +29,8 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::compact::Compact;
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::reference;
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
@@ -157,7 +158,15 @@ fn main() {
 fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let epochs: Vec<EpochInput<()>> = log
         .chunks(epoch_records)
-        .map(|records| EpochInput { records: records.to_vec(), side: vec![] })
+        .map(|records| EpochInput {
+            records: records
+                .iter()
+                .map(|(seq, record)| {
+                    (*seq, Compact::from_record(record.clone()).expect("a compact record"))
+                })
+                .collect(),
+            side: vec![],
+        })
         .collect();
     let epoch_sizes: Vec<usize> = epochs.iter().map(|epoch| epoch.records.len()).collect();
     let epochs = Mutex::new(Some(epochs));
@@ -170,8 +179,8 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let mut closed_at = Vec::with_capacity(epoch_sizes.len());
     let cpu_before = process_cpu_time();
     let started = Instant::now();
-    harness::run(1, source, |updates| {
-        black_box(model.apply(updates.events, updates.segments, updates.replays));
+    harness::run(RunOptions::workers(1), source, |updates| {
+        black_box(model.apply(updates.epoch, updates.rows));
         closed_at.push(started.elapsed());
     })
     .expect("the dataflow runs");
@@ -180,7 +189,7 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
 
     assert_eq!(
         model.views(),
-        &reference::compute(log),
+        reference::compute(log),
         "the incremental views equal the from-scratch ones at the end"
     );
     let mut per_record = Vec::with_capacity(log.len());
