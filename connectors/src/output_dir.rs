@@ -96,6 +96,35 @@ impl OutputDir {
         Ok(OutputDir { root: root.to_owned() })
     }
 
+    /// Opens an output directory to go on with a run that stopped: like
+    /// [`OutputDir::prepare`], but what reeltime wrote before stays (the logs are appended
+    /// to, the views rewritten as they change).
+    pub fn resume(root: &Path) -> Result<OutputDir, OutputError> {
+        if root.join(MARKER).is_file() {
+            return Ok(OutputDir { root: root.to_owned() });
+        }
+        OutputDir::prepare(root)
+    }
+
+    /// The names of the folders directly under `relative` (none when it is missing).
+    pub fn folders(&self, relative: &Path) -> Result<Vec<String>, OutputError> {
+        let path = self.root.join(relative);
+        let entries = match fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error("read directory", &path)(e)),
+        };
+        let mut folders = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error("read directory", &path))?;
+            if entry.path().is_dir() {
+                folders.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        folders.sort();
+        Ok(folders)
+    }
+
     /// Opens an earlier reeltime output `root` as it is, to add to it.
     pub fn open(root: &Path) -> Result<OutputDir, OutputError> {
         if !root.join(MARKER).is_file() {

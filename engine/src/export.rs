@@ -28,13 +28,12 @@ use reeltime_connectors::edl::{
 };
 use reeltime_connectors::output_dir::{path_component, OutputDir};
 use reeltime_operators::read_model::ReadModel;
-use reeltime_operators::views::Views;
 use reeltime_schemas::document::{ClipDoc, EventDoc};
 use reeltime_schemas::export::{
     DetectionExportDoc, EdlFilesDoc, EventExportDoc, ProfileSummaryDoc, ReplayExportDoc,
     ReplaySettingsDoc, SegmentExportDoc,
 };
-use reeltime_schemas::record::{DeleteKind, Detection, Profile, Record, Replay, ReplayMode, Seq};
+use reeltime_schemas::record::ReplayMode;
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::ReplayView;
 
@@ -48,130 +47,53 @@ pub struct ExportOptions {
     pub drop_frame: bool,
 }
 
-/// The latest `profile` and `replay` record of each name and id, which the exports summarise
-/// (the views keep only what the computation needs), and the live detections of each event,
-/// which the event exports list.
-///
-/// Fed with every accepted record it [`Definitions::wants`] and its log position, in any
-/// order; the record with the highest position wins, as in the dataflow. Whether a profile or
-/// replay is live is the views' business: a profile is summarised only while its event's view
-/// says it is known, and a replay's settings only while the replay has a view. A detection is
-/// live when the latest record of its identity ([`Detection::identity`]) is not `deleted` and
-/// came after the latest `delete` of its event (SEMANTICS §2, §8.6).
-#[derive(Clone, Debug, Default)]
-pub struct Definitions {
-    profiles: BTreeMap<String, (Seq, Profile)>,
-    replays: BTreeMap<String, (Seq, Replay)>,
-    /// By event, then identity: the position of the latest record and its `deleted` flag.
-    detections: BTreeMap<String, BTreeMap<Detection, (Seq, bool)>>,
-    /// The position of the latest `delete` of each event.
-    event_deletes: BTreeMap<String, Seq>,
+/// Whether an event has anything to export: an event view, segments or live detections.
+pub fn has_export(model: &ReadModel, event_id: &str) -> bool {
+    model.event_view(event_id).is_some()
+        || model.has_segments(event_id)
+        || model.has_detections(event_id)
 }
 
-impl Definitions {
-    /// Whether `record` defines something the exports summarise (a profile, a replay, a
-    /// detection, or a delete of an event, which removes the detections received before it).
-    pub fn wants(record: &Record) -> bool {
-        match record {
-            Record::Profile(_) | Record::Replay(_) | Record::Detection(_) => true,
-            Record::Delete(delete) => delete.kind == DeleteKind::Event,
-            _ => false,
-        }
-    }
-
-    /// Takes in `record`, seen at position `seq`; other records than those
-    /// [`Definitions::wants`] are ignored.
-    pub fn observe(&mut self, seq: Seq, record: Record) {
-        match record {
-            Record::Profile(profile) => {
-                keep_latest(&mut self.profiles, profile.name.clone(), seq, profile)
-            }
-            Record::Replay(replay) => {
-                keep_latest(&mut self.replays, replay.replay_id.clone(), seq, replay)
-            }
-            Record::Detection(detection) => {
-                let deleted = detection.deleted;
-                let of_event = self.detections.entry(detection.event_id.clone()).or_default();
-                let identity = detection.identity();
-                if of_event.get(&identity).is_none_or(|(latest, _)| *latest < seq) {
-                    of_event.insert(identity, (seq, deleted));
-                }
-            }
-            Record::Delete(delete) if delete.kind == DeleteKind::Event => {
-                let latest = self.event_deletes.entry(delete.id).or_insert(seq);
-                *latest = (*latest).max(seq);
-            }
-            _ => {}
-        }
-    }
-
-    /// The live detections of `event_id`, by start, then plugin.
-    fn live_detections(&self, event_id: &str) -> Vec<&Detection> {
-        let deleted_at = self.event_deletes.get(event_id);
-        let mut live: Vec<&Detection> = self
-            .detections
-            .get(event_id)
-            .into_iter()
-            .flatten()
-            .filter(|(_, (seq, deleted))| !deleted && deleted_at.is_none_or(|at| seq > at))
-            .map(|(detection, _)| detection)
-            .collect();
-        live.sort_by_key(|d| d.start_ms);
-        live
-    }
-}
-
-fn keep_latest<T>(map: &mut BTreeMap<String, (Seq, T)>, key: String, seq: Seq, value: T) {
-    if map.get(&key).is_none_or(|(latest, _)| *latest < seq) {
-        map.insert(key, (seq, value));
-    }
-}
-
-/// Writes the EDLs and JSON exports of every event and replay of the read model.
-pub fn write_exports(
+/// Writes the EDLs and JSON export of one event of the read model, with what the render sink
+/// made of its segments; returns the export.
+pub fn write_event_export(
     out: &OutputDir,
     model: &ReadModel,
     render: Option<&RenderSink>,
-    definitions: &Definitions,
+    event_id: &str,
+    options: ExportOptions,
+) -> Result<EventExportDoc> {
+    let mut doc = event_export(model, event_id);
+    if let Some(render) = render {
+        for segment in &mut doc.segments {
+            segment.rendered = render.segment_clips(event_id, segment.start.ms());
+        }
+    }
+    write_event(out, &event_folder(event_id), options, &mut doc)
+        .with_context(|| format!("exporting event {event_id:?}"))?;
+    Ok(doc)
+}
+
+/// Writes the EDL and JSON export of one live replay of the read model, with its rendering;
+/// `event` is its event's export, when it has one (for clip names and the frame rate).
+pub fn write_replay_export(
+    out: &OutputDir,
+    model: &ReadModel,
+    render: Option<&RenderSink>,
+    replay_id: &str,
+    event: Option<&EventExportDoc>,
     options: ExportOptions,
 ) -> Result<()> {
-    let views = model.views();
-    let mut event_ids: Vec<&String> = views.events.keys().collect();
-    event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id));
-    event_ids.extend(
-        definitions
-            .detections
-            .keys()
-            .filter(|event_id| !definitions.live_detections(event_id).is_empty()),
-    );
-    event_ids.sort();
-    event_ids.dedup();
-    let mut events = BTreeMap::new();
-    for event_id in event_ids {
-        let mut doc = event_export(views, definitions, event_id);
-        if let Some(render) = render {
-            for segment in &mut doc.segments {
-                segment.rendered = render.segment_clips(event_id, segment.start.ms());
-            }
-        }
-        write_event(out, &event_folder(event_id), options, &mut doc)
-            .with_context(|| format!("exporting event {event_id:?}"))?;
-        events.insert(event_id.clone(), doc);
-    }
-    for (replay_id, view) in &views.replays {
-        let version = model.version(replay_id).expect("a live replay has a version");
-        let replay = &definitions
-            .replays
-            .get(replay_id)
-            .with_context(|| format!("replay {replay_id:?} has a view but no record was seen"))?
-            .1;
-        let mut doc = replay_export(view, version, replay);
-        doc.rendered = render.and_then(|r| r.replay_rendered(replay_id));
-        let folder = Path::new("replays").join(path_component(replay_id));
-        write_replay(out, &folder, options, &mut doc, events.get(&view.event_id))
-            .with_context(|| format!("exporting replay {replay_id:?}"))?;
-    }
-    Ok(())
+    let (Some(view), Some(version), Some(replay)) =
+        (model.replay_view(replay_id), model.version(replay_id), model.replay_record(replay_id))
+    else {
+        return Ok(());
+    };
+    let mut doc = replay_export(view, version, ReplaySettingsDoc::from(replay));
+    doc.rendered = render.and_then(|r| r.replay_rendered(replay_id));
+    let folder = Path::new("replays").join(path_component(replay_id));
+    write_replay(out, &folder, options, &mut doc, event)
+        .with_context(|| format!("exporting replay {replay_id:?}"))
 }
 
 /// What [`rewrite_exports`] rewrites.
@@ -250,39 +172,33 @@ fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> 
 }
 
 /// The export of one event, its `edl` object still empty.
-fn event_export(views: &Views, definitions: &Definitions, event_id: &String) -> EventExportDoc {
-    let event = views.events.get(event_id);
-    let segments = views
-        .segments
-        .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
-        .map(|(_, segment)| SegmentExportDoc::from(segment))
-        .collect();
+fn event_export(model: &ReadModel, event_id: &str) -> EventExportDoc {
+    let event = model.event_view(event_id);
+    let segments =
+        model.segment_views(event_id).iter().map(SegmentExportDoc::from).collect();
     let profile = event
+        .as_ref()
         .filter(|e| e.profile_known)
-        .and_then(|e| definitions.profiles.get(&e.profile))
-        .map(|(_, profile)| ProfileSummaryDoc::from(profile));
+        .and_then(|e| model.profile(&e.profile))
+        .map(ProfileSummaryDoc::from);
     EventExportDoc {
-        event_id: event_id.clone(),
-        event: event.map(EventDoc::from),
+        event_id: event_id.to_owned(),
+        event: event.as_ref().map(EventDoc::from),
         profile,
         edl: EdlFilesDoc::default(),
         segments,
-        detections: definitions
-            .live_detections(event_id)
-            .into_iter()
-            .map(DetectionExportDoc::from)
-            .collect(),
+        detections: model.detections(event_id).iter().map(DetectionExportDoc::from).collect(),
     }
 }
 
 /// The export of one replay, its `edl` object still empty.
-fn replay_export(view: &ReplayView, version: u64, replay: &Replay) -> ReplayExportDoc {
+fn replay_export(view: &ReplayView, version: u64, settings: ReplaySettingsDoc) -> ReplayExportDoc {
     ReplayExportDoc {
         replay_id: view.replay_id.clone(),
         event_id: view.event_id.clone(),
         version,
         status: view.status.as_str().to_owned(),
-        settings: ReplaySettingsDoc::from(replay),
+        settings,
         total_duration: Seconds(view.total_duration_ms),
         total_score: view.total_score,
         edl: EdlFilesDoc::default(),

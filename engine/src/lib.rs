@@ -5,27 +5,33 @@
 //!
 //! - [`config`]: the layered configuration of `reeltime run` (defaults, file, environment,
 //!   flags).
+//! - [`decode`]: an input record decoded into the compact form the dataflow holds, or why it
+//!   is rejected.
 //! - [`demo`]: `reeltime demo`, a synthetic match made, analysed and processed end to end.
+//! - [`driver`]: the one epoch driver every mode shares: the read model, the render sink,
+//!   the logs and the files after each closed epoch.
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
 //! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist made into
 //!   highlights.
 //! - [`media_pipeline`]: what the demo and `highlights` share: media ingested and analysed by
 //!   the built-in plugins into an event log, then the log processed with the render sink on.
-//! - [`output`]: what both modes write into the output directory: the notification and
-//!   dead-letter logs, and the views with their exports and tables.
-//! - [`process`]: the embedded mode over an event log (`reeltime process`): read, decode and
-//!   dead-letter, run the dataflow in epochs, keep the read model, write the output layout.
+//! - [`output`]: what every mode writes into the output directory: the notification and
+//!   dead-letter logs, the views with their exports (for what changed), and the tables.
+//! - [`process`]: the embedded mode over an event log (`reeltime process`): a log file as the
+//!   source of the dataflow's epochs, decoded and dead-lettered by the workers.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
 //! - [`publish`]: JSON Lines onto an input topic after the engine's checks (`reeltime
 //!   publish`).
 //! - [`render_sink`]: the render sink: segment clips, event playlists and replay videos made
 //!   from the views as they change, on threads beside the dataflow.
-//! - [`run`]: the service over Kafka (`reeltime run`): rebuild from the inputs, then publish
-//!   each epoch's changes exactly once.
+//! - [`run`]: the service over Kafka (`reeltime run`): Kafka partitions as the source; rebuild
+//!   from the inputs, then publish each epoch's changes exactly once.
 //! - [`topics`]: creating reeltime's Kafka topics (`reeltime topics create`).
 
 pub mod config;
+pub mod decode;
 pub mod demo;
+pub mod driver;
 pub mod export;
 pub mod highlights;
 pub mod media_pipeline;

@@ -1,8 +1,8 @@
-//! What both modes write into the output directory (ARCHITECTURE.md, output layout): the
-//! notification and dead-letter logs, appended per epoch, and the views with their exports and
-//! tables, written whole.
+//! What every mode writes into the output directory (ARCHITECTURE.md, output layout): the
+//! notification and dead-letter logs, appended per epoch; the views with their exports,
+//! written for what changed; and the tables, made from the exports when a run ends.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -10,14 +10,14 @@ use anyhow::{Context, Result};
 
 use reeltime_connectors::output_dir::{path_component, JsonLines, OutputDir};
 use reeltime_connectors::tables::{write_tables, TableFormat};
-use reeltime_operators::read_model::ReadModel;
+use reeltime_operators::read_model::{Changes, ReadModel};
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
 use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
-use crate::export::{write_exports, Definitions, ExportOptions};
+use crate::export::{has_export, write_event_export, write_replay_export, ExportOptions};
 use crate::render_sink::RenderSink;
 
 /// An input record that was rejected, with where it was.
@@ -107,71 +107,137 @@ impl EpochLogs {
     }
 }
 
-/// Writes the views, exports and tables of the read model, and removes the folders of events
-/// and replays written before that are gone since.
+/// Writes the views and exports of what changed, and removes the folders of events and
+/// replays that are gone.
+///
+/// Epochs mark what they changed ([`LayoutWriter::mark`]); [`LayoutWriter::flush`] writes the
+/// files of the marked events and replays only, so a long run writes each file when it
+/// changed, not the whole directory again. A replay's export names its clips after its
+/// event's segments, so a marked event marks its replays too.
 #[derive(Debug, Default)]
 pub struct LayoutWriter {
     events: BTreeSet<String>,
     replays: BTreeSet<String>,
+    /// Everything is marked, including folders on disk that no view has any more.
+    all: bool,
 }
 
 impl LayoutWriter {
-    /// Writes everything of `model` into `out`, with what `render` made of it.
-    pub fn write(
+    /// Marks what an epoch changed.
+    pub fn mark(&mut self, changes: &Changes) {
+        self.events.extend(changes.events.iter().cloned());
+        self.events.extend(changes.segments.iter().map(|(event_id, _)| event_id.clone()));
+        self.replays.extend(changes.replays.iter().cloned());
+    }
+
+    /// Marks what the render sink changed: segments with new clips, replays rendered again.
+    pub fn mark_rendered(&mut self, segments: &BTreeSet<(String, u64)>, replays: &BTreeSet<String>) {
+        self.events.extend(segments.iter().map(|(event_id, _)| event_id.clone()));
+        self.replays.extend(replays.iter().cloned());
+    }
+
+    /// Marks everything: the directory is made to agree with the views whole (after a
+    /// restart rebuilt them, for instance).
+    pub fn mark_all(&mut self) {
+        self.all = true;
+    }
+
+    /// Whether something is marked.
+    pub fn is_marked(&self) -> bool {
+        self.all || !self.events.is_empty() || !self.replays.is_empty()
+    }
+
+    /// Writes the views and exports of everything marked, with what `render` made of it.
+    pub fn flush(
         &mut self,
         out: &OutputDir,
         model: &ReadModel,
         render: Option<&RenderSink>,
-        definitions: &Definitions,
         options: ExportOptions,
     ) -> Result<()> {
-        let (events, replays) = write_views(out, model, render)
-            .with_context(|| format!("writing views to {:?}", out.root()))?;
-        write_exports(out, model, render, definitions, options)
-            .with_context(|| format!("writing exports to {:?}", out.root()))?;
-        write_tables(out, &[TableFormat::Arrow, TableFormat::Parquet])
-            .with_context(|| format!("writing tables to {:?}", out.root()))?;
-        for gone in self.events.difference(&events) {
-            out.remove_tree(&Path::new("events").join(path_component(gone)))?;
+        let mut events = std::mem::take(&mut self.events);
+        let mut replays = std::mem::take(&mut self.replays);
+        if std::mem::take(&mut self.all) {
+            events.extend(model.event_ids());
+            events.extend(model.events_with_detections());
+            replays.extend(model.replay_ids());
+            remove_unknown_folders(out, "events", &events)?;
+            remove_unknown_folders(out, "replays", &replays)?;
         }
-        for gone in self.replays.difference(&replays) {
-            out.remove_tree(&Path::new("replays").join(path_component(gone)))?;
+        for replay_id in model.replay_ids() {
+            let of_marked_event =
+                model.replay_view(&replay_id).is_some_and(|view| events.contains(&view.event_id));
+            if of_marked_event {
+                replays.insert(replay_id);
+            }
         }
-        self.events = events;
-        self.replays = replays;
+        let mut exports = BTreeMap::new();
+        for event_id in &events {
+            let folder = Path::new("events").join(path_component(event_id));
+            if !has_export(model, event_id) {
+                out.remove_tree(&folder)?;
+                continue;
+            }
+            write_event_views(out, &folder, model, render, event_id)
+                .with_context(|| format!("writing the views of event {event_id:?}"))?;
+            let export = write_event_export(out, model, render, event_id, options)?;
+            exports.insert(event_id.clone(), export);
+        }
+        for replay_id in &replays {
+            let folder = Path::new("replays").join(path_component(replay_id));
+            let (Some(view), Some(version)) = (model.replay_view(replay_id), model.version(replay_id))
+            else {
+                out.remove_tree(&folder)?;
+                continue;
+            };
+            out.write_json(&folder.join("selection.json"), &selection_doc(view, version, render))?;
+            if !exports.contains_key(&view.event_id) && has_export(model, &view.event_id) {
+                let export = write_event_export(out, model, render, &view.event_id, options)?;
+                exports.insert(view.event_id.clone(), export);
+            }
+            let event = exports.get(&view.event_id);
+            write_replay_export(out, model, render, replay_id, event, options)?;
+        }
         Ok(())
     }
 }
 
-/// Writes every view of the read model in the output layout, with what was rendered of it;
-/// returns the events and replays written.
-fn write_views(
+/// Removes the folders under `kind` that belong to none of `ids` (views gone while reeltime
+/// was not running).
+fn remove_unknown_folders(out: &OutputDir, kind: &str, ids: &BTreeSet<String>) -> Result<()> {
+    let known: BTreeSet<String> = ids.iter().map(|id| path_component(id)).collect();
+    for folder in out.folders(Path::new(kind))? {
+        if !known.contains(&folder) {
+            out.remove_tree(&Path::new(kind).join(folder))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `event.json` and `segments.json` of one event into `folder`.
+fn write_event_views(
     out: &OutputDir,
+    folder: &Path,
     model: &ReadModel,
     render: Option<&RenderSink>,
-) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
-    let views = model.views();
-    let mut event_ids: BTreeSet<String> = views.events.keys().cloned().collect();
-    event_ids.extend(views.segments.keys().map(|(event_id, _)| event_id.clone()));
-    for event_id in &event_ids {
-        let folder = Path::new("events").join(path_component(event_id));
-        if let Some(event) = views.events.get(event_id) {
-            out.write_json(&folder.join("event.json"), &event_doc(event, render))?;
-        }
-        let segments = views
-            .segments
-            .range((event_id.clone(), 0)..=(event_id.clone(), u64::MAX))
-            .map(|(_, segment)| segment_doc(segment, render))
-            .collect();
-        let doc = SegmentsDoc { event_id: event_id.clone(), segments };
-        out.write_json(&folder.join("segments.json"), &doc)?;
+    event_id: &str,
+) -> Result<()> {
+    if let Some(event) = model.event_view(event_id) {
+        out.write_json(&folder.join("event.json"), &event_doc(&event, render))?;
+    } else {
+        out.remove(&folder.join("event.json"))?;
     }
-    for (replay_id, view) in &views.replays {
-        let version = model.version(replay_id).expect("a live replay has a version");
-        let path = Path::new("replays").join(path_component(replay_id)).join("selection.json");
-        out.write_json(&path, &selection_doc(view, version, render))?;
-    }
-    Ok((event_ids, views.replays.keys().cloned().collect()))
+    let segments =
+        model.segment_views(event_id).iter().map(|segment| segment_doc(segment, render)).collect();
+    let doc = SegmentsDoc { event_id: event_id.to_owned(), segments };
+    out.write_json(&folder.join("segments.json"), &doc)?;
+    Ok(())
+}
+
+/// Writes the tables of every export in `out` (Arrow IPC and Parquet).
+pub fn write_all_tables(out: &OutputDir) -> Result<()> {
+    write_tables(out, &[TableFormat::Arrow, TableFormat::Parquet])
+        .with_context(|| format!("writing tables to {:?}", out.root()))
 }
 
 /// The document of an event view, with its playlists and failed chunks.

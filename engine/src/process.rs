@@ -1,12 +1,13 @@
 //! `reeltime process`: an event log through the dataflow, in the embedded mode.
 //!
 //! Every worker thread reads the whole log and decodes its share of the lines (line number
-//! modulo workers), so parsing runs in parallel; epochs are every `epoch_records` lines, the
-//! same for all workers. Bad lines go to `dead-letter.jsonl` and are notified; the views of
-//! the last epoch are written in the output layout of ARCHITECTURE.md, with their exports
-//! ([`crate::export`]) and, from those, the tables (`tables/*.arrow`, `tables/*.parquet`).
-//! With [`ProcessOptions::render`], the render sink ([`crate::render_sink`]) sees every epoch as it
-//! closes, and the run waits for its renders before the views are written.
+//! modulo workers) into compact records, so decoding runs in parallel; epochs are every
+//! `epoch_records` lines, the same for all workers. Bad lines go to `dead-letter.jsonl` and are
+//! notified. Each closed epoch goes through the [epoch driver](crate::driver) (read model,
+//! notifications, the render sink with [`ProcessOptions::render`]); when the log is done the
+//! renders are waited for and the views of the last epoch are written in the output layout of
+//! ARCHITECTURE.md, with their exports ([`crate::export`]) and, from those, the tables
+//! (`tables/*.arrow`, `tables/*.parquet`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,16 +18,15 @@ use anyhow::Result;
 
 use reeltime_connectors::log_file::{Line, LogFile};
 use reeltime_connectors::output_dir::OutputDir;
-use reeltime_operators::harness::{self, EpochInput};
-use reeltime_operators::read_model::ReadModel;
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_schemas::document::Position;
-use reeltime_schemas::record::Chunk;
-use reeltime_schemas::{decode, Record};
 
-use crate::export::{Definitions, ExportOptions};
-use crate::output::{EpochLogs, LayoutWriter, Rejected};
+use crate::decode::decode_compact;
+use crate::driver::{Driver, DriverOptions};
+use crate::export::ExportOptions;
+use crate::output::Rejected;
 use crate::progress::Progress;
-use crate::render_sink::{RenderConfig, RenderSink, Rendered};
+use crate::render_sink::{RenderConfig, Rendered};
 
 /// Settings of one `process` run.
 #[derive(Clone, Debug)]
@@ -73,15 +73,11 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// What a worker reports with each epoch besides its view updates.
+/// What a worker reports with each epoch besides its records.
 enum WorkerNote {
     Accepted(u64),
     /// A rejected line, by its number.
     Rejected(u64, Rejected),
-    /// A profile or replay record at its line, for the exports.
-    Definition(u64, Record),
-    /// A chunk record at its line, for rendering (the dataflow does not use chunks).
-    Chunk(u64, Chunk),
 }
 
 /// Runs the log through the dataflow and writes the output layout.
@@ -127,53 +123,39 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
         })
     };
 
-    let mut model = ReadModel::default();
-    let mut logs = EpochLogs::open(&out)?;
+    let mut driver = Driver::new(
+        out,
+        DriverOptions {
+            render: options.render.clone(),
+            export: options.export,
+            progress: options.progress,
+            write_every: None,
+        },
+    )?;
     let mut summary = Summary::default();
     let mut progress = Progress::new(
         format!("processing {}", options.log.display()),
         log.size(),
         options.progress,
     );
-    let mut definitions = Definitions::default();
-    let mut render = match &options.render {
-        Some(config) => Some(RenderSink::new(out.root(), config.clone(), options.progress)?),
-        None => None,
-    };
     let mut sink_error: Option<anyhow::Error> = None;
-    harness::run(options.workers, source, |updates| {
-        let epoch = updates.epoch;
+    harness::run(RunOptions::workers(options.workers), source, |closed| {
+        let epoch = closed.epoch;
         summary.epochs = epoch + 1;
         let mut rejected = Vec::new();
-        let mut chunks = Vec::new();
-        for note in updates.side {
+        for note in closed.side {
             match note {
                 WorkerNote::Accepted(count) => summary.accepted += count,
                 WorkerNote::Rejected(line, r) => rejected.push((line, r)),
-                WorkerNote::Definition(line, record) => definitions.observe(line, record),
-                WorkerNote::Chunk(line, chunk) => chunks.push((line, chunk)),
             }
         }
         rejected.sort_by_key(|(line, _)| *line);
         let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
         summary.rejected += rejected.len() as u64;
-        let changes = model.apply(updates.events, updates.segments, updates.replays);
         if sink_error.is_some() {
             return;
         }
-        summary.notifications += (rejected.len() + changes.notifications.len()) as u64;
-        let step = logs.append(epoch, &rejected, &changes.notifications).and_then(|()| {
-            let Some(render) = render.as_mut() else { return Ok(()) };
-            chunks.sort_by_key(|(line, _)| *line);
-            for (line, chunk) in chunks {
-                render.observe_chunk(epoch, line, chunk);
-            }
-            render.plan(epoch, &model, &changes)?;
-            render.poll(&model)?;
-            let made = render.take_notifications();
-            summary.notifications += made.len() as u64;
-            logs.append_notifications(&made)
-        });
+        let step = driver.close(epoch, closed.rows).and_then(|c| driver.record(epoch, &rejected, &c));
         if let Err(e) = step {
             sink_error = Some(e);
         }
@@ -187,20 +169,14 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
     if let Some(e) = read_error.lock().unwrap().take() {
         anyhow::bail!(e);
     }
-    if let Some(render) = render.as_mut() {
-        render.finish(&model)?;
-        let made = render.take_notifications();
-        summary.notifications += made.len() as u64;
-        logs.append_notifications(&made)?;
-        summary.rendered = render.rendered();
-    }
-    logs.flush()?;
-    LayoutWriter::default().write(&out, &model, render.as_ref(), &definitions, options.export)?;
+    let drained = driver.drain(false)?;
+    summary.rendered = driver.finish(&drained)?;
+    summary.notifications = driver.notifications();
 
-    let views = model.views();
-    summary.events = views.events.len();
-    summary.segments = views.segments.len();
-    summary.replays = views.replays.len();
+    let model = driver.model();
+    summary.events = model.event_count();
+    summary.segments = model.segment_count();
+    summary.replays = model.replay_ids().len();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -241,19 +217,9 @@ fn decode_share(
 ) -> EpochInput<WorkerNote> {
     let mut records = Vec::new();
     let mut side = Vec::new();
-    let mut accepted = 0;
     for line in lines.into_iter().filter(|l| l.number % peers as u64 == index as u64) {
-        match decode(&line.bytes, max_record_bytes) {
-            Ok(Record::Chunk(chunk)) => {
-                side.push(WorkerNote::Chunk(line.number, chunk));
-                accepted += 1;
-            }
-            Ok(record) => {
-                if Definitions::wants(&record) {
-                    side.push(WorkerNote::Definition(line.number, record.clone()));
-                }
-                records.push((line.number, record));
-            }
+        match decode_compact(&line.bytes, max_record_bytes) {
+            Ok(record) => records.push((line.number, record)),
             Err(error) => side.push(WorkerNote::Rejected(
                 line.number,
                 Rejected {
@@ -264,6 +230,6 @@ fn decode_share(
             )),
         }
     }
-    side.push(WorkerNote::Accepted(records.len() as u64 + accepted));
+    side.push(WorkerNote::Accepted(records.len() as u64));
     EpochInput { records, side }
 }

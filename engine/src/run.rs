@@ -1,8 +1,12 @@
 //! `reeltime run`: the service over Kafka.
 //!
 //! Each worker reads a fixed share of the input partitions ([`share`]) from their beginning
-//! and closes an epoch every `epoch_ms` (or after `max_epoch_records`). The run has two
-//! phases:
+//! and closes an epoch every `epoch_ms`, sooner when it has read what its partitions hold
+//! (so a record waits for no clock once the input is drained), or after `max_epoch_records`.
+//! Each closed epoch goes through the [epoch driver](crate::driver) on the sink thread while
+//! the workers compute the next one; when the sink is busy the workers do not close more
+//! epochs, so the next one takes everything that arrived meanwhile (backpressure, not a
+//! queue). The run has two phases:
 //!
 //! - **Rebuild.** The records up to the offsets committed with the last published epoch go
 //!   through the dataflow with nothing published: they rebuild the state the outputs already
@@ -12,19 +16,21 @@
 //!   topic.
 //! - **Live.** Each epoch's changes (segment views, replay views, notifications, dead
 //!   letters) are published with the offsets the epoch consumed, in one transaction
-//!   ([`TransactionalSink`]): a crash at any moment loses nothing and duplicates nothing.
+//!   ([`TransactionalSink`]), in epoch order: a crash at any moment loses nothing and
+//!   duplicates nothing.
 //!
-//! With `[render] enabled`, the render sink ([`crate::render_sink`]) sees every epoch's chunks and
-//! changes (from the first live epoch; the rebuilt state is planned whole then, and what was
-//! rendered before is found by its content-derived names without rendering again). What it
-//! finishes is published with the next epoch: the segment views with their clips, the replay
-//! views with their rendering (at the same version), and the render notifications.
+//! With `[render] enabled`, the render sink sees every live epoch's changes (the rebuilt
+//! state is planned whole at the first live epoch, and what was rendered before is found by
+//! its content-derived names without rendering again). What it finishes is published with the
+//! next epoch: the segment views with their clips, the replay views with their rendering (at
+//! the same version), and the render notifications.
 //!
-//! The output directory gets the same layout as `reeltime process`: the epoch logs as they
-//! go, the views, exports and tables every `write_interval_seconds` and at exit. The run
-//! ends on SIGTERM or Ctrl-C (after the current epoch; replay renders in progress are
-//! cancelled, clip renders finish), or once every input has been idle, and every render
-//! done, for `until_idle_seconds`.
+//! The output directory gets the same layout as `reeltime process` and is resumed, not
+//! cleared, on a restart: the epoch logs are appended to after each transaction, and the files
+//! of what changed are written every `write_interval_seconds` and at exit. The run ends on
+//! SIGTERM or Ctrl-C (after the current epoch; replay renders in progress are cancelled, clip
+//! renders finish), or once every input has been idle, and every render done, for
+//! `until_idle_seconds`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -75,10 +81,6 @@ enum WorkerNote {
     Accepted(u64),
     /// A new record rejected, with its topic, partition and offset.
     Rejected((Topic, i32, i64), Rejected),
-    /// A record the exports summarise, at its place in the log.
-    Definition(Seq, Record),
-    /// A chunk record, for rendering (the dataflow does not use chunks).
-    Chunk(Seq, Chunk),
     /// The offset after the last record this epoch read from a partition.
     Consumed(Topic, i32, i64),
 }
@@ -99,7 +101,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         &names.name(Topic::Replays),
         Duration::from_secs(60),
     )?);
-    let out = OutputDir::prepare(&config.output.dir)?;
+    let out = OutputDir::resume(&config.output.dir)?;
     let workers = config.engine.workers;
     let committed: usize = partitions.iter().filter(|p| p.committed > 0).count();
     eprintln!(
@@ -156,115 +158,65 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         })
     };
 
-    let mut model = ReadModel::default();
-    let mut definitions = Definitions::default();
-    let mut logs = EpochLogs::open(&out)?;
-    let mut layout = LayoutWriter::default();
-    let mut render = match &config.render {
-        section if section.enabled => {
-            Some(RenderSink::new(out.root(), section.settings.clone(), false)?)
-        }
-        _ => None,
-    };
-    let export = ExportOptions { drop_frame: config.output.drop_frame };
-    let write_interval = Duration::from_secs_f64(config.output.write_interval_seconds);
+    let mut driver = Driver::new(
+        out,
+        DriverOptions {
+            render: config.render.enabled.then(|| config.render.settings.clone()),
+            export: ExportOptions { drop_frame: config.output.drop_frame },
+            progress: false,
+            write_every: Some(Duration::from_secs_f64(config.output.write_interval_seconds)),
+        },
+    )?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
-    let mut last_write = Instant::now();
     let mut published = Some(published);
     let mut live_since: Option<Instant> = None;
     let mut summary = RunSummary::default();
     let mut failure: Option<anyhow::Error> = None;
-
-    let mut render_started = false;
     let mut last_epoch = 0;
-    harness::run(workers, source, |updates| {
-        let epoch = updates.epoch;
+    let options = RunOptions { workers, epochs_ahead: 1 };
+    harness::run(options, source, |closed| {
+        let epoch = closed.epoch;
         last_epoch = epoch;
         let live = plan.is_live(epoch);
         let mut rejected = Vec::new();
         let mut offsets = BTreeMap::new();
-        let mut chunks = Vec::new();
-        for note in updates.side {
+        for note in closed.side {
             match note {
                 WorkerNote::Rebuilt(count) => summary.rebuilt += count,
                 WorkerNote::Accepted(count) => summary.accepted += count,
                 WorkerNote::Rejected(at, r) => rejected.push((at, r)),
-                WorkerNote::Definition(seq, record) => definitions.observe(seq, record),
-                WorkerNote::Chunk(seq, chunk) => chunks.push((seq, chunk)),
                 WorkerNote::Consumed(topic, partition, next) => {
                     offsets.insert((topic, partition), next);
                 }
             }
         }
-        if live {
-            if let Some(published) = published.take() {
-                model.restore_versions(published);
-                live_since = Some(Instant::now());
-                eprintln!(
-                    "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
-                    summary.rebuilt
-                );
-            }
-        }
-        let touched = touched_segments(&updates.segments);
-        let mut changes = model.apply(updates.events, updates.segments, updates.replays);
         if failure.is_some() {
             return;
         }
-        if let Some(render) = render.as_mut() {
-            chunks.sort_by_key(|(seq, _)| *seq);
-            for (seq, chunk) in chunks {
-                render.observe_chunk(epoch, seq, chunk);
-            }
-            if live && !render_started {
-                // The first live epoch: the rebuilt state has never been looked at, so
-                // everything is planned; what the rebuild noticed was published before.
-                render_started = true;
-                render.take_notifications();
-                changes.events.extend(model.views().events.keys().cloned());
-                changes.events.extend(model.views().segments.keys().map(|(e, _)| e.clone()));
-                changes.replays.extend(model.views().replays.keys().cloned());
-            }
+        if !live {
+            driver.rebuild(epoch, closed.rows);
+            return;
+        }
+        if let Some(published) = published.take() {
+            driver.model_mut().restore_versions(published);
+            live_since = Some(Instant::now());
+            eprintln!(
+                "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
+                summary.rebuilt
+            );
         }
         let step = (|| -> Result<()> {
-            if !live {
-                return Ok(());
-            }
             rejected.sort_by_key(|(at, _)| *at);
             let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
             summary.rejected += rejected.len() as u64;
-            let mut touched = touched;
-            let mut rendered = Vec::new();
-            let mut rerendered_replays = BTreeSet::new();
-            if let Some(render) = render.as_mut() {
-                render.plan(epoch, &model, &changes)?;
-                render.poll(&model)?;
-                rendered = render.take_notifications();
-                let (segments, replays) = render.take_changed();
-                touched.extend(segments);
-                rerendered_replays = replays;
-            }
-            let outputs = EpochOutputs {
-                touched: &touched,
-                rerendered_replays: &rerendered_replays,
-                rejected: &rejected,
-                notifications: &changes.notifications,
-                rendered: &rendered,
-            };
-            let messages = epoch_messages(&model, render.as_ref(), epoch, &outputs);
+            let outcome = driver.close(epoch, closed.rows)?;
+            let messages = epoch_messages(driver.model(), driver.render(), epoch, &outcome, &rejected);
             if !messages.is_empty() || !offsets.is_empty() {
                 sink.publish(epoch, &messages, &offsets)?;
                 summary.transactions += 1;
                 summary.published += messages.len() as u64;
             }
-            logs.append(epoch, &rejected, &changes.notifications)?;
-            logs.append_notifications(&rendered)?;
-            logs.flush()?;
-            if last_write.elapsed() >= write_interval {
-                layout.write(&out, &model, render.as_ref(), &definitions, export)?;
-                last_write = Instant::now();
-            }
-            Ok(())
+            driver.record(epoch, &rejected, &outcome)
         })();
         if let Err(error) = step {
             failure = Some(error);
@@ -277,8 +229,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         if let Some(since) = live_since.filter(|_| !until_idle.is_zero()) {
             let last_message = started + Duration::from_millis(activity.load(Ordering::Relaxed));
             // Rendering is work too: the run is idle once its renders are done.
-            let rendering = render.as_ref().is_some_and(|r| r.in_flight() > 0);
-            if since.max(last_message).elapsed() >= until_idle && !rendering {
+            if since.max(last_message).elapsed() >= until_idle && driver.renders_in_flight() == 0 {
                 plan.stop();
             }
         }
@@ -287,30 +238,16 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     if let Some(error) = failure {
         return Err(error);
     }
-    if let Some(render) = render.as_mut().filter(|_| render_started) {
-        // Clips are quick and finish; a replay render could take minutes, so it is cancelled
-        // and made again by the next run.
-        render.cancel_replays();
-        render.finish(&model)?;
-        let rendered = render.take_notifications();
-        let (touched, rerendered_replays) = render.take_changed();
-        let outputs = EpochOutputs {
-            touched: &touched,
-            rerendered_replays: &rerendered_replays,
-            rejected: &[],
-            notifications: &[],
-            rendered: &rendered,
-        };
-        let messages = epoch_messages(&model, Some(render), last_epoch + 1, &outputs);
-        if !messages.is_empty() {
-            sink.publish(last_epoch + 1, &messages, &BTreeMap::new())?;
-            summary.transactions += 1;
-            summary.published += messages.len() as u64;
-        }
-        logs.append_notifications(&rendered)?;
+    // Clips are quick and finish; a replay render could take minutes, so it is cancelled and
+    // made again by the next run.
+    let drained = driver.drain(true)?;
+    let messages = epoch_messages(driver.model(), driver.render(), last_epoch + 1, &drained, &[]);
+    if !messages.is_empty() {
+        sink.publish(last_epoch + 1, &messages, &BTreeMap::new())?;
+        summary.transactions += 1;
+        summary.published += messages.len() as u64;
     }
-    logs.flush()?;
-    layout.write(&out, &model, render.as_ref(), &definitions, export)?;
+    driver.finish(&drained)?;
     Ok(summary)
 }
 
@@ -325,49 +262,28 @@ fn published_versions(latest: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, u6
         .collect()
 }
 
-/// The segments whose views an epoch's updates change.
-fn touched_segments<V: Ord>(updates: &[((String, u64), V, isize)]) -> BTreeSet<(String, u64)> {
-    let mut net: BTreeMap<(&(String, u64), &V), isize> = BTreeMap::new();
-    for (key, view, diff) in updates {
-        *net.entry((key, view)).or_insert(0) += diff;
-    }
-    net.into_iter().filter(|(_, diff)| *diff != 0).map(|((key, _), _)| key.clone()).collect()
-}
-
-/// What a live epoch publishes besides the views of the read model.
-struct EpochOutputs<'a> {
-    /// Segments whose view (or rendered clips) changed.
-    touched: &'a BTreeSet<(String, u64)>,
-    /// Replays whose rendering changed (their view is published again at its version).
-    rerendered_replays: &'a BTreeSet<String>,
-    rejected: &'a [Rejected],
-    notifications: &'a [Notification],
-    /// The render sink's notifications.
-    rendered: &'a [NotificationDoc],
-}
-
 /// The output messages of a live epoch: a segment view (or tombstone) per changed segment, a
 /// replay view (or removal marker) per changed replay, the notifications and dead letters.
 fn epoch_messages(
     model: &ReadModel,
     render: Option<&RenderSink>,
     epoch: u64,
-    outputs: &EpochOutputs<'_>,
+    closed: &Closed,
+    rejected: &[Rejected],
 ) -> Vec<OutputMessage> {
-    let views = model.views();
     let mut messages = Vec::new();
-    for (event_id, start_ms) in outputs.touched {
+    let touched: BTreeSet<&(String, u64)> =
+        closed.changes.segments.iter().chain(&closed.rendered_segments).collect();
+    for (event_id, start_ms) in touched {
         let key = format!("{event_id}/{}.{:03}", start_ms / 1000, start_ms % 1000);
-        let payload = views.segments.get(&(event_id.clone(), *start_ms)).and_then(|segment| {
-            json(&ClipMessageDoc {
-                event_id: event_id.clone(),
-                segment: segment_doc(segment, render),
-            })
+        let payload = model.segment_view(event_id, *start_ms).and_then(|segment| {
+            json(&ClipMessageDoc { event_id: event_id.clone(), segment: segment_doc(&segment, render) })
         });
         messages.push(OutputMessage { topic: Topic::Clips, key, payload });
     }
+    let notifications = &closed.changes.notifications;
     let mut replays_published = BTreeSet::new();
-    for notification in outputs.notifications {
+    for notification in notifications {
         match notification {
             Notification::ReplayUpdated { replay_id, .. } => {
                 replays_published.insert(replay_id.clone());
@@ -387,9 +303,9 @@ fn epoch_messages(
             _ => {}
         }
     }
-    replays_published.extend(outputs.rerendered_replays.iter().cloned());
+    replays_published.extend(closed.rendered_replays.iter().cloned());
     for replay_id in &replays_published {
-        let (Some(view), Some(version)) = (views.replays.get(replay_id), model.version(replay_id))
+        let (Some(view), Some(version)) = (model.replay_view(replay_id), model.version(replay_id))
         else {
             continue;
         };
@@ -400,7 +316,7 @@ fn epoch_messages(
         });
     }
     let seen_at = now_rfc3339();
-    for r in outputs.rejected {
+    for r in rejected {
         let key = match &r.position {
             Position::Kafka(position) => position.clone(),
             Position::Line(line) => line.to_string(),
@@ -411,13 +327,12 @@ fn epoch_messages(
             payload: json(&r.dead_letter(&seen_at)),
         });
     }
-    let all = outputs
-        .rejected
+    let all = rejected
         .iter()
         .map(Rejected::notification)
-        .chain(outputs.notifications.iter().cloned())
+        .chain(notifications.iter().cloned())
         .map(|n| NotificationDoc::new(epoch, &n))
-        .chain(outputs.rendered.iter().cloned());
+        .chain(closed.rendered.iter().cloned());
     for doc in all {
         messages.push(OutputMessage {
             topic: Topic::Notifications,
@@ -566,7 +481,7 @@ impl Iterator for WorkerEpochs {
         }
         self.epoch += 1;
         let deadline = Instant::now() + self.epoch_length;
-        let mut epoch_input = EpochInput { records: Vec::new(), side: Vec::new() };
+        let mut epoch_input = EpochInput::default();
         let mut consumed = BTreeMap::new();
         self.counts = (0, 0);
         if self.phase == Phase::Waiting && self.plan.live_from().is_some_and(|from| epoch >= from) {
@@ -615,7 +530,12 @@ impl WorkerEpochs {
             if left.is_zero() || (self.phase == Phase::Rebuilding && self.reader.rebuilt()) {
                 break;
             }
-            match self.reader.poll(left.min(POLL_SLICE)) {
+            // Once a live epoch holds something, it closes as soon as the input is drained,
+            // rather than at its deadline: a record waits for no clock.
+            let drain = self.phase == Phase::Live && count > 0;
+            let wait = if drain { Duration::ZERO } else { left.min(POLL_SLICE) };
+            match self.reader.poll(wait) {
+                Ok(None) if drain => break,
                 Ok(None) => {}
                 Ok(Some(message)) => {
                     count += 1;
@@ -651,19 +571,8 @@ impl WorkerEpochs {
         if !rebuild {
             consumed.insert((message.topic, message.partition), message.offset + 1);
         }
-        match decode(&message.payload, self.max_record_bytes) {
-            Ok(Record::Chunk(chunk)) => {
-                epoch_input.side.push(WorkerNote::Chunk(message.seq, chunk));
-                if rebuild {
-                    self.counts.0 += 1;
-                } else {
-                    self.counts.1 += 1;
-                }
-            }
+        match decode_compact(&message.payload, self.max_record_bytes) {
             Ok(record) => {
-                if Definitions::wants(&record) {
-                    epoch_input.side.push(WorkerNote::Definition(message.seq, record.clone()));
-                }
                 epoch_input.records.push((message.seq, record));
                 if rebuild {
                     self.counts.0 += 1;

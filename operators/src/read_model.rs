@@ -345,6 +345,16 @@ impl ReadModel {
         ids
     }
 
+    /// How many events have a live event view.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// How many segments are live.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
     /// The ids of the live replays, sorted.
     pub fn replay_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.replay_views.keys().map(|r| r.text().to_owned()).collect();
@@ -382,6 +392,20 @@ impl ReadModel {
     /// The latest record of a live profile.
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.get(&Sym::lookup(name)?).map(|profile| &**profile)
+    }
+
+    /// Whether an event has live segments.
+    pub fn has_segments(&self, event_id: &str) -> bool {
+        Sym::lookup(event_id)
+            .is_some_and(|event| self.segments.range((event, 0)..=(event, Ms::MAX)).next().is_some())
+    }
+
+    /// Whether an event has live detections.
+    pub fn has_detections(&self, event_id: &str) -> bool {
+        Sym::lookup(event_id).is_some_and(|event| {
+            let from = (event, DetKey::first_at(0));
+            self.detections.range(from..=(event, DetKey::last_at(Ms::MAX))).next().is_some()
+        })
     }
 
     /// The ids of the events with live detections, sorted.
