@@ -18,7 +18,7 @@ use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
 use crate::export::{has_export, write_event_export, write_replay_export, ExportOptions};
-use crate::render_sink::RenderSink;
+use crate::render_sink::{failed_chunk, RenderSink};
 
 /// An input record that was rejected, with where it was.
 #[derive(Debug)]
@@ -126,6 +126,7 @@ impl LayoutWriter {
     /// Marks what an epoch changed.
     pub fn mark(&mut self, changes: &Changes) {
         self.events.extend(changes.events.iter().cloned());
+        self.events.extend(changes.detection_events.iter().cloned());
         self.events.extend(changes.segments.iter().map(|(event_id, _)| event_id.clone()));
         self.replays.extend(changes.replays.iter().cloned());
     }
@@ -223,7 +224,7 @@ fn write_event_views(
     event_id: &str,
 ) -> Result<()> {
     if let Some(event) = model.event_view(event_id) {
-        out.write_json(&folder.join("event.json"), &event_doc(&event, render))?;
+        out.write_json(&folder.join("event.json"), &event_doc(&event, model, render))?;
     } else {
         out.remove(&folder.join("event.json"))?;
     }
@@ -237,14 +238,20 @@ fn write_event_views(
 /// Writes the tables of every export in `out` (Arrow IPC and Parquet).
 pub fn write_all_tables(out: &OutputDir) -> Result<()> {
     write_tables(out, &[TableFormat::Arrow, TableFormat::Parquet])
-        .with_context(|| format!("writing tables to {:?}", out.root()))
+        .with_context(|| format!("writing tables to {:?}", out.root()))?;
+    Ok(())
 }
 
 /// The document of an event view, with its playlists and failed chunks.
-pub fn event_doc(event: &EventView, render: Option<&RenderSink>) -> EventDoc {
+pub fn event_doc(event: &EventView, model: &ReadModel, render: Option<&RenderSink>) -> EventDoc {
     let mut doc = EventDoc::from(event);
     if let Some(render) = render {
-        (doc.playlists, doc.failed_chunks) = render.event_media(&event.event_id);
+        doc.playlists = render.event_playlists(&event.event_id);
+        doc.failed_chunks = model
+            .chunks(&event.event_id)
+            .into_iter()
+            .filter_map(|chunk| chunk.error.as_deref().map(|reason| failed_chunk(chunk, reason)))
+            .collect();
     }
     doc
 }

@@ -46,16 +46,16 @@ use reeltime_connectors::kafka::source::{
 };
 use reeltime_connectors::kafka::{Topic, TopicNames};
 use reeltime_connectors::output_dir::OutputDir;
-use reeltime_operators::harness::{self, EpochInput};
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::{ClipMessageDoc, NotificationDoc, Position, ReplayRemovedDoc};
-use reeltime_schemas::record::{Chunk, Seq};
 use reeltime_schemas::view::Notification;
-use reeltime_schemas::{decode, Record};
 
 use crate::config::Config;
-use crate::export::{Definitions, ExportOptions};
-use crate::output::{now_rfc3339, segment_doc, selection_doc, EpochLogs, LayoutWriter, Rejected};
+use crate::decode::decode_compact;
+use crate::driver::{Closed, Driver, DriverOptions};
+use crate::export::ExportOptions;
+use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
 use crate::render_sink::RenderSink;
 
 /// What a run did.
@@ -277,7 +277,10 @@ fn epoch_messages(
     for (event_id, start_ms) in touched {
         let key = format!("{event_id}/{}.{:03}", start_ms / 1000, start_ms % 1000);
         let payload = model.segment_view(event_id, *start_ms).and_then(|segment| {
-            json(&ClipMessageDoc { event_id: event_id.clone(), segment: segment_doc(&segment, render) })
+            json(&ClipMessageDoc {
+                event_id: event_id.to_string(),
+                segment: segment_doc(&segment, render),
+            })
         });
         messages.push(OutputMessage { topic: Topic::Clips, key, payload });
     }

@@ -38,8 +38,21 @@ pub struct Changes {
     pub replays: BTreeSet<String>,
     /// Events whose chunks changed.
     pub chunk_events: BTreeSet<String>,
+    /// Events whose live detections changed (their exports list them).
+    pub detection_events: BTreeSet<String>,
     /// Chunks that newly say they cannot be used (a new error, not one said before).
     pub failed_chunks: Vec<Arc<Chunk>>,
+}
+
+/// A live segment's bounds and its optimized bounds per track: what clips are cut from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentBounds {
+    /// The segment's start in milliseconds.
+    pub start_ms: u64,
+    /// Its end in milliseconds when it is complete.
+    pub complete_end_ms: Option<u64>,
+    /// Its optimized bounds by track.
+    pub optimizations: BTreeMap<u32, OptoBounds>,
 }
 
 /// A segment's summary, what its notifications are decided on.
@@ -111,6 +124,7 @@ impl ReadModel {
         let mut segments: BTreeSet<(Sym, Ms)> = BTreeSet::new();
         let mut replays: BTreeSet<Sym> = BTreeSet::new();
         let mut chunk_events: BTreeSet<Sym> = BTreeSet::new();
+        let mut detection_events: BTreeSet<Sym> = BTreeSet::new();
         for (row, _) in &rows {
             match row {
                 Row::Event(event, _) => {
@@ -130,7 +144,10 @@ impl ReadModel {
                 Row::Replay(replay, _, _) | Row::Clip(replay, _) | Row::ClipFeature(replay, _, _) => {
                     replays.insert(*replay);
                 }
-                Row::Profile(..) | Row::Detection(..) => {}
+                Row::Detection(event, _) => {
+                    detection_events.insert(*event);
+                }
+                Row::Profile(..) => {}
             }
         }
         let old_events: BTreeMap<Sym, Option<EventRow>> =
@@ -228,6 +245,7 @@ impl ReadModel {
             changes.chunk_events.insert(event.text().to_owned());
             changes.events.insert(event.text().to_owned());
         }
+        changes.detection_events.extend(detection_events.iter().map(|e| e.text().to_owned()));
 
         let mut replay_order: Vec<Sym> = replays.into_iter().collect();
         replay_order.sort_by_key(|r| r.text());
@@ -376,6 +394,24 @@ impl ReadModel {
         self.segments
             .range((event, 0)..=(event, Ms::MAX))
             .map(|((_, start), segment)| self.assemble_segment(event, *start, segment))
+            .collect()
+    }
+
+    /// The bounds of the live segments of an event, by start, without assembling their
+    /// views.
+    pub fn segment_bounds(&self, event_id: &str) -> Vec<SegmentBounds> {
+        let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
+        self.segments
+            .range((event, 0)..=(event, Ms::MAX))
+            .map(|(&(_, start), segment)| SegmentBounds {
+                start_ms: start.into(),
+                complete_end_ms: segment.end.filter(|_| segment.is_complete(start)).map(u64::from),
+                optimizations: self
+                    .optimizations
+                    .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+                    .map(|((_, _, track), bounds)| (track.get(), opto(*bounds)))
+                    .collect(),
+            })
             .collect()
     }
 

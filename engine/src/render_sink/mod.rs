@@ -1,13 +1,14 @@
 //! The render sink: segment clips, event playlists and replay videos, made from the views
 //! as they change, on threads beside the dataflow (SEMANTICS §6, "Video").
 //!
-//! After every closed epoch the owner of the read model hands the sink the epoch's `chunk`
-//! records ([`RenderSink::observe_chunk`]) and what changed ([`RenderSink::plan`]); the sink
+//! After every closed epoch the owner of the read model hands the sink what changed
+//! ([`RenderSink::plan`]); the sink reads the views and the events' chunks from the read model
+//! (it keeps no copy of the inputs, so it follows corrections and deletes as the views do),
 //! decides what to render and queues it; finished renders come back through
 //! [`RenderSink::poll`] (or [`RenderSink::finish`], which waits for all of them), which also
 //! makes their notifications. The views' documents get what was rendered from
 //! [`RenderSink::segment_clips`], [`RenderSink::replay_rendered`] and
-//! [`RenderSink::event_media`].
+//! [`RenderSink::event_playlists`].
 //!
 //! - **Clips.** Every complete segment is cut on every track of its event: its own bounds,
 //!   and its optimized bounds when it has them, each an MP4 with a thumbnail and HLS segments,
@@ -54,7 +55,7 @@ use reeltime_schemas::document::{
     FailedChunkDoc, NotificationDoc, RenderedClipDoc, RenderedReplayDoc, RenditionDoc,
     TrackClipsDoc,
 };
-use reeltime_schemas::record::{Chunk, EventStatus, Seq};
+use reeltime_schemas::record::{Chunk, EventStatus};
 use reeltime_schemas::time::Seconds;
 use reeltime_schemas::view::{EventView, ReplayView};
 
@@ -103,10 +104,6 @@ pub struct RenderSink {
     root: PathBuf,
     config: RenderConfig,
     progress: bool,
-    /// By event, then sequence number: the latest record and its position.
-    chunks: BTreeMap<String, BTreeMap<u64, (Seq, Chunk)>>,
-    /// Events with chunks observed since the last plan.
-    fresh_chunks: BTreeSet<String>,
     clips: BTreeMap<ClipKey, ClipState>,
     replays: BTreeMap<String, ReplayState>,
     playlists: BTreeMap<(String, u32), Playlist>,
@@ -134,8 +131,6 @@ impl RenderSink {
             root: root.to_owned(),
             config,
             progress,
-            chunks: BTreeMap::new(),
-            fresh_chunks: BTreeSet::new(),
             clips: BTreeMap::new(),
             replays: BTreeMap::new(),
             playlists: BTreeMap::new(),
@@ -150,30 +145,18 @@ impl RenderSink {
         })
     }
 
-    /// Takes in a `chunk` record seen at `seq` in epoch `epoch` (the latest per event and
-    /// sequence number counts).
-    pub fn observe_chunk(&mut self, epoch: u64, seq: Seq, chunk: Chunk) {
-        let of_event = self.chunks.entry(chunk.event_id.clone()).or_default();
-        if of_event.get(&chunk.seq_no).is_some_and(|(latest, _)| *latest > seq) {
-            return;
-        }
-        let known = of_event.get(&chunk.seq_no).and_then(|(_, earlier)| earlier.error.as_ref());
-        // The same failure published again is not news.
-        if let Some(reason) = chunk.error.as_ref().filter(|reason| Some(*reason) != known) {
-            self.notifications.push(NotificationDoc::ChunkFailed {
-                epoch,
-                event_id: chunk.event_id.clone(),
-                chunk: failed_chunk(&chunk, reason),
-            });
-        }
-        self.fresh_chunks.insert(chunk.event_id.clone());
-        of_event.insert(chunk.seq_no, (seq, chunk));
-    }
-
     /// Decides what to render after epoch `epoch` changed the views of `model` by `changes`,
     /// and queues it.
     pub fn plan(&mut self, epoch: u64, model: &ReadModel, changes: &Changes) -> Result<()> {
-        let fresh: BTreeSet<String> = std::mem::take(&mut self.fresh_chunks);
+        for chunk in &changes.failed_chunks {
+            let reason = chunk.error.as_deref().unwrap_or_default();
+            self.notifications.push(NotificationDoc::ChunkFailed {
+                epoch,
+                event_id: chunk.event_id.clone(),
+                chunk: failed_chunk(chunk, reason),
+            });
+        }
+        let fresh = &changes.chunk_events;
         let mut events = fresh.clone();
         events.extend(changes.events.iter().cloned());
         for event_id in &events {
@@ -212,13 +195,8 @@ impl RenderSink {
             let outcome = self.outcomes.recv().context("the render threads stopped")?;
             self.take(model, outcome)?;
         }
-        let ended: Vec<String> = model
-            .views()
-            .events
-            .values()
-            .filter(|e| e.status == EventStatus::Ended)
-            .map(|e| e.event_id.clone())
-            .collect();
+        let ended: Vec<String> =
+            model.event_ids().into_iter().filter(|id| event_ended(model, id)).collect();
         for event_id in ended {
             self.settle_event(&event_id)?;
         }
@@ -313,19 +291,10 @@ impl RenderSink {
     }
 
     /// An event's playlists (per track) and failed chunks.
-    pub fn event_media(&self, event_id: &str) -> (BTreeMap<String, String>, Vec<FailedChunkDoc>) {
-        let playlists = self
-            .event_playlists(event_id)
+    pub fn event_playlists(&self, event_id: &str) -> BTreeMap<String, String> {
+        self.event_playlist_keys(event_id)
             .map(|(id, track)| (track.to_string(), self.relative(&self.playlist_path(id, *track))))
-            .collect();
-        let failed = self
-            .chunks
-            .get(event_id)
-            .into_iter()
-            .flat_map(|chunks| chunks.values())
-            .filter_map(|(_, chunk)| chunk.error.as_ref().map(|reason| failed_chunk(chunk, reason)))
-            .collect();
-        (playlists, failed)
+            .collect()
     }
 
     /// Plans the clips of `event_id`; `fresh` when chunks of it arrived since the last plan.
@@ -336,35 +305,34 @@ impl RenderSink {
         event_id: &str,
         fresh: bool,
     ) -> Result<()> {
-        let views = model.views();
-        let Some(event) = views.events.get(event_id) else {
+        let Some(event) = model.event_view(event_id) else {
             // Unknown (or deleted): nothing to cut until the event record says which tracks; an
             // event made again under the same id starts new playlists.
             let gone: Vec<ClipKey> = self.event_clips(event_id).map(|(k, _)| k.clone()).collect();
             for key in gone {
                 self.clips.remove(&key);
             }
-            let tracks: Vec<u32> = self.event_playlists(event_id).map(|(_, t)| *t).collect();
+            let tracks: Vec<u32> = self.event_playlist_keys(event_id).map(|(_, t)| *t).collect();
             for track in tracks {
                 self.playlists.remove(&(event_id.to_owned(), track));
             }
             return Ok(());
         };
-        let tracks = tracks_of(event);
+        let tracks = tracks_of(&event);
         let ended = event.status == EventStatus::Ended;
         let mut wanted: BTreeMap<ClipKey, EventRange> = BTreeMap::new();
-        let segments =
-            views.segments.range((event_id.to_owned(), 0)..=(event_id.to_owned(), u64::MAX));
-        for ((_, start_ms), segment) in segments {
-            let Some(end_ms) = segment.end_ms.filter(|_| segment.complete) else { continue };
+        for segment in model.segment_bounds(event_id) {
+            let (start_ms, Some(end_ms)) = (segment.start_ms, segment.complete_end_ms) else {
+                continue;
+            };
             for &track in &tracks {
                 let key = |bounds| ClipKey {
                     event_id: event_id.to_owned(),
-                    start_ms: *start_ms,
+                    start_ms,
                     track,
                     bounds,
                 };
-                wanted.insert(key(Bounds::Original), EventRange::new(*start_ms, end_ms));
+                wanted.insert(key(Bounds::Original), EventRange::new(start_ms, end_ms));
                 if let Some(opto) = segment.optimizations.get(&track) {
                     wanted.insert(
                         key(Bounds::Optimized),
@@ -383,7 +351,7 @@ impl RenderSink {
             self.clips.remove(&key);
         }
         // What to do with each clip, with the chunks indexed once.
-        let index = ChunkIndex::new(self.event_chunks(event_id));
+        let index = ChunkIndex::new(model.chunks(event_id));
         let actions: Vec<(ClipKey, EventRange, ClipAction)> = wanted
             .into_iter()
             .map(|(key, range)| {
@@ -420,8 +388,7 @@ impl RenderSink {
     }
 
     fn plan_replay(&mut self, epoch: u64, model: &ReadModel, replay_id: &str) {
-        let views = model.views();
-        let wanted = views.replays.get(replay_id).and_then(|view| {
+        let wanted = model.replay_view(replay_id).and_then(|view| {
             let request = ReplayRequest {
                 clips: view
                     .clips
@@ -481,12 +448,8 @@ impl RenderSink {
         view: &ReplayView,
         request: &ReplayRequest,
     ) -> ReplayStatus {
-        let ended = model
-            .views()
-            .events
-            .get(&view.event_id)
-            .is_some_and(|e| e.status == EventStatus::Ended);
-        let index = ChunkIndex::new(self.event_chunks(&view.event_id));
+        let ended = event_ended(model, &view.event_id);
+        let index = ChunkIndex::new(model.chunks(&view.event_id));
         let (chunks, options) = match replay_start(request, &index, ended) {
             ReplayStart::Render { chunks, options } => (chunks, options),
             ReplayStart::Wait => return ReplayStatus::Waiting,
@@ -539,12 +502,7 @@ impl RenderSink {
                         let event_id = key.event_id.clone();
                         self.clips.insert(key.clone(), ClipState::Done(range, Box::new(clip)));
                         self.add_to_playlist(model, &key)?;
-                        if model
-                            .views()
-                            .events
-                            .get(&event_id)
-                            .is_some_and(|e| e.status == EventStatus::Ended)
-                        {
+                        if event_ended(model, &event_id) {
                             self.settle_event(&event_id)?;
                         }
                     }
@@ -623,8 +581,7 @@ impl RenderSink {
 
     /// Adds a finished clip to its event's playlist when it is the one the playlist takes.
     fn add_to_playlist(&mut self, model: &ReadModel, key: &ClipKey) -> Result<()> {
-        let has_optimizer =
-            model.views().events.get(&key.event_id).is_some_and(|e| e.has_optimizer);
+        let has_optimizer = model.event_view(&key.event_id).is_some_and(|e| e.has_optimizer);
         if playlist_takes(key.bounds, has_optimizer) {
             self.append(key)?;
         }
@@ -698,13 +655,8 @@ impl RenderSink {
         self.clips.range(from..).take_while(move |(key, _)| key.event_id == event_id)
     }
 
-    /// The latest record of each chunk of one event.
-    fn event_chunks<'a>(&'a self, event_id: &str) -> impl Iterator<Item = &'a Chunk> + 'a {
-        self.chunks.get(event_id).into_iter().flat_map(|chunks| chunks.values().map(|(_, c)| c))
-    }
-
     /// The `(event, track)` keys of one event's playlists.
-    fn event_playlists(&self, event_id: &str) -> impl Iterator<Item = &(String, u32)> {
+    fn event_playlist_keys(&self, event_id: &str) -> impl Iterator<Item = &(String, u32)> {
         self.playlists
             .range((event_id.to_owned(), 0)..=(event_id.to_owned(), u32::MAX))
             .map(|(k, _)| k)
@@ -774,7 +726,13 @@ fn tracks_of(event: &EventView) -> Vec<u32> {
     }
 }
 
-fn failed_chunk(chunk: &Chunk, reason: &str) -> FailedChunkDoc {
+/// Whether the event has a live view that says it has ended.
+fn event_ended(model: &ReadModel, event_id: &str) -> bool {
+    model.event_view(event_id).is_some_and(|e| e.status == EventStatus::Ended)
+}
+
+/// A chunk that cannot be used, as the event document lists it.
+pub fn failed_chunk(chunk: &Chunk, reason: &str) -> FailedChunkDoc {
     FailedChunkDoc {
         seq_no: chunk.seq_no,
         uri: chunk.uri.clone(),
