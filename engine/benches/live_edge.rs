@@ -24,13 +24,15 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reeltime::render_sink::{RenderConfig, RenderSink};
-use reeltime_operators::harness::{self, EpochInput};
-use reeltime_operators::read_model::ReadModel;
+use reeltime::decode::decode_compact;
+use reeltime::driver::{Driver, DriverOptions};
+use reeltime::render_sink::RenderConfig;
+use reeltime_connectors::output_dir::OutputDir;
+use reeltime_operators::compact::{Compact, EventInput};
+use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_schemas::document::NotificationDoc;
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
-use reeltime_schemas::record::{Chunk, Seq};
-use reeltime_schemas::{decode, Record};
+use reeltime_schemas::record::Seq;
 
 /// How often an empty epoch closes while nothing arrives.
 const IDLE_EPOCH: Duration = Duration::from_millis(10);
@@ -38,8 +40,9 @@ const IDLE_EPOCH: Duration = Duration::from_millis(10);
 /// One arrival: a chunk and what the plugins found in it (the first also holds the profile,
 /// event and replay records before the first chunk).
 struct Arrival {
-    records: Vec<(Seq, Record)>,
-    chunks: Vec<(Seq, Chunk)>,
+    records: Vec<(Seq, Compact)>,
+    /// Whether it holds its chunk yet (the records after a chunk arrive with it).
+    has_chunk: bool,
 }
 
 /// The demo log as arrivals, in log order.
@@ -48,22 +51,15 @@ fn arrivals(log: &Path) -> Vec<Arrival> {
     let mut arrivals: Vec<Arrival> = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let seq = index as Seq + 1;
-        let record =
-            decode(line.as_bytes(), DEFAULT_MAX_RECORD_BYTES).expect("the demo log is valid");
-        match record {
-            Record::Chunk(chunk) => {
-                if arrivals.is_empty() || !arrivals.last().unwrap().chunks.is_empty() {
-                    arrivals.push(Arrival { records: Vec::new(), chunks: Vec::new() });
-                }
-                arrivals.last_mut().unwrap().chunks.push((seq, chunk));
-            }
-            record => {
-                if arrivals.is_empty() {
-                    arrivals.push(Arrival { records: Vec::new(), chunks: Vec::new() });
-                }
-                arrivals.last_mut().unwrap().records.push((seq, record));
-            }
+        let record = decode_compact(line.as_bytes(), DEFAULT_MAX_RECORD_BYTES)
+            .expect("the demo log is valid");
+        let is_chunk = matches!(record, Compact::Event(_, EventInput::Chunk(_)));
+        if arrivals.last().is_none_or(|last| is_chunk && last.has_chunk) {
+            arrivals.push(Arrival { records: Vec::new(), has_chunk: false });
         }
+        let last = arrivals.last_mut().expect("pushed above");
+        last.has_chunk |= is_chunk;
+        last.records.push((seq, record));
     }
     arrivals
 }
@@ -80,7 +76,7 @@ struct LiveFeed {
 }
 
 impl Iterator for LiveFeed {
-    type Item = EpochInput<(Seq, Chunk)>;
+    type Item = EpochInput<()>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let now = Instant::now();
@@ -88,7 +84,7 @@ impl Iterator for LiveFeed {
             match self.arrivals.next() {
                 Some(arrival) => {
                     self.due += self.every;
-                    EpochInput { records: arrival.records, side: arrival.chunks }
+                    EpochInput { records: arrival.records, side: Vec::new() }
                 }
                 None => {
                     self.drain_until = Some(now + Duration::from_secs(3));
@@ -139,42 +135,45 @@ fn main() {
         drain_until: None,
         handed: handed.clone(),
     }));
-    let source: Arc<harness::Source<(Seq, Chunk)>> =
+    let source: Arc<harness::Source<()>> =
         Arc::new(move |_, _| Box::new(feed.lock().unwrap().take().expect("one worker")));
-    let out = dir.path().join("live");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut sink = RenderSink::new(&out, RenderConfig::default(), false).unwrap();
-    let mut model = ReadModel::default();
+    let out = OutputDir::prepare(&dir.path().join("live")).unwrap();
+    let mut driver = Driver::new(
+        out,
+        DriverOptions {
+            render: Some(RenderConfig::default()),
+            export: Default::default(),
+            progress: false,
+            write_every: Some(Duration::from_secs(5)),
+        },
+    )
+    .unwrap();
     // (segment start, bounds, in-point, out-point, edge in seconds)
     let mut edges: Vec<(f64, String, f64, f64, f64)> = Vec::new();
-    harness::run(1, source, |updates| {
-        let epoch = updates.epoch;
-        for (seq, chunk) in updates.side {
-            sink.observe_chunk(epoch, seq, chunk);
-        }
-        let changes = model.apply(updates.events, updates.segments, updates.replays);
-        sink.plan(epoch, &model, &changes).unwrap();
-        sink.poll(&model).unwrap();
-        for notification in sink.take_notifications() {
+    harness::run(RunOptions { workers: 1, epochs_ahead: 1 }, source, |closed| {
+        let epoch = closed.epoch;
+        let outcome = driver.close(epoch, closed.rows).unwrap();
+        for notification in &outcome.rendered {
             if let NotificationDoc::ClipRendered { epoch: asked, start, bounds, clip, .. } =
                 notification
             {
-                let handed_at = handed.lock().unwrap()[asked as usize];
+                let handed_at = handed.lock().unwrap()[*asked as usize];
                 let edge = handed_at.elapsed().as_secs_f64();
                 let seconds = |s: reeltime_schemas::time::Seconds| s.ms() as f64 / 1000.0;
                 edges.push((
-                    seconds(start),
-                    bounds,
+                    seconds(*start),
+                    bounds.clone(),
                     seconds(clip.requested_start),
                     seconds(clip.requested_end),
                     edge,
                 ));
             }
         }
+        driver.record(epoch, &[], &outcome).unwrap();
     })
     .expect("the dataflow runs");
-    sink.cancel_replays();
-    sink.finish(&model).unwrap();
+    let drained = driver.drain(true).unwrap();
+    driver.finish(&drained).unwrap();
     assert!(!edges.is_empty(), "no clip was rendered");
 
     let mut cli = Vec::new();

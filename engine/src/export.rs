@@ -174,8 +174,7 @@ fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> 
 /// The export of one event, its `edl` object still empty.
 fn event_export(model: &ReadModel, event_id: &str) -> EventExportDoc {
     let event = model.event_view(event_id);
-    let segments =
-        model.segment_views(event_id).iter().map(SegmentExportDoc::from).collect();
+    let segments = model.segment_views(event_id).iter().map(SegmentExportDoc::from).collect();
     let profile = event
         .as_ref()
         .filter(|e| e.profile_known)

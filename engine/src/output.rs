@@ -132,7 +132,11 @@ impl LayoutWriter {
     }
 
     /// Marks what the render sink changed: segments with new clips, replays rendered again.
-    pub fn mark_rendered(&mut self, segments: &BTreeSet<(String, u64)>, replays: &BTreeSet<String>) {
+    pub fn mark_rendered(
+        &mut self,
+        segments: &BTreeSet<(String, u64)>,
+        replays: &BTreeSet<String>,
+    ) {
         self.events.extend(segments.iter().map(|(event_id, _)| event_id.clone()));
         self.replays.extend(replays.iter().cloned());
     }
@@ -186,7 +190,8 @@ impl LayoutWriter {
         }
         for replay_id in &replays {
             let folder = Path::new("replays").join(path_component(replay_id));
-            let (Some(view), Some(version)) = (model.replay_view(replay_id), model.version(replay_id))
+            let (Some(view), Some(version)) =
+                (model.replay_view(replay_id), model.version(replay_id))
             else {
                 out.remove_tree(&folder)?;
                 continue;

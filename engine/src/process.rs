@@ -155,7 +155,8 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
         if sink_error.is_some() {
             return;
         }
-        let step = driver.close(epoch, closed.rows).and_then(|c| driver.record(epoch, &rejected, &c));
+        let step =
+            driver.close(epoch, closed.rows).and_then(|c| driver.record(epoch, &rejected, &c));
         if let Err(e) = step {
             sink_error = Some(e);
         }

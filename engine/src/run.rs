@@ -210,7 +210,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             let rejected: Vec<Rejected> = rejected.into_iter().map(|(_, r)| r).collect();
             summary.rejected += rejected.len() as u64;
             let outcome = driver.close(epoch, closed.rows)?;
-            let messages = epoch_messages(driver.model(), driver.render(), epoch, &outcome, &rejected);
+            let messages =
+                epoch_messages(driver.model(), driver.render(), epoch, &outcome, &rejected);
             if !messages.is_empty() || !offsets.is_empty() {
                 sink.publish(epoch, &messages, &offsets)?;
                 summary.transactions += 1;

@@ -512,7 +512,9 @@ impl Compact {
     /// The compact form of a validated record.
     pub fn from_record(record: Record) -> Result<Compact, CompactError> {
         Ok(match record {
-            Record::Profile(p) => Compact::Control(intern(&p.name)?, ControlInput::Profile(p.into())),
+            Record::Profile(p) => {
+                Compact::Control(intern(&p.name)?, ControlInput::Profile(p.into()))
+            }
             Record::Replay(r) => {
                 let def = ReplayDef::new(r)?;
                 Compact::Control(def.id, ControlInput::Replay(def.into()))
@@ -624,8 +626,7 @@ mod tests {
     #[test]
     fn attribute_sets_are_interned_by_content() {
         let attrs: Attributes =
-            [("Ace".to_owned(), AttrValue::Bool(true)), ("Level".to_owned(), parse("0.75"))]
-                .into();
+            [("Ace".to_owned(), AttrValue::Bool(true)), ("Level".to_owned(), parse("0.75"))].into();
         let a = AttrSet::from_attributes(&attrs).unwrap();
         assert_eq!(a, AttrSet::from_attributes(&attrs.clone()).unwrap());
         assert_eq!(a.to_attributes(), attrs);

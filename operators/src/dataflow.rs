@@ -71,10 +71,11 @@ pub fn views<'s>(
     control: StreamVec<'s, Epoch, ControlItem>,
 ) -> VecCollection<'s, Epoch, Row> {
     let decided = control_records(control);
-    let profiles: StreamVec<'s, Epoch, ProfileChange> = decided.clone().flat_map(|decided| match decided {
-        Decided::Profile(name, profile, diff) => Some((name, profile, diff)),
-        Decided::Replay(_) => None,
-    });
+    let profiles: StreamVec<'s, Epoch, ProfileChange> =
+        decided.clone().flat_map(|decided| match decided {
+            Decided::Profile(name, profile, diff) => Some((name, profile, diff)),
+            Decided::Replay(_) => None,
+        });
     let routes = decided.flat_map(|decided| match decided {
         Decided::Replay(route) => {
             Some((route.seq, route.event, ToEvent::Replay(route.id, route.def)))
@@ -102,7 +103,9 @@ fn stamped<'s>(changes: StreamVec<'s, Epoch, RowChange>) -> VecCollection<'s, Ep
                         let time = *capability.time();
                         let mut session = output.session(&capability);
                         for batch in batches {
-                            session.give_iterator(batch.drain(..).map(|(row, diff)| (row, time, diff)));
+                            session.give_iterator(
+                                batch.drain(..).map(|(row, diff)| (row, time, diff)),
+                            );
                         }
                     });
                 }
@@ -118,9 +121,12 @@ enum Decided {
     Replay(ReplayRoute),
 }
 
+/// One held epoch: a capability for its time and what each input brought.
+type Held<A, B> = (Capability<Epoch>, Vec<A>, Vec<B>);
+
 /// Epochs of input held until the frontier passes them, with a capability for each.
 struct Pending<A, B> {
-    epochs: BTreeMap<Epoch, (Capability<Epoch>, Vec<A>, Vec<B>)>,
+    epochs: BTreeMap<Epoch, Held<A, B>>,
 }
 
 impl<A, B> Pending<A, B> {
@@ -128,12 +134,14 @@ impl<A, B> Pending<A, B> {
         Pending { epochs: BTreeMap::new() }
     }
 
-    fn entry(&mut self, capability: Capability<Epoch>) -> &mut (Capability<Epoch>, Vec<A>, Vec<B>) {
-        self.epochs.entry(*capability.time()).or_insert_with(|| (capability, Vec::new(), Vec::new()))
+    fn entry(&mut self, capability: Capability<Epoch>) -> &mut Held<A, B> {
+        self.epochs
+            .entry(*capability.time())
+            .or_insert_with(|| (capability, Vec::new(), Vec::new()))
     }
 
     /// The earliest held epoch that no input can add to any more.
-    fn pop_closed(&mut self, open: impl Fn(&Epoch) -> bool) -> Option<(Capability<Epoch>, Vec<A>, Vec<B>)> {
+    fn pop_closed(&mut self, open: impl Fn(&Epoch) -> bool) -> Option<Held<A, B>> {
         let entry = self.epochs.first_entry()?;
         if open(entry.key()) {
             return None;
@@ -143,7 +151,9 @@ impl<A, B> Pending<A, B> {
 }
 
 /// Latest wins per profile name and replay id ([`Control`]).
-fn control_records<'s>(control: StreamVec<'s, Epoch, ControlItem>) -> StreamVec<'s, Epoch, Decided> {
+fn control_records<'s>(
+    control: StreamVec<'s, Epoch, ControlItem>,
+) -> StreamVec<'s, Epoch, Decided> {
     let by_id = Exchange::new(|(_, id, _): &ControlItem| id.hash64());
     control.unary_frontier::<CapacityContainerBuilder<Vec<Decided>>, _, _, _>(
         by_id,
@@ -160,7 +170,9 @@ fn control_records<'s>(control: StreamVec<'s, Epoch, ControlItem>) -> StreamVec<
                         }
                     }
                 });
-                while let Some((capability, mut items, _)) = pending.pop_closed(|t| frontier.less_equal(t)) {
+                while let Some((capability, mut items, _)) =
+                    pending.pop_closed(|t| frontier.less_equal(t))
+                {
                     items.sort_by_key(|(seq, _, _)| *seq);
                     for (seq, id, input) in items {
                         state.apply(seq, id, input);
@@ -188,7 +200,12 @@ struct Events {
 
 impl Events {
     /// Applies one closed epoch and emits its changes.
-    fn epoch(&mut self, mut items: Vec<EventItem>, mut profiles: Vec<ProfileChange>, rows: &mut Vec<RowChange>) {
+    fn epoch(
+        &mut self,
+        mut items: Vec<EventItem>,
+        mut profiles: Vec<ProfileChange>,
+        rows: &mut Vec<RowChange>,
+    ) {
         // Retractions first, so that a profile replaced within the epoch is left replaced.
         profiles.sort_by_key(|(_, _, diff)| *diff);
         let mut changed_profiles = FxHashSet::default();
@@ -214,7 +231,9 @@ impl Events {
             touched.extend(
                 self.states
                     .iter()
-                    .filter(|(_, state)| state.profile().is_some_and(|p| changed_profiles.contains(&p)))
+                    .filter(|(_, state)| {
+                        state.profile().is_some_and(|p| changed_profiles.contains(&p))
+                    })
                     .map(|(id, _)| *id),
             );
         }
@@ -257,7 +276,8 @@ fn event_records<'s>(
                         }
                     }
                 });
-                let open = |t: &Epoch| events_frontier.less_equal(t) || profiles_frontier.less_equal(t);
+                let open =
+                    |t: &Epoch| events_frontier.less_equal(t) || profiles_frontier.less_equal(t);
                 while let Some((capability, items, profile_changes)) = pending.pop_closed(open) {
                     state.epoch(items, profile_changes, &mut rows);
                     output.session(&capability).give_iterator(rows.drain(..));

@@ -219,11 +219,17 @@ impl EventState {
                     let def = state.def();
                     let mut starts = changed_segments.clone();
                     starts.extend(
-                        optimizations.iter().filter(|((_, t), _, _)| *t == track).map(|((s, _), _, _)| *s),
+                        optimizations
+                            .iter()
+                            .filter(|((_, t), _, _)| *t == track)
+                            .map(|((s, _), _, _)| *s),
                     );
                     if def.record.include_liked || def.record.ignore_disliked {
                         starts.extend(
-                            feedback.iter().filter(|((_, t), _, _)| *t == track).map(|((s, _), _, _)| *s),
+                            feedback
+                                .iter()
+                                .filter(|((_, t), _, _)| *t == track)
+                                .map(|((s, _), _, _)| *s),
                         );
                     }
                     starts.extend(changed_features.iter().filter_map(|(start, change)| {
@@ -245,7 +251,12 @@ impl EventState {
     }
 
     /// Whether a segment at `start` is a candidate of `def`, and as what.
-    fn candidate(&self, def: &ReplayDef, has_optimizer: bool, start: Ms) -> Option<crate::replay_state::Candidate> {
+    fn candidate(
+        &self,
+        def: &ReplayDef,
+        has_optimizer: bool,
+        start: Ms,
+    ) -> Option<crate::replay_state::Candidate> {
         let segment = self.segments.get(&start)?;
         let track = def.track;
         let features =

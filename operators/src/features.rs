@@ -181,9 +181,21 @@ mod tests {
     fn features_on_a_track_include_those_of_every_track_once() {
         let mut features = SegmentFeatures::default();
         let mut changes = Vec::new();
-        features.count_detection(&detection(1, None, &[("Ace", Value::Bool(true))]), 1, &mut changes);
-        features.count_detection(&detection(1, Some(1), &[("Ace", Value::Bool(true))]), 1, &mut changes);
-        features.count_detection(&detection(1, Some(2), &[("Loud", Value::Int(1))]), 1, &mut changes);
+        features.count_detection(
+            &detection(1, None, &[("Ace", Value::Bool(true))]),
+            1,
+            &mut changes,
+        );
+        features.count_detection(
+            &detection(1, Some(1), &[("Ace", Value::Bool(true))]),
+            1,
+            &mut changes,
+        );
+        features.count_detection(
+            &detection(1, Some(2), &[("Loud", Value::Int(1))]),
+            1,
+            &mut changes,
+        );
         assert_eq!(features.on_track(Track::new(1).unwrap()), vec![ace()]);
         assert_eq!(features.on_track(Track::new(2).unwrap()).len(), 2);
         assert_eq!(features.retractions().len(), 5, "3 features and 2 tracks");

@@ -13,13 +13,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use reeltime_schemas::record::{Chunk, Detection, EventStatus, Profile, Replay, ReplayMode, Verdict};
+use reeltime_schemas::record::{
+    Chunk, Detection, EventStatus, Profile, Replay, ReplayMode, Verdict,
+};
 use reeltime_schemas::view::{
     ClipView, EventView, Feature as FeatureView, LabelView, Notification, OptoBounds, ReplayStatus,
     ReplayView, SegmentView,
 };
 
-use crate::compact::{extra_of, Bounds, DetKey, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track};
+use crate::compact::{
+    extra_of, Bounds, DetKey, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track,
+};
 use crate::dataflow::Epoch;
 use crate::rows::{ClipRow, EventRow, Row, RowChange};
 use crate::symbol::Sym;
@@ -141,7 +145,9 @@ impl ReadModel {
                 Row::Chunk(event, _) => {
                     chunk_events.insert(*event);
                 }
-                Row::Replay(replay, _, _) | Row::Clip(replay, _) | Row::ClipFeature(replay, _, _) => {
+                Row::Replay(replay, _, _)
+                | Row::Clip(replay, _)
+                | Row::ClipFeature(replay, _, _) => {
                     replays.insert(*replay);
                 }
                 Row::Detection(event, _) => {
@@ -160,7 +166,9 @@ impl ReadModel {
             match row {
                 Row::Profile(name, profile) => map(&mut self.profiles, name, profile, diff),
                 Row::Event(event, row) => map(&mut self.events, event, row, diff),
-                Row::Segment(event, start, rec) => map(&mut self.segments, (event, start), rec, diff),
+                Row::Segment(event, start, rec) => {
+                    map(&mut self.segments, (event, start), rec, diff)
+                }
                 Row::Label(event, start, rec) => map(&mut self.labels, (event, start), rec, diff),
                 Row::Optimization(event, start, track, bounds) => {
                     map(&mut self.optimizations, (event, start, track), bounds, diff)
@@ -186,7 +194,9 @@ impl ReadModel {
                     }
                     map(&mut self.chunks, key, chunk, diff)
                 }
-                Row::Replay(replay, def, status) => map(&mut self.replays, replay, (def, status), diff),
+                Row::Replay(replay, def, status) => {
+                    map(&mut self.replays, replay, (def, status), diff)
+                }
                 Row::Clip(replay, clip) => set(&mut self.clips, (replay, clip), diff),
                 Row::ClipFeature(replay, start, feature) => {
                     set(&mut self.clip_features, (replay, start, feature), diff)
@@ -231,7 +241,13 @@ impl ReadModel {
             changes.segments.insert(segment_key(event, start));
             changes.events.insert(event.text().to_owned());
             let Some(new) = new else { continue };
-            self.segment_notifications(event, start, old.as_ref(), &new, &mut changes.notifications);
+            self.segment_notifications(
+                event,
+                start,
+                old.as_ref(),
+                &new,
+                &mut changes.notifications,
+            );
         }
         for event in tracks_changed {
             // The event's tracks are the tracks of every segment view.
@@ -432,8 +448,9 @@ impl ReadModel {
 
     /// Whether an event has live segments.
     pub fn has_segments(&self, event_id: &str) -> bool {
-        Sym::lookup(event_id)
-            .is_some_and(|event| self.segments.range((event, 0)..=(event, Ms::MAX)).next().is_some())
+        Sym::lookup(event_id).is_some_and(|event| {
+            self.segments.range((event, 0)..=(event, Ms::MAX)).next().is_some()
+        })
     }
 
     /// Whether an event has live detections.
@@ -519,8 +536,9 @@ impl ReadModel {
         let mut per_track: BTreeMap<u32, BTreeSet<FeatureView>> = BTreeMap::new();
         let least = Feature::least();
         let greatest = Feature::greatest();
-        for (_, _, track, feature) in
-            self.features.range((event, start, None, least)..=(event, start, Some(Track::MAX), greatest))
+        for (_, _, track, feature) in self
+            .features
+            .range((event, start, None, least)..=(event, start, Some(Track::MAX), greatest))
         {
             match track {
                 None => shared.insert(feature.to_view()),
@@ -566,7 +584,10 @@ impl ReadModel {
                 let segment_clip = record.mode != ReplayMode::Timestamps;
                 let mut features: Vec<FeatureView> = if segment_clip {
                     self.clip_features
-                        .range((replay, clip.start, Feature::least())..=(replay, clip.start, Feature::greatest()))
+                        .range(
+                            (replay, clip.start, Feature::least())
+                                ..=(replay, clip.start, Feature::greatest()),
+                        )
                         .map(|(_, _, feature)| feature.to_view())
                         .collect()
                 } else {

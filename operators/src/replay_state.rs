@@ -52,7 +52,11 @@ pub struct SegmentFacts<'a> {
 /// Whether a segment is a candidate of `replay` (SEMANTICS §3, §5, §8.8): complete,
 /// optimized on the replay's track when the profile has an optimizer, not disliked when the
 /// replay ignores dislikes, and matching a counting entry or forced by a like.
-pub fn candidate(replay: &ReplayDef, has_optimizer: bool, facts: &SegmentFacts) -> Option<Candidate> {
+pub fn candidate(
+    replay: &ReplayDef,
+    has_optimizer: bool,
+    facts: &SegmentFacts,
+) -> Option<Candidate> {
     let end = facts.segment.end.filter(|_| facts.segment.is_complete(facts.start))?;
     if has_optimizer && facts.optimization.is_none() {
         return None;

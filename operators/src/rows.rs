@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use reeltime_schemas::record::{Chunk, Profile, Verdict};
 use reeltime_schemas::view::ReplayStatus;
 
-use crate::compact::{Bounds, DetKey, EventDef, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track};
+use crate::compact::{
+    Bounds, DetKey, EventDef, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track,
+};
 use crate::symbol::Sym;
 
 /// A live event with what its profile says (SEMANTICS §8.4).

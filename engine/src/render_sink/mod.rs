@@ -326,12 +326,8 @@ impl RenderSink {
                 continue;
             };
             for &track in &tracks {
-                let key = |bounds| ClipKey {
-                    event_id: event_id.to_owned(),
-                    start_ms,
-                    track,
-                    bounds,
-                };
+                let key =
+                    |bounds| ClipKey { event_id: event_id.to_owned(), start_ms, track, bounds };
                 wanted.insert(key(Bounds::Original), EventRange::new(start_ms, end_ms));
                 if let Some(opto) = segment.optimizations.get(&track) {
                     wanted.insert(
