@@ -277,3 +277,50 @@ fn export_refuses_a_directory_reeltime_did_not_write() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("invalid value 'xml'"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_render_sink_forgets_the_chunks_of_a_deleted_event() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let event = |status: &str| {
+        json!({"type": "event", "event_id": "e1", "profile": "p", "status": status})
+    };
+    let chunk = |seq_no: u32, uri: &str, error: &str| {
+        json!({"type": "chunk", "event_id": "e1", "seq_no": seq_no, "uri": uri,
+               "start": seq_no * 10, "duration": 10, "error": error})
+    };
+    let log = write_log(
+        dir.path(),
+        &[
+            json!({"type": "profile", "name": "p", "chunk_size": 10, "processing_fps": 5,
+                   "max_segment_length": 60, "classifier": {"plugin": "seg"}}),
+            event("started"),
+            chunk(0, "old-0.ts", "old damage"),
+            chunk(1, "old-1.ts", "old damage"),
+            chunk(2, "old-2.ts", "old damage"),
+            json!({"type": "delete", "kind": "event", "id": "e1"}),
+            event("started"),
+            chunk(0, "new-0.ts", "new damage"),
+            json!({"type": "segment", "event_id": "e1", "plugin": "seg", "start": 22, "end": 28}),
+            event("ended"),
+        ],
+    );
+    let out = dir.path().join("out");
+    let output = process(&log, &out, &["--render", "--epoch-records", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // The event made again has one chunk, which ends before the segment: the clip fails
+    // because the event ended first, not because of a chunk of the deleted event.
+    let segments = read_json(&out.join("events/e1/segments.json"));
+    let error = segments["segments"][0]["clips"]["1"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("ended"), "{error}");
+    assert!(!error.contains("old"), "{error}");
+    let event = read_json(&out.join("events/e1/event.json"));
+    let failed: Vec<&str> = event["failed_chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|chunk| chunk["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["new-0.ts"]);
+}

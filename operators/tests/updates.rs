@@ -6,6 +6,8 @@ use std::sync::Arc;
 use reeltime_operators::compact::Compact;
 use reeltime_operators::harness::{self, EpochInput, RunOptions};
 use reeltime_operators::read_model::ReadModel;
+use reeltime_operators::reference;
+use reeltime_operators::views::Views;
 use reeltime_schemas::record::*;
 use reeltime_schemas::value::AttrValue;
 use reeltime_schemas::view::{ReplayView, SegmentView};
@@ -13,12 +15,22 @@ use reeltime_schemas::view::{ReplayView, SegmentView};
 /// What a sink receives after one epoch: each changed view's old version retracted and its new
 /// one asserted.
 struct EpochUpdates {
+    /// How many row changes the dataflow emitted.
+    rows: usize,
     segments: Vec<((String, u64), SegmentView, isize)>,
     replays: Vec<(String, ReplayView, isize)>,
+    /// The views after the epoch.
+    views: Views,
 }
 
 /// Runs `epochs` (records numbered in order) on one worker; returns every epoch's updates.
 fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
+    run_on(1, epochs)
+}
+
+/// Runs `epochs` on `workers` workers, each reading the records whose number modulo the
+/// workers is its index.
+fn run_on(workers: usize, epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
     let mut positioned = Vec::new();
     let mut seq = 0;
     for epoch in epochs {
@@ -33,19 +45,30 @@ fn run(epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
         );
     }
     let positioned = Arc::new(positioned);
-    let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
+    let source: Arc<harness::Source<()>> = Arc::new(move |index, peers| {
         let epochs = positioned.clone();
-        Box::new(
-            (0..epochs.len()).map(move |e| EpochInput { records: epochs[e].clone(), side: vec![] }),
-        )
+        Box::new((0..epochs.len()).map(move |e| EpochInput {
+            records: epochs[e]
+                .iter()
+                .filter(|(seq, _)| *seq as usize % peers == index)
+                .cloned()
+                .collect(),
+            side: vec![],
+        }))
     });
     let mut model = ReadModel::default();
     let mut all = Vec::new();
-    harness::run(RunOptions::workers(1), source, |rows| {
+    harness::run(RunOptions::workers(workers), source, |rows| {
         let before = model.views();
+        let row_count = rows.rows.len();
         let changes = model.apply(rows.epoch, rows.rows);
         let after = model.views();
-        let mut updates = EpochUpdates { segments: Vec::new(), replays: Vec::new() };
+        let mut updates = EpochUpdates {
+            rows: row_count,
+            segments: Vec::new(),
+            replays: Vec::new(),
+            views: after.clone(),
+        };
         for key in changes.segments {
             let (old, new) = (before.segments.get(&key), after.segments.get(&key));
             if old != new {
@@ -184,4 +207,46 @@ fn a_replay_view_is_replaced_when_a_late_detection_arrives_and_retracted_on_dele
     assert_eq!(clips(&epochs[0]), vec![(vec![], 1)]);
     assert_eq!(clips(&epochs[1]), vec![(vec![], -1), (vec![(10_000, 30_000)], 1)]);
     assert_eq!(clips(&epochs[2]), vec![(vec![(10_000, 30_000)], -1)]);
+}
+
+#[test]
+fn a_duplicate_or_a_delete_of_nothing_emits_no_row() {
+    let epochs = run(vec![
+        vec![segment(10_000, Some(30_000), false), detection(20_000, false)],
+        vec![detection(20_000, false)],
+        vec![detection(25_000, true)],
+        vec![segment(10_000, Some(30_000), false)],
+        vec![detection(20_000, true), detection(20_000, false)],
+    ]);
+    assert!(epochs[0].rows > 0);
+    assert_eq!(epochs[1].rows, 0, "a duplicate detection is the same fact");
+    assert_eq!(epochs[2].rows, 0, "deleting a detection that is not there does nothing");
+    assert_eq!(epochs[3].rows, 0, "the same segment record again");
+    assert_eq!(epochs[4].rows, 0, "deleted and sent again within one epoch");
+}
+
+#[test]
+fn records_of_one_event_read_by_two_workers_meet_at_its_worker() {
+    // Every other record is read (and its strings interned) by the other worker; the event's
+    // worker sees them all, as symbols both workers agree on.
+    let records = vec![
+        segment(10_000, None, false),
+        detection(12_000, false),
+        segment(10_000, Some(30_000), false),
+        detection(20_000, false),
+        detection(31_000, false),
+        detection(12_000, true),
+    ];
+    let mut log = Vec::new();
+    let mut epochs = Vec::new();
+    for (seq, record) in records.into_iter().enumerate() {
+        log.push((seq as u64 + 1, record.clone()));
+        epochs.push(vec![record]);
+    }
+    let updates = run_on(2, epochs);
+    for (epoch, updates) in updates.iter().enumerate() {
+        assert_eq!(updates.views, reference::compute(&log[..=epoch]), "epoch {epoch}");
+    }
+    let last = &updates.last().unwrap().views;
+    assert_eq!(last.segments[&("e1".to_owned(), 10_000)].features[&1].len(), 1);
 }
