@@ -41,8 +41,9 @@ topic_wait_seconds = 30
 [engine]
 # Worker threads (each owns a fixed share of the input partitions).
 workers = 1
-# Wall-clock length of an epoch: views, versions and outputs advance once per epoch.
-epoch_ms = 100
+# Longest wall-clock length of an epoch: views, versions and outputs advance once per
+# epoch. An epoch closes sooner once its workers have read what the input holds.
+epoch_ms = 50
 # An epoch closes early once its workers have read this many records.
 max_epoch_records = 20000
 # Records larger than this many bytes are rejected without being parsed.
@@ -50,14 +51,17 @@ max_record_bytes = 1048576
 # Exit cleanly once every input has been idle (and read to its end) for this many seconds;
 # 0 runs until stopped (SIGTERM or Ctrl-C finish the current epoch, then exit).
 until_idle_seconds = 0
+# Append the timings of every live epoch (closed, computed, published, recorded) to this
+# file as JSON lines; empty: none.
+epoch_stats_file = ""
 
 [output]
 # The output directory: the same layout as `reeltime process`.
 dir = "reeltime-out"
 # Write drop-frame timecode in the EDLs of 29.97 and 59.94 fps events.
 drop_frame = false
-# Seconds between rewrites of the output directory while running (it is always written at
-# exit).
+# Seconds between writes of the files of what changed while running (everything is written
+# at exit).
 write_interval_seconds = 5
 
 [render]
@@ -139,6 +143,8 @@ pub struct EngineConfig {
     pub max_record_bytes: usize,
     /// Idle seconds after which the run ends; 0: never.
     pub until_idle_seconds: f64,
+    /// Where each live epoch's timings are appended as JSON lines; empty: nowhere.
+    pub epoch_stats_file: PathBuf,
 }
 
 /// `[output]`.
@@ -149,7 +155,7 @@ pub struct OutputConfig {
     pub dir: PathBuf,
     /// Drop-frame timecode in EDLs.
     pub drop_frame: bool,
-    /// Seconds between rewrites of the output directory.
+    /// Seconds between writes of the files of what changed.
     pub write_interval_seconds: f64,
 }
 

@@ -10,6 +10,7 @@
 //! - [`demo`]: `reeltime demo`, a synthetic match made, analysed and processed end to end.
 //! - [`driver`]: the one epoch driver every mode shares: the read model, the render sink,
 //!   the logs and the files after each closed epoch.
+//! - [`epoch_stats`]: how long each live epoch's steps took (`engine.epoch_stats_file`).
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
 //! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist made into
 //!   highlights.
@@ -32,6 +33,7 @@ pub mod config;
 pub mod decode;
 pub mod demo;
 pub mod driver;
+pub mod epoch_stats;
 pub mod export;
 pub mod highlights;
 pub mod media_pipeline;

@@ -322,6 +322,20 @@ fn run_service(
         "rebuilt from {} records; accepted {} new records, rejected {}; published {} messages in {} transactions",
         summary.rebuilt, summary.accepted, summary.rejected, summary.published, summary.transactions
     );
+    let t = &summary.timings;
+    if t.epochs > 0 {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{} live epochs, median / p99 ms: computed {:.1} / {:.1}, published {:.1} / {:.1}, recorded {:.1} / {:.1}",
+            t.epochs,
+            ms(t.compute.0),
+            ms(t.compute.1),
+            ms(t.publish.0),
+            ms(t.publish.1),
+            ms(t.record.0),
+            ms(t.record.1)
+        );
+    }
     println!("wrote {}", config.output.dir.display());
     Ok(())
 }

@@ -36,7 +36,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
 
@@ -54,6 +55,7 @@ use reeltime_schemas::view::Notification;
 use crate::config::Config;
 use crate::decode::decode_compact;
 use crate::driver::{Closed, Driver, DriverOptions};
+use crate::epoch_stats::{unix_us, EpochTiming, TimingSummary};
 use crate::export::ExportOptions;
 use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
 use crate::render_sink::RenderSink;
@@ -71,6 +73,8 @@ pub struct RunSummary {
     pub transactions: u64,
     /// Messages published.
     pub published: u64,
+    /// How long the live epochs' steps took.
+    pub timings: TimingSummary,
 }
 
 /// What a worker reports with each epoch besides its view updates.
@@ -83,6 +87,8 @@ enum WorkerNote {
     Rejected((Topic, i32, i64), Rejected),
     /// The offset after the last record this epoch read from a partition.
     Consumed(Topic, i32, i64),
+    /// When the worker closed the epoch.
+    Closed(SystemTime),
 }
 
 /// Runs the service until it is stopped or idle.
@@ -173,21 +179,30 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let mut summary = RunSummary::default();
     let mut failure: Option<anyhow::Error> = None;
     let mut last_epoch = 0;
+    let mut stats = EpochStatsFile::open(&config.engine.epoch_stats_file)?;
+    let mut timings = Vec::new();
     let options = RunOptions { workers, epochs_ahead: 1 };
     harness::run(options, source, |closed| {
+        let computed = SystemTime::now();
         let epoch = closed.epoch;
         last_epoch = epoch;
         let live = plan.is_live(epoch);
         let mut rejected = Vec::new();
         let mut offsets = BTreeMap::new();
+        let mut closed_at = UNIX_EPOCH_TIME;
+        let mut records = 0;
         for note in closed.side {
             match note {
                 WorkerNote::Rebuilt(count) => summary.rebuilt += count,
-                WorkerNote::Accepted(count) => summary.accepted += count,
+                WorkerNote::Accepted(count) => {
+                    summary.accepted += count;
+                    records += count;
+                }
                 WorkerNote::Rejected(at, r) => rejected.push((at, r)),
                 WorkerNote::Consumed(topic, partition, next) => {
                     offsets.insert((topic, partition), next);
                 }
+                WorkerNote::Closed(at) => closed_at = closed_at.max(at),
             }
         }
         if failure.is_some() {
@@ -217,7 +232,19 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 summary.transactions += 1;
                 summary.published += messages.len() as u64;
             }
-            driver.record(epoch, &rejected, &outcome)
+            let published = SystemTime::now();
+            driver.record(epoch, &rejected, &outcome)?;
+            let timing = EpochTiming {
+                epoch,
+                records: records + rejected.len() as u64,
+                closed_us: unix_us(closed_at),
+                computed_us: unix_us(computed),
+                published_us: unix_us(published),
+                recorded_us: unix_us(SystemTime::now()),
+            };
+            stats.write(&timing)?;
+            timings.push(timing);
+            Ok(())
         })();
         if let Err(error) = step {
             failure = Some(error);
@@ -249,7 +276,36 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         summary.published += messages.len() as u64;
     }
     driver.finish(&drained)?;
+    summary.timings = TimingSummary::of(&timings);
     Ok(summary)
+}
+
+/// The earliest time, where the latest of the workers' closing times starts.
+const UNIX_EPOCH_TIME: SystemTime = SystemTime::UNIX_EPOCH;
+
+/// Where live epochs' timings are appended (`engine.epoch_stats_file`), if anywhere.
+struct EpochStatsFile(Option<std::io::BufWriter<std::fs::File>>);
+
+impl EpochStatsFile {
+    fn open(path: &Path) -> Result<EpochStatsFile> {
+        if path.as_os_str().is_empty() {
+            return Ok(EpochStatsFile(None));
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening the epoch stats file {path:?}"))?;
+        Ok(EpochStatsFile(Some(std::io::BufWriter::new(file))))
+    }
+
+    fn write(&mut self, timing: &EpochTiming) -> Result<()> {
+        let Some(file) = self.0.as_mut() else { return Ok(()) };
+        serde_json::to_writer(&mut *file, timing)?;
+        file.write_all(b"\n")?;
+        file.flush()?;
+        Ok(())
+    }
 }
 
 /// The version of every replay on the `replays` topic (views and removal markers).
@@ -510,6 +566,7 @@ impl Iterator for WorkerEpochs {
             self.phase = Phase::Waiting;
         }
         let (rebuilt, accepted) = self.counts;
+        epoch_input.side.push(WorkerNote::Closed(SystemTime::now()));
         epoch_input.side.push(WorkerNote::Rebuilt(rebuilt));
         epoch_input.side.push(WorkerNote::Accepted(accepted));
         epoch_input.side.extend(
