@@ -144,6 +144,18 @@ impl OutputDir {
         &self,
         kind: &str,
     ) -> Result<Vec<(PathBuf, T)>, OutputError> {
+        self.export_paths(kind)?
+            .into_iter()
+            .map(|path| {
+                let doc = self.read_export(&path)?;
+                Ok((path, doc))
+            })
+            .collect()
+    }
+
+    /// The paths of the `export.json` of every folder under `kind`, relative to the root,
+    /// sorted.
+    pub fn export_paths(&self, kind: &str) -> Result<Vec<PathBuf>, OutputError> {
         let dir = self.root.join(kind);
         let mut relative = Vec::new();
         match fs::read_dir(&dir) {
@@ -160,16 +172,25 @@ impl OutputDir {
             Err(e) => return Err(io_error("list", &dir)(e)),
         }
         relative.sort();
-        relative
-            .into_iter()
-            .map(|path| {
-                let full = self.root.join(&path);
-                let text = fs::read(&full).map_err(io_error("read", &full))?;
-                let doc = serde_json::from_slice(&text)
-                    .map_err(|source| OutputError::Export { path: full, source })?;
-                Ok((path, doc))
-            })
-            .collect()
+        Ok(relative)
+    }
+
+    /// Reads the export at `relative` (as [`OutputDir::export_paths`] gives it).
+    pub fn read_export<T: DeserializeOwned>(&self, relative: &Path) -> Result<T, OutputError> {
+        let full = self.root.join(relative);
+        let text = fs::read(&full).map_err(io_error("read", &full))?;
+        serde_json::from_slice(&text).map_err(|source| OutputError::Export { path: full, source })
+    }
+
+    /// Creates `relative` to be written bit by bit: it appears, atomically, when
+    /// [`AtomicFile::commit`] is called, and not at all when the writer is dropped before.
+    pub fn create(&self, relative: &Path) -> Result<AtomicFile, OutputError> {
+        let path = self.root.join(relative);
+        let folder = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(folder).map_err(io_error("create directory", folder))?;
+        let temporary = temporary_name(&path);
+        let file = File::create(&temporary).map_err(io_error("create", &temporary))?;
+        Ok(AtomicFile { path, temporary, writer: Some(BufWriter::new(file)) })
     }
 
     /// Writes `value` as pretty JSON to `relative`, atomically.
@@ -184,9 +205,7 @@ impl OutputDir {
         let path = self.root.join(relative);
         let folder = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(folder).map_err(io_error("create directory", folder))?;
-        let mut temporary = path.clone().into_os_string();
-        temporary.push(".tmp");
-        let temporary = PathBuf::from(temporary);
+        let temporary = temporary_name(&path);
         fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
         fs::rename(&temporary, &path).map_err(io_error("rename into", &path))
     }
@@ -218,6 +237,53 @@ impl OutputDir {
             .open(&path)
             .map_err(io_error("open", &path))?;
         Ok(JsonLines { path, writer: BufWriter::new(file) })
+    }
+}
+
+/// The name a file is written under before it is renamed into place.
+fn temporary_name(path: &Path) -> PathBuf {
+    let mut temporary = path.to_owned().into_os_string();
+    temporary.push(".tmp");
+    PathBuf::from(temporary)
+}
+
+/// A file being written under a temporary name ([`OutputDir::create`]).
+pub struct AtomicFile {
+    path: PathBuf,
+    temporary: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Renames the file into place once everything is written.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|file| file.sync_data())
+                .map_err(io_error("write", &self.temporary))?;
+        }
+        fs::rename(&self.temporary, &self.path).map_err(io_error("rename into", &self.path))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().expect("written before it is committed").write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("written before it is committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            // Not committed: the half-written file must not stay behind.
+            let _ = fs::remove_file(&self.temporary);
+        }
     }
 }
 

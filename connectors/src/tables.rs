@@ -22,11 +22,13 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::output_dir::{OutputDir, OutputError};
+use reeltime_schemas::export::{EventExportDoc, ReplayExportDoc};
+use reeltime_schemas::time::Seconds;
+
+use crate::output_dir::{AtomicFile, OutputDir, OutputError};
 
 /// A file format of the tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,71 +71,6 @@ pub enum TableError {
     /// A table could not be written to the output directory.
     #[error(transparent)]
     Output(#[from] OutputError),
-}
-
-/// The part of `events/<event_id>/export.json` the tables hold.
-#[derive(Debug, Deserialize)]
-struct EventExport {
-    event_id: String,
-    segments: Vec<SegmentExport>,
-    detections: Vec<DetectionExport>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DetectionExport {
-    plugin: String,
-    start: f64,
-    end: f64,
-    track: Option<u32>,
-    label: Option<String>,
-    attributes: Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct SegmentExport {
-    start: f64,
-    end: Option<f64>,
-    complete: bool,
-    plugin: String,
-    label: Option<LabelExport>,
-    attributes: Value,
-    optimizations: Value,
-    clips: Value,
-    features: Value,
-    feedback: Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct LabelExport {
-    label: String,
-}
-
-/// The part of `replays/<replay_id>/export.json` the tables hold.
-#[derive(Debug, Deserialize)]
-struct ReplayExport {
-    replay_id: String,
-    event_id: String,
-    version: u64,
-    status: String,
-    settings: ReplaySettingsExport,
-    clips: Vec<ClipExport>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReplaySettingsExport {
-    mode: String,
-    track: u32,
-}
-
-#[derive(Debug, Deserialize)]
-struct ClipExport {
-    start: f64,
-    end: f64,
-    clip_start: f64,
-    clip_end: f64,
-    score: Option<u64>,
-    forced: bool,
-    features: Value,
 }
 
 /// The schema of `tables/segments`: one row per segment of every event.
@@ -189,36 +126,151 @@ pub fn replays_schema() -> SchemaRef {
 /// Writes every table of `out` in every one of `formats`, from the exports in `out`, and
 /// returns the files written (relative to `out`).
 pub fn write_tables(out: &OutputDir, formats: &[TableFormat]) -> Result<Vec<PathBuf>, TableError> {
-    let replays: Vec<ReplayExport> =
-        out.read_exports("replays")?.into_iter().map(|(_, doc)| doc).collect();
-    let mut events: Vec<EventExport> =
-        out.read_exports("events")?.into_iter().map(|(_, doc)| doc).collect();
-    events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
-    let batches = [
-        ("segments", segments_batch(&events)?),
-        ("detections", detections_batch(&events)?),
-        ("replays", replays_batch(&replays)?),
-    ];
-    let mut written = Vec::new();
-    for (table, batch) in &batches {
-        for &format in formats {
-            let bytes = match format {
-                TableFormat::Arrow => {
-                    arrow_bytes(batch).map_err(|source| TableError::Arrow { table, source })?
-                }
-                TableFormat::Parquet => {
-                    parquet_bytes(batch).map_err(|source| TableError::Parquet { table, source })?
-                }
-            };
-            let path = Path::new("tables").join(format!("{table}.{}", format.extension()));
-            out.write_bytes(&path, &bytes)?;
-            written.push(path);
-        }
+    // Rows go by event id; a first pass reads only the ids.
+    let mut events: Vec<(String, PathBuf)> = out
+        .export_paths("events")?
+        .into_iter()
+        .map(|path| Ok((out.read_export::<EventId>(&path)?.event_id, path)))
+        .collect::<Result<_, OutputError>>()?;
+    events.sort();
+    let mut tables = TableWriter::create(out, formats)?;
+    for (_, path) in &events {
+        tables.add_event(&out.read_export(path)?)?;
     }
-    Ok(written)
+    for (_, replay) in out.read_exports::<ReplayExportDoc>("replays")? {
+        tables.add_replay(replay);
+    }
+    tables.commit()
 }
 
-fn segments_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
+/// The `event_id` of an event export, all a first pass over the exports needs.
+#[derive(Debug, Deserialize)]
+struct EventId {
+    event_id: String,
+}
+
+/// The tables of an output directory, written from its exports as they are made.
+///
+/// Events are added in event id order, one at a time (a record batch each), so the memory it
+/// takes does not grow with the number of events; replays, which are few rows, are held and
+/// written by replay id at [`TableWriter::commit`]. Nothing appears in `tables/` before then.
+pub struct TableWriter {
+    segments: TableFiles,
+    detections: TableFiles,
+    replays: TableFiles,
+    held_replays: Vec<ReplayExportDoc>,
+}
+
+impl TableWriter {
+    /// Starts the tables of `out` in every one of `formats`.
+    pub fn create(out: &OutputDir, formats: &[TableFormat]) -> Result<TableWriter, TableError> {
+        Ok(TableWriter {
+            segments: TableFiles::create(out, "segments", segments_schema(), formats)?,
+            detections: TableFiles::create(out, "detections", detections_schema(), formats)?,
+            replays: TableFiles::create(out, "replays", replays_schema(), formats)?,
+            held_replays: Vec::new(),
+        })
+    }
+
+    /// Adds the rows of an event's export (after those of every event with a smaller id).
+    pub fn add_event(&mut self, event: &EventExportDoc) -> Result<(), TableError> {
+        self.segments.write(&segments_batch(event)?)?;
+        self.detections.write(&detections_batch(event)?)
+    }
+
+    /// Adds the rows of a replay's export.
+    pub fn add_replay(&mut self, replay: ReplayExportDoc) {
+        self.held_replays.push(replay);
+    }
+
+    /// Finishes every table and puts its files in place; returns them (relative to the
+    /// output directory).
+    pub fn commit(mut self) -> Result<Vec<PathBuf>, TableError> {
+        self.held_replays.sort_by(|a, b| a.replay_id.cmp(&b.replay_id));
+        self.replays.write(&replays_batch(&self.held_replays)?)?;
+        let mut written = self.segments.commit()?;
+        written.extend(self.detections.commit()?);
+        written.extend(self.replays.commit()?);
+        Ok(written)
+    }
+}
+
+/// A value as the compact JSON text the tables hold (keys sorted, as `serde_json` orders an
+/// object it reads, so the text is the same whether the export was read from a file or not).
+fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).expect("exports serialize to JSON").to_string()
+}
+
+fn seconds(value: Seconds) -> f64 {
+    value.ms() as f64 / 1000.0
+}
+
+/// One table being written in every format.
+struct TableFiles {
+    table: &'static str,
+    arrow: Option<(PathBuf, FileWriter<AtomicFile>)>,
+    parquet: Option<(PathBuf, ArrowWriter<AtomicFile>)>,
+}
+
+impl TableFiles {
+    fn create(
+        out: &OutputDir,
+        table: &'static str,
+        schema: SchemaRef,
+        formats: &[TableFormat],
+    ) -> Result<TableFiles, TableError> {
+        let path = |format: TableFormat| {
+            Path::new("tables").join(format!("{table}.{}", format.extension()))
+        };
+        let mut files = TableFiles { table, arrow: None, parquet: None };
+        if formats.contains(&TableFormat::Arrow) {
+            let path = path(TableFormat::Arrow);
+            let writer = FileWriter::try_new(out.create(&path)?, &schema)
+                .map_err(|source| TableError::Arrow { table, source })?;
+            files.arrow = Some((path, writer));
+        }
+        if formats.contains(&TableFormat::Parquet) {
+            let path = path(TableFormat::Parquet);
+            let properties =
+                WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+            let writer = ArrowWriter::try_new(out.create(&path)?, schema, Some(properties))
+                .map_err(|source| TableError::Parquet { table, source })?;
+            files.parquet = Some((path, writer));
+        }
+        Ok(files)
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), TableError> {
+        let table = self.table;
+        if let Some((_, writer)) = self.arrow.as_mut() {
+            writer.write(batch).map_err(|source| TableError::Arrow { table, source })?;
+        }
+        if let Some((_, writer)) = self.parquet.as_mut() {
+            writer.write(batch).map_err(|source| TableError::Parquet { table, source })?;
+        }
+        Ok(())
+    }
+
+    /// Finishes every file and renames it into place; returns their paths.
+    fn commit(self) -> Result<Vec<PathBuf>, TableError> {
+        let table = self.table;
+        let mut written = Vec::new();
+        if let Some((path, writer)) = self.arrow {
+            let file = writer.into_inner().map_err(|source| TableError::Arrow { table, source })?;
+            file.commit()?;
+            written.push(path);
+        }
+        if let Some((path, writer)) = self.parquet {
+            let file =
+                writer.into_inner().map_err(|source| TableError::Parquet { table, source })?;
+            file.commit()?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+fn segments_batch(event: &EventExportDoc) -> Result<RecordBatch, TableError> {
     let mut event_id = StringBuilder::new();
     let mut start = Float64Builder::new();
     let mut end = Float64Builder::new();
@@ -226,24 +278,22 @@ fn segments_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
     let mut plugin = StringBuilder::new();
     let mut label = StringBuilder::new();
     let mut json: [StringBuilder; 5] = std::array::from_fn(|_| StringBuilder::new());
-    for event in events {
-        for segment in &event.segments {
-            event_id.append_value(&event.event_id);
-            start.append_value(segment.start);
-            end.append_option(segment.end);
-            complete.append_value(segment.complete);
-            plugin.append_value(&segment.plugin);
-            label.append_option(segment.label.as_ref().map(|l| &l.label));
-            let values = [
-                &segment.attributes,
-                &segment.optimizations,
-                &segment.clips,
-                &segment.features,
-                &segment.feedback,
-            ];
-            for (builder, value) in json.iter_mut().zip(values) {
-                builder.append_value(value.to_string());
-            }
+    for segment in &event.segments {
+        event_id.append_value(&event.event_id);
+        start.append_value(seconds(segment.start));
+        end.append_option(segment.end.map(seconds));
+        complete.append_value(segment.complete);
+        plugin.append_value(&segment.plugin);
+        label.append_option(segment.label.as_ref().map(|l| &l.label));
+        let values = [
+            json_text(&segment.attributes),
+            json_text(&segment.optimizations),
+            json_text(&segment.clips),
+            json_text(&segment.features),
+            json_text(&segment.feedback),
+        ];
+        for (builder, value) in json.iter_mut().zip(values) {
+            builder.append_value(value);
         }
     }
     let mut columns: Vec<ArrayRef> = vec![
@@ -259,7 +309,7 @@ fn segments_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
         .map_err(|source| TableError::Arrow { table: "segments", source })
 }
 
-fn detections_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
+fn detections_batch(event: &EventExportDoc) -> Result<RecordBatch, TableError> {
     let mut event_id = StringBuilder::new();
     let mut plugin = StringBuilder::new();
     let mut start = Float64Builder::new();
@@ -267,16 +317,14 @@ fn detections_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
     let mut track = UInt32Builder::new();
     let mut label = StringBuilder::new();
     let mut attributes = StringBuilder::new();
-    for event in events {
-        for detection in &event.detections {
-            event_id.append_value(&event.event_id);
-            plugin.append_value(&detection.plugin);
-            start.append_value(detection.start);
-            end.append_value(detection.end);
-            track.append_option(detection.track);
-            label.append_option(detection.label.as_ref());
-            attributes.append_value(detection.attributes.to_string());
-        }
+    for detection in &event.detections {
+        event_id.append_value(&event.event_id);
+        plugin.append_value(&detection.plugin);
+        start.append_value(seconds(detection.start));
+        end.append_value(seconds(detection.end));
+        track.append_option(detection.track);
+        label.append_option(detection.label.as_ref());
+        attributes.append_value(json_text(&detection.attributes));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(event_id.finish()),
@@ -291,7 +339,7 @@ fn detections_batch(events: &[EventExport]) -> Result<RecordBatch, TableError> {
         .map_err(|source| TableError::Arrow { table: "detections", source })
 }
 
-fn replays_batch(replays: &[ReplayExport]) -> Result<RecordBatch, TableError> {
+fn replays_batch(replays: &[ReplayExportDoc]) -> Result<RecordBatch, TableError> {
     let mut replay_id = StringBuilder::new();
     let mut event_id = StringBuilder::new();
     let mut version = UInt64Builder::new();
@@ -303,8 +351,6 @@ fn replays_batch(replays: &[ReplayExport]) -> Result<RecordBatch, TableError> {
     let mut score = UInt64Builder::new();
     let mut forced = BooleanBuilder::new();
     let mut features = StringBuilder::new();
-    let mut replays: Vec<&ReplayExport> = replays.iter().collect();
-    replays.sort_by(|a, b| a.replay_id.cmp(&b.replay_id));
     for replay in replays {
         for (index, clip) in (0u32..).zip(&replay.clips) {
             replay_id.append_value(&replay.replay_id);
@@ -317,11 +363,11 @@ fn replays_batch(replays: &[ReplayExport]) -> Result<RecordBatch, TableError> {
             for (builder, value) in
                 times.iter_mut().zip([clip.start, clip.end, clip.clip_start, clip.clip_end])
             {
-                builder.append_value(value);
+                builder.append_value(seconds(value));
             }
             score.append_option(clip.score);
             forced.append_value(clip.forced);
-            features.append_value(clip.features.to_string());
+            features.append_value(json_text(&clip.features));
         }
     }
     let mut columns: Vec<ArrayRef> = vec![
@@ -341,19 +387,6 @@ fn replays_batch(replays: &[ReplayExport]) -> Result<RecordBatch, TableError> {
         .map_err(|source| TableError::Arrow { table: "replays", source })
 }
 
-fn arrow_bytes(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
-    let mut writer = FileWriter::try_new(Vec::new(), &batch.schema())?;
-    writer.write(batch)?;
-    writer.into_inner()
-}
-
-fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>, ParquetError> {
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(properties))?;
-    writer.write(batch)?;
-    writer.into_inner()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,7 +395,7 @@ mod tests {
     use arrow::datatypes::{Float64Type, UInt32Type};
     use arrow::ipc::reader::FileReader;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn write(out: &OutputDir, relative: &str, value: Value) {
         out.write_json(Path::new(relative), &value).unwrap();
@@ -375,17 +408,20 @@ mod tests {
                    "attributes": {"Team": "Home"}, "label": label, "optimizations": {},
                    "clips": {}, "features": {"1": []}, "feedback": {}, "extra": {}})
         };
+        let edl = json!({"frame_rate": 25.0, "frame_rate_assumed": true, "drop_frame": false,
+                         "channel": "B", "files": [], "error": null});
         write(
             &out,
             "events/b/export.json",
-            json!({"event_id": "b", "segments": [segment(1.5, Some(2.25), json!(null))],
+            json!({"event_id": "b", "event": null, "profile": null, "edl": edl,
+                   "segments": [segment(1.5, Some(2.25), json!(null))],
                    "detections": [{"plugin": "p", "start": 1.5, "end": 1.5, "track": null,
                                    "label": null, "attributes": {"Ace": true}}]}),
         );
         write(
             &out,
             "events/a/export.json",
-            json!({"event_id": "a", "segments": [
+            json!({"event_id": "a", "event": null, "profile": null, "edl": edl, "segments": [
                 segment(0.0, Some(4.0), json!({"plugin": "l", "label": "1-0", "attributes": {}})),
                 segment(10.0, None, json!(null))], "detections": []}),
         );
@@ -397,7 +433,12 @@ mod tests {
             &out,
             "replays/r/export.json",
             json!({"replay_id": "r", "event_id": "a", "version": 3, "status": "complete",
-                   "settings": {"mode": "duration", "track": 2},
+                   "settings": {"mode": "duration", "catchup": true, "duration": 60.0,
+                                "tolerance": 30.0, "equal_distribution": false, "track": 2,
+                                "priorities": [], "include_liked": false,
+                                "ignore_disliked": false, "timestamps": [], "render": null,
+                                "extra": {}},
+                   "total_duration": 2.0, "total_score": 50, "edl": edl,
                    "clips": [clip(0.0, json!(50)), clip(3.0, json!(null))]}),
         );
         out

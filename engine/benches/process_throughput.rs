@@ -22,6 +22,7 @@
 //!
 //! ```text
 //! cargo bench -p reeltime --bench process_throughput [-- --records 1000000 --matches 50 --runs 1 --seed 1]
+//! cargo bench -p reeltime --bench process_throughput -- --write-log /tmp/matches.jsonl   # the log alone, to profile
 //! ```
 //!
 //! Peak memory comes from `/usr/bin/time` (Debian package `time`); without it, it is not shown.
@@ -54,12 +55,16 @@ struct Options {
     matches: usize,
     runs: usize,
     seed: u64,
+    /// Only write the log here (to profile `reeltime process` on it) and stop.
+    write_log: Option<std::path::PathBuf>,
 }
 
 impl Options {
-    /// Reads `--records N`, `--matches M`, `--runs R`, `--seed S`; cargo's `--bench` is ignored.
+    /// Reads `--records N`, `--matches M`, `--runs R`, `--seed S`, `--write-log PATH`; cargo's
+    /// `--bench` is ignored.
     fn from_args() -> Options {
-        let mut options = Options { records: 1_000_000, matches: 50, runs: 1, seed: 1 };
+        let mut options =
+            Options { records: 1_000_000, matches: 50, runs: 1, seed: 1, write_log: None };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -69,8 +74,10 @@ impl Options {
                 "--matches" => options.matches = value().parse().expect("--matches is an integer"),
                 "--runs" => options.runs = value().parse().expect("--runs is an integer"),
                 "--seed" => options.seed = value().parse().expect("--seed is an integer"),
+                "--write-log" => options.write_log = Some(value().into()),
                 other => panic!(
-                    "unknown argument {other:?}; use --records N, --matches M, --runs R, --seed S"
+                    "unknown argument {other:?}; use --records N, --matches M, --runs R, --seed S, \
+                     --write-log PATH"
                 ),
             }
         }
@@ -105,6 +112,11 @@ struct ProcessRun {
 
 fn main() {
     let options = Options::from_args();
+    if let Some(path) = &options.write_log {
+        let stats = write_log(path, &options);
+        println!("wrote {} lines to {}", stats.lines, path.display());
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let log = dir.path().join("matches.jsonl");
 

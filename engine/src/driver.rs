@@ -22,16 +22,17 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use reeltime_connectors::output_dir::OutputDir;
+use reeltime_connectors::tables::{TableFormat, TableWriter};
 use reeltime_operators::dataflow::Epoch;
 use reeltime_operators::read_model::{Changes, ReadModel};
 use reeltime_operators::rows::RowChange;
 use reeltime_schemas::document::NotificationDoc;
 
 use crate::export::ExportOptions;
-use crate::output::{write_all_tables, EpochLogs, LayoutWriter, Rejected};
+use crate::output::{EpochLogs, LayoutWriter, Rejected};
 use crate::render_sink::{RenderConfig, RenderSink, Rendered};
 
 /// How a run's epochs are sunk.
@@ -175,8 +176,19 @@ impl Driver {
         self.logs.append_notifications(&drained.rendered)?;
         self.notifications += drained.rendered.len() as u64;
         self.logs.flush()?;
-        self.write()?;
-        write_all_tables(&self.out)?;
+        // Everything once more, with the tables made from the exports as they are written.
+        let mut tables =
+            TableWriter::create(&self.out, &[TableFormat::Arrow, TableFormat::Parquet])
+                .with_context(|| format!("writing tables to {:?}", self.out.root()))?;
+        self.layout.mark_all();
+        self.layout.flush(
+            &self.out,
+            &self.model,
+            self.render.as_ref(),
+            self.export,
+            Some(&mut tables),
+        )?;
+        tables.commit().with_context(|| format!("writing tables to {:?}", self.out.root()))?;
         Ok(self.render.as_ref().map(RenderSink::rendered).unwrap_or_default())
     }
 
@@ -194,7 +206,7 @@ impl Driver {
 
     fn write(&mut self) -> Result<()> {
         if self.layout.is_marked() {
-            self.layout.flush(&self.out, &self.model, self.render.as_ref(), self.export)?;
+            self.layout.flush(&self.out, &self.model, self.render.as_ref(), self.export, None)?;
         }
         self.last_write = Instant::now();
         Ok(())

@@ -63,19 +63,15 @@ pub fn write_event_export(
     event_id: &str,
     options: ExportOptions,
 ) -> Result<EventExportDoc> {
-    let mut doc = event_export(model, event_id);
-    if let Some(render) = render {
-        for segment in &mut doc.segments {
-            segment.rendered = render.segment_clips(event_id, segment.start.ms());
-        }
-    }
+    let mut doc = event_export(model, render, event_id);
     write_event(out, &event_folder(event_id), options, &mut doc)
         .with_context(|| format!("exporting event {event_id:?}"))?;
     Ok(doc)
 }
 
-/// Writes the EDL and JSON export of one live replay of the read model, with its rendering;
-/// `event` is its event's export, when it has one (for clip names and the frame rate).
+/// Writes the EDL and JSON export of one live replay of the read model, with its rendering,
+/// and returns the export (`None` when the replay is not live); `event` is its event's
+/// export, when it has one (for clip names and the frame rate).
 pub fn write_replay_export(
     out: &OutputDir,
     model: &ReadModel,
@@ -83,17 +79,18 @@ pub fn write_replay_export(
     replay_id: &str,
     event: Option<&EventExportDoc>,
     options: ExportOptions,
-) -> Result<()> {
+) -> Result<Option<ReplayExportDoc>> {
     let (Some(view), Some(version), Some(replay)) =
         (model.replay_view(replay_id), model.version(replay_id), model.replay_record(replay_id))
     else {
-        return Ok(());
+        return Ok(None);
     };
-    let mut doc = replay_export(view, version, ReplaySettingsDoc::from(replay));
+    let mut doc = replay_export(&view, version, ReplaySettingsDoc::from(replay));
     doc.rendered = render.and_then(|r| r.replay_rendered(replay_id));
     let folder = Path::new("replays").join(path_component(replay_id));
     write_replay(out, &folder, options, &mut doc, event)
-        .with_context(|| format!("exporting replay {replay_id:?}"))
+        .with_context(|| format!("exporting replay {replay_id:?}"))?;
+    Ok(Some(doc))
 }
 
 /// What [`rewrite_exports`] rewrites.
@@ -171,10 +168,25 @@ fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> 
     Ok(())
 }
 
-/// The export of one event, its `edl` object still empty.
-fn event_export(model: &ReadModel, event_id: &str) -> EventExportDoc {
+/// The export of one event with what the render sink made of its segments, its `edl` object
+/// still empty.
+pub fn event_export(
+    model: &ReadModel,
+    render: Option<&RenderSink>,
+    event_id: &str,
+) -> EventExportDoc {
     let event = model.event_view(event_id);
-    let segments = model.segment_views(event_id).iter().map(SegmentExportDoc::from).collect();
+    let segments = model
+        .segment_views(event_id)
+        .iter()
+        .map(|segment| {
+            let mut doc = SegmentExportDoc::from(segment);
+            if let Some(render) = render {
+                doc.rendered = render.segment_clips(event_id, segment.start_ms);
+            }
+            doc
+        })
+        .collect();
     let profile = event
         .as_ref()
         .filter(|e| e.profile_known)

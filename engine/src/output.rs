@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use reeltime_connectors::output_dir::{path_component, JsonLines, OutputDir};
-use reeltime_connectors::tables::{write_tables, TableFormat};
+use reeltime_connectors::tables::TableWriter;
 use reeltime_operators::read_model::{Changes, ReadModel};
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
@@ -17,7 +17,9 @@ use reeltime_schemas::document::{
 use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
-use crate::export::{has_export, write_event_export, write_replay_export, ExportOptions};
+use crate::export::{
+    event_export, has_export, write_event_export, write_replay_export, ExportOptions,
+};
 use crate::render_sink::{failed_chunk, RenderSink};
 
 /// An input record that was rejected, with where it was.
@@ -152,13 +154,16 @@ impl LayoutWriter {
         self.all || !self.events.is_empty() || !self.replays.is_empty()
     }
 
-    /// Writes the views and exports of everything marked, with what `render` made of it.
+    /// Writes the views and exports of everything marked, with what `render` made of it; with
+    /// `tables`, adds every export written to them (mark everything first, so that the tables
+    /// are whole).
     pub fn flush(
         &mut self,
         out: &OutputDir,
         model: &ReadModel,
         render: Option<&RenderSink>,
         options: ExportOptions,
+        mut tables: Option<&mut TableWriter>,
     ) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         let mut replays = std::mem::take(&mut self.replays);
@@ -171,38 +176,57 @@ impl LayoutWriter {
         }
         for replay_id in model.replay_ids() {
             let of_marked_event =
-                model.replay_view(&replay_id).is_some_and(|view| events.contains(&view.event_id));
+                model.replay_event(&replay_id).is_some_and(|event_id| events.contains(event_id));
             if of_marked_event {
                 replays.insert(replay_id);
             }
         }
-        let mut exports = BTreeMap::new();
-        for event_id in &events {
-            let folder = Path::new("events").join(path_component(event_id));
-            if !has_export(model, event_id) {
-                out.remove_tree(&folder)?;
-                continue;
+        // The replays to write, by their event, whose export names their clips; the rest are
+        // gone.
+        let mut by_event: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for replay_id in replays {
+            match model.replay_event(&replay_id) {
+                Some(event_id) => by_event.entry(event_id.to_owned()).or_default().push(replay_id),
+                None => out.remove_tree(&Path::new("replays").join(path_component(&replay_id)))?,
             }
-            write_event_views(out, &folder, model, render, event_id)
-                .with_context(|| format!("writing the views of event {event_id:?}"))?;
-            let export = write_event_export(out, model, render, event_id, options)?;
-            exports.insert(event_id.clone(), export);
         }
-        for replay_id in &replays {
-            let folder = Path::new("replays").join(path_component(replay_id));
-            let (Some(view), Some(version)) =
-                (model.replay_view(replay_id), model.version(replay_id))
-            else {
-                out.remove_tree(&folder)?;
-                continue;
+        let all_events: BTreeSet<String> = events.iter().chain(by_event.keys()).cloned().collect();
+        // One event at a time, so that only one event's export is held.
+        for event_id in all_events {
+            let folder = Path::new("events").join(path_component(&event_id));
+            let export = if !has_export(model, &event_id) {
+                if events.contains(&event_id) {
+                    out.remove_tree(&folder)?;
+                }
+                None
+            } else if events.contains(&event_id) {
+                write_event_views(out, &folder, model, render, &event_id)
+                    .with_context(|| format!("writing the views of event {event_id:?}"))?;
+                let export = write_event_export(out, model, render, &event_id, options)?;
+                if let Some(tables) = tables.as_deref_mut() {
+                    tables.add_event(&export)?;
+                }
+                Some(export)
+            } else {
+                Some(event_export(model, render, &event_id))
             };
-            out.write_json(&folder.join("selection.json"), &selection_doc(view, version, render))?;
-            if !exports.contains_key(&view.event_id) && has_export(model, &view.event_id) {
-                let export = write_event_export(out, model, render, &view.event_id, options)?;
-                exports.insert(view.event_id.clone(), export);
+            for replay_id in by_event.remove(&event_id).unwrap_or_default() {
+                let folder = Path::new("replays").join(path_component(&replay_id));
+                let (Some(view), Some(version)) =
+                    (model.replay_view(&replay_id), model.version(&replay_id))
+                else {
+                    continue;
+                };
+                out.write_json(
+                    &folder.join("selection.json"),
+                    &selection_doc(&view, version, render),
+                )?;
+                let replay =
+                    write_replay_export(out, model, render, &replay_id, export.as_ref(), options)?;
+                if let (Some(tables), Some(replay)) = (tables.as_deref_mut(), replay) {
+                    tables.add_replay(replay);
+                }
             }
-            let event = exports.get(&view.event_id);
-            write_replay_export(out, model, render, replay_id, event, options)?;
         }
         Ok(())
     }
@@ -237,13 +261,6 @@ fn write_event_views(
         model.segment_views(event_id).iter().map(|segment| segment_doc(segment, render)).collect();
     let doc = SegmentsDoc { event_id: event_id.to_owned(), segments };
     out.write_json(&folder.join("segments.json"), &doc)?;
-    Ok(())
-}
-
-/// Writes the tables of every export in `out` (Arrow IPC and Parquet).
-pub fn write_all_tables(out: &OutputDir) -> Result<()> {
-    write_tables(out, &[TableFormat::Arrow, TableFormat::Parquet])
-        .with_context(|| format!("writing tables to {:?}", out.root()))?;
     Ok(())
 }
 

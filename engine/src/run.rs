@@ -33,10 +33,10 @@
 //! `until_idle_seconds`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
@@ -372,7 +372,7 @@ fn epoch_messages(
         messages.push(OutputMessage {
             topic: Topic::Replays,
             key: replay_id.clone(),
-            payload: json(&selection_doc(view, version, render)),
+            payload: json(&selection_doc(&view, version, render)),
         });
     }
     let seen_at = now_rfc3339();

@@ -282,9 +282,8 @@ fn export_refuses_a_directory_reeltime_did_not_write() {
 fn the_render_sink_forgets_the_chunks_of_a_deleted_event() {
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
-    let event = |status: &str| {
-        json!({"type": "event", "event_id": "e1", "profile": "p", "status": status})
-    };
+    let event =
+        |status: &str| json!({"type": "event", "event_id": "e1", "profile": "p", "status": status});
     let chunk = |seq_no: u32, uri: &str, error: &str| {
         json!({"type": "chunk", "event_id": "e1", "seq_no": seq_no, "uri": uri,
                "start": seq_no * 10, "duration": 10, "error": error})

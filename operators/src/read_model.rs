@@ -59,6 +59,20 @@ pub struct SegmentBounds {
     pub optimizations: BTreeMap<u32, OptoBounds>,
 }
 
+/// A replay's header and clip bounds before an epoch.
+type ReplayBefore = (ReplayHeader, Vec<(Ms, Ms)>);
+
+/// What a replay's view shows besides its clips, to tell whether a replay row changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ReplayHeader {
+    event_id: &'static str,
+    status: ReplayStatus,
+    mode: ReplayMode,
+    track: u32,
+    catchup: bool,
+    render: String,
+}
+
 /// A segment's summary, what its notifications are decided on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SegmentSummary {
@@ -84,8 +98,6 @@ pub struct ReadModel {
     replays: BTreeMap<Sym, (Arc<ReplayDef>, ReplayStatus)>,
     clips: BTreeSet<(Sym, ClipRow)>,
     clip_features: BTreeSet<(Sym, Ms, Feature)>,
-    /// Every live replay's view, as last assembled.
-    replay_views: BTreeMap<Sym, ReplayView>,
     /// The last version given to each replay id; kept after a delete so versions never repeat.
     versions: BTreeMap<String, u64>,
 }
@@ -161,6 +173,18 @@ impl ReadModel {
         let old_segments: BTreeMap<(Sym, Ms), Option<SegmentSummary>> =
             segments.iter().map(|&(e, s)| ((e, s), self.summary(e, s))).collect();
         let mut known_errors: BTreeMap<(Sym, u64), Option<String>> = BTreeMap::new();
+        // What a replay's notification compares: its view's header, and its clip bounds.
+        let old_replays: BTreeMap<Sym, Option<ReplayBefore>> = replays
+            .iter()
+            .map(|&r| (r, self.replay_header(r).map(|header| (header, self.clip_bounds(r)))))
+            .collect();
+        let clips_touched: BTreeSet<Sym> = rows
+            .iter()
+            .filter_map(|(row, _)| match row {
+                Row::Clip(replay, _) | Row::ClipFeature(replay, _, _) => Some(*replay),
+                _ => None,
+            })
+            .collect();
 
         for (row, diff) in rows {
             match row {
@@ -266,37 +290,64 @@ impl ReadModel {
         let mut replay_order: Vec<Sym> = replays.into_iter().collect();
         replay_order.sort_by_key(|r| r.text());
         for replay in replay_order {
-            let new = self.assemble_replay(replay);
-            let old = self.replay_views.get(&replay);
-            if old == new.as_ref() {
-                continue;
-            }
+            let old = &old_replays[&replay];
+            let new = self.replay_header(replay);
             let replay_id = replay.text().to_owned();
-            changes.replays.insert(replay_id.clone());
-            match new {
-                Some(new) => {
-                    let version = self.versions.entry(replay_id.clone()).or_insert(0);
-                    *version += 1;
-                    let old_bounds = old.map(ReplayView::clip_bounds).unwrap_or_default();
-                    changes.notifications.push(Notification::ReplayUpdated {
-                        replay_id,
-                        event_id: new.event_id.clone(),
-                        version: *version,
-                        status: new.status,
-                        clips_changed: old_bounds != new.clip_bounds(),
-                        clip_count: new.clips.len(),
-                        total_duration_ms: new.total_duration_ms,
-                    });
-                    self.replay_views.insert(replay, new);
-                }
-                None => {
-                    self.replay_views.remove(&replay);
+            let Some(header) = new else {
+                if old.is_some() {
+                    changes.replays.insert(replay_id.clone());
                     let version = self.versions.get(&replay_id).copied().unwrap_or(0);
                     changes.notifications.push(Notification::ReplayDeleted { replay_id, version });
                 }
+                continue;
+            };
+            // Clip rows change only when a clip, its score or its features change, so a
+            // touched clip is a changed view; a replay row alone may change nothing the view
+            // shows (its priorities, say).
+            let changed = clips_touched.contains(&replay)
+                || old.as_ref().is_none_or(|(old_header, _)| *old_header != header);
+            if !changed {
+                continue;
             }
+            changes.replays.insert(replay_id.clone());
+            let bounds = self.clip_bounds(replay);
+            let version = self.versions.entry(replay_id.clone()).or_insert(0);
+            *version += 1;
+            let clip_count = bounds.len();
+            let total_duration_ms = bounds.iter().map(|(s, e)| u64::from(e - s)).sum();
+            changes.notifications.push(Notification::ReplayUpdated {
+                replay_id,
+                event_id: header.event_id.to_owned(),
+                version: *version,
+                status: header.status,
+                clips_changed: old.as_ref().is_none_or(|(_, old_bounds)| *old_bounds != bounds),
+                clip_count,
+                total_duration_ms,
+            });
         }
         changes
+    }
+
+    /// What a replay's view shows besides its clips.
+    fn replay_header(&self, replay: Sym) -> Option<ReplayHeader> {
+        let (def, status) = self.replays.get(&replay)?;
+        let record = &def.record;
+        Some(ReplayHeader {
+            event_id: def.event.text(),
+            status: *status,
+            mode: record.mode,
+            track: record.track,
+            catchup: record.catchup,
+            render: record.render.clone(),
+        })
+    }
+
+    /// A replay's selected clips' bounds, in order.
+    fn clip_bounds(&self, replay: Sym) -> Vec<(Ms, Ms)> {
+        self.clips
+            .range((replay, ClipRow::least())..=(replay, ClipRow::greatest()))
+            .map(|(_, clip)| (clip.clip.start, clip.clip.end))
+            .collect()
     }
 
     /// The notifications of a segment that is live after the epoch.
@@ -361,7 +412,7 @@ impl ReadModel {
     /// The current version of a live replay.
     pub fn version(&self, replay_id: &str) -> Option<u64> {
         let replay = Sym::lookup(replay_id)?;
-        self.replay_views.get(&replay).and_then(|_| self.versions.get(replay_id).copied())
+        self.replays.get(&replay).and_then(|_| self.versions.get(replay_id).copied())
     }
 
     /// The live view of an event.
@@ -391,7 +442,7 @@ impl ReadModel {
 
     /// The ids of the live replays, sorted.
     pub fn replay_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.replay_views.keys().map(|r| r.text().to_owned()).collect();
+        let mut ids: Vec<String> = self.replays.keys().map(|r| r.text().to_owned()).collect();
         ids.sort();
         ids
     }
@@ -432,8 +483,13 @@ impl ReadModel {
     }
 
     /// The live view of a replay, without its version.
-    pub fn replay_view(&self, replay_id: &str) -> Option<&ReplayView> {
-        self.replay_views.get(&Sym::lookup(replay_id)?)
+    pub fn replay_view(&self, replay_id: &str) -> Option<ReplayView> {
+        self.assemble_replay(Sym::lookup(replay_id)?)
+    }
+
+    /// The event of a live replay.
+    pub fn replay_event(&self, replay_id: &str) -> Option<&'static str> {
+        self.replays.get(&Sym::lookup(replay_id)?).map(|(def, _)| def.event.text())
     }
 
     /// The latest record of a live replay.
@@ -499,9 +555,9 @@ impl ReadModel {
             })
             .collect();
         let replays = self
-            .replay_views
-            .iter()
-            .map(|(replay, view)| (replay.text().to_owned(), view.clone()))
+            .replays
+            .keys()
+            .filter_map(|&replay| Some((replay.text().to_owned(), self.assemble_replay(replay)?)))
             .collect();
         Views { events, segments, replays }
     }

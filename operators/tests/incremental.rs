@@ -5,6 +5,7 @@
 //! segments, duplicate and deleted detections, late detections, interleaved events, feedback,
 //! optimizer gating, profile/replay/event deletes and re-creations, and every replay mode.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -322,6 +323,9 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
     let mut model = ReadModel::default();
     let mut log = Vec::new();
     let mut failure = None;
+    let mut previous = reference::compute(&[]);
+    // The last version of each replay id, kept across deletes as versions never repeat.
+    let mut versions: BTreeMap<String, u64> = BTreeMap::new();
     harness::run(RunOptions::workers(workers), source, |updates| {
         model.apply(updates.epoch, updates.rows);
         log.extend(positioned[updates.epoch as usize].iter().cloned());
@@ -335,6 +339,21 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
                 expected
             ));
         }
+        // Every change of a replay's view, and only a change, gets the next version.
+        for (id, view) in &expected.replays {
+            let last = versions.get(id).copied().unwrap_or(0);
+            let wanted = if previous.replays.get(id) == Some(view) { last } else { last + 1 };
+            versions.insert(id.clone(), wanted);
+            if failure.is_none() && model.version(id) != Some(wanted) {
+                failure = Some(format!(
+                    "epoch {}: replay {id} has version {:?}, want {wanted}\nlog: {:#?}",
+                    updates.epoch,
+                    model.version(id),
+                    log
+                ));
+            }
+        }
+        previous = expected;
     })
     .map_err(TestCaseError::fail)?;
     prop_assert_eq!(log.len(), seq as usize, "every epoch closed");

@@ -47,13 +47,15 @@ fn run_on(workers: usize, epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
     let positioned = Arc::new(positioned);
     let source: Arc<harness::Source<()>> = Arc::new(move |index, peers| {
         let epochs = positioned.clone();
-        Box::new((0..epochs.len()).map(move |e| EpochInput {
-            records: epochs[e]
-                .iter()
-                .filter(|(seq, _)| *seq as usize % peers == index)
-                .cloned()
-                .collect(),
-            side: vec![],
+        Box::new((0..epochs.len()).map(move |e| {
+            EpochInput {
+                records: epochs[e]
+                    .iter()
+                    .filter(|(seq, _)| *seq as usize % peers == index)
+                    .cloned()
+                    .collect(),
+                side: vec![],
+            }
         }))
     });
     let mut model = ReadModel::default();

@@ -419,7 +419,7 @@ impl RenderSink {
             _ => model.version(replay_id).unwrap_or_default(),
         };
         self.changed_replays.insert(replay_id.to_owned());
-        let status = self.start_replay(epoch, model, view, &request);
+        let status = self.start_replay(epoch, model, &view, &request);
         if let Some(failure) = replay_failure_news(&status, was_late) {
             self.rendered.failed_replays += 1;
             self.notifications.push(NotificationDoc::ReplayRenderFailed {
