@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -11,6 +13,7 @@ use anyhow::{Context, Result};
 use reeltime_connectors::output_dir::{path_component, JsonLines, OutputDir};
 use reeltime_connectors::tables::TableWriter;
 use reeltime_operators::read_model::{Changes, ReadModel};
+use reeltime_schemas::export::{EventExportDoc, ReplayExportDoc};
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
@@ -190,46 +193,148 @@ impl LayoutWriter {
                 None => out.remove_tree(&Path::new("replays").join(path_component(&replay_id)))?,
             }
         }
-        let all_events: BTreeSet<String> = events.iter().chain(by_event.keys()).cloned().collect();
-        // One event at a time, so that only one event's export is held.
-        for event_id in all_events {
-            let folder = Path::new("events").join(path_component(&event_id));
-            let export = if !has_export(model, &event_id) {
-                if events.contains(&event_id) {
-                    out.remove_tree(&folder)?;
+        let work: Vec<EventWork> = events
+            .iter()
+            .chain(by_event.keys())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|event_id| EventWork {
+                marked: events.contains(event_id),
+                replays: by_event.get(event_id).cloned().unwrap_or_default(),
+                event_id: event_id.clone(),
+            })
+            .collect();
+        let context = WriteContext { out, model, render, options };
+        in_parallel(&work, |item| context.write(item), |written| {
+            if let Some(tables) = tables.as_deref_mut() {
+                if let Some(export) = &written.event {
+                    tables.add_event(export)?;
                 }
-                None
-            } else if events.contains(&event_id) {
-                write_event_views(out, &folder, model, render, &event_id)
-                    .with_context(|| format!("writing the views of event {event_id:?}"))?;
-                let export = write_event_export(out, model, render, &event_id, options)?;
-                if let Some(tables) = tables.as_deref_mut() {
-                    tables.add_event(&export)?;
-                }
-                Some(export)
-            } else {
-                Some(event_export(model, render, &event_id))
-            };
-            for replay_id in by_event.remove(&event_id).unwrap_or_default() {
-                let folder = Path::new("replays").join(path_component(&replay_id));
-                let (Some(view), Some(version)) =
-                    (model.replay_view(&replay_id), model.version(&replay_id))
-                else {
-                    continue;
-                };
-                out.write_json(
-                    &folder.join("selection.json"),
-                    &selection_doc(&view, version, render),
-                )?;
-                let replay =
-                    write_replay_export(out, model, render, &replay_id, export.as_ref(), options)?;
-                if let (Some(tables), Some(replay)) = (tables.as_deref_mut(), replay) {
+                for replay in written.replays {
                     tables.add_replay(replay);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One event to write (when `marked`), with the replays of it to write.
+struct EventWork {
+    event_id: String,
+    marked: bool,
+    replays: Vec<String>,
+}
+
+/// The exports one [`EventWork`] wrote.
+struct Written {
+    /// The event's export, when it was written.
+    event: Option<EventExportDoc>,
+    /// The exports of its replays.
+    replays: Vec<ReplayExportDoc>,
+}
+
+/// What writing an event's files needs.
+#[derive(Clone, Copy)]
+struct WriteContext<'a> {
+    out: &'a OutputDir,
+    model: &'a ReadModel,
+    render: Option<&'a RenderSink>,
+    options: ExportOptions,
+}
+
+impl WriteContext<'_> {
+    /// Writes one event's files (or removes them when it is gone), then its replays'.
+    fn write(&self, work: &EventWork) -> Result<Written> {
+        let WriteContext { out, model, render, options } = *self;
+        let event_id = &work.event_id;
+        let folder = Path::new("events").join(path_component(event_id));
+        let mut written = Written { event: None, replays: Vec::new() };
+        let export = if !has_export(model, event_id) {
+            if work.marked {
+                out.remove_tree(&folder)?;
+            }
+            None
+        } else if work.marked {
+            write_event_views(out, &folder, model, render, event_id)
+                .with_context(|| format!("writing the views of event {event_id:?}"))?;
+            Some(write_event_export(out, model, render, event_id, options)?)
+        } else {
+            // Only its replays are written; they name their clips after its segments.
+            Some(event_export(model, render, event_id))
+        };
+        for replay_id in &work.replays {
+            let folder = Path::new("replays").join(path_component(replay_id));
+            let (Some(view), Some(version)) =
+                (model.replay_view(replay_id), model.version(replay_id))
+            else {
+                continue;
+            };
+            out.write_json(&folder.join("selection.json"), &selection_doc(&view, version, render))?;
+            written.replays.extend(write_replay_export(
+                out,
+                model,
+                render,
+                replay_id,
+                export.as_ref(),
+                options,
+            )?);
+        }
+        // Only a written export goes into the tables.
+        written.event = export.filter(|_| work.marked);
+        Ok(written)
+    }
+}
+
+/// Runs `write` over `work` on as many threads as there are cores, and hands each result to
+/// `take` on this thread in the order of `work` (the tables want their events in order).
+///
+/// Each thread takes the next item when it is done with one, so results come back nearly in
+/// order and only a few wait to be taken; the first error stops the rest.
+fn in_parallel<W: Sync, R: Send>(
+    work: &[W],
+    write: impl Fn(&W) -> Result<R> + Sync,
+    mut take: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.len());
+    if threads <= 1 {
+        for item in work {
+            take(write(item)?)?;
+        }
+        return Ok(());
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel::<(usize, Result<R>)>(threads * 2);
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, failed, write) = (&next, &failed, &write);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= work.len() || failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let result = write(&work[index]);
+                // The receiver only hangs up after an error, which stops this thread next.
+                let _ = sender.send((index, result));
+            });
+        }
+        drop(sender);
+        let mut waiting = BTreeMap::new();
+        let mut expected = 0;
+        for (index, result) in receiver {
+            waiting.insert(index, result);
+            while let Some(result) = waiting.remove(&expected) {
+                expected += 1;
+                if let Err(error) = result.and_then(&mut take) {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(error);
                 }
             }
         }
         Ok(())
-    }
+    })
 }
 
 /// Removes the folders under `kind` that belong to none of `ids` (views gone while reeltime

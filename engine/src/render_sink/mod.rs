@@ -44,6 +44,7 @@ pub mod settings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 
@@ -109,7 +110,8 @@ pub struct RenderSink {
     playlists: BTreeMap<(String, u32), Playlist>,
     clip_pool: Pool<RenderJob>,
     replay_pool: Pool<RenderJob>,
-    outcomes: Receiver<Outcome>,
+    /// Behind a lock only so that the documents can be written from several threads.
+    outcomes: Mutex<Receiver<Outcome>>,
     in_flight: usize,
     notifications: Vec<NotificationDoc>,
     changed_segments: BTreeSet<(String, u64)>,
@@ -136,7 +138,7 @@ impl RenderSink {
             playlists: BTreeMap::new(),
             clip_pool,
             replay_pool,
-            outcomes,
+            outcomes: Mutex::new(outcomes),
             in_flight: 0,
             notifications: Vec::new(),
             changed_segments: BTreeSet::new(),
@@ -180,7 +182,7 @@ impl RenderSink {
 
     /// Takes in the renders that have finished, without waiting.
     pub fn poll(&mut self, model: &ReadModel) -> Result<()> {
-        while let Ok(outcome) = self.outcomes.try_recv() {
+        while let Ok(outcome) = self.receiver().try_recv() {
             self.take(model, outcome)?;
         }
         Ok(())
@@ -192,7 +194,7 @@ impl RenderSink {
             eprintln!("waiting for {} renders to finish", self.in_flight);
         }
         while self.in_flight > 0 {
-            let outcome = self.outcomes.recv().context("the render threads stopped")?;
+            let outcome = self.receiver().recv().context("the render threads stopped")?;
             self.take(model, outcome)?;
         }
         let ended: Vec<String> =
@@ -201,6 +203,10 @@ impl RenderSink {
             self.settle_event(&event_id)?;
         }
         Ok(())
+    }
+
+    fn receiver(&mut self) -> &mut Receiver<Outcome> {
+        self.outcomes.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Renders queued or running.
