@@ -21,11 +21,30 @@
 //!
 //! `--scale` (or `REELTIME_BENCH_SCALE`) shrinks the match's length, segments, verdicts and
 //! detections for a quick run; the 20 replays stay.
+//!
+//! Last, the same match against what a data engineer would write instead: `duckdb_replays.py`,
+//! a Python + DuckDB job that keeps the records in tables and recomputes every catch-up replay
+//! with SQL each time a segment completes (and when the event ends). The bench writes the
+//! match's lines to a temporary file, runs the job, checks that its final selections (segment
+//! and clip starts of every replay) equal the read model's final replay views, and prints its
+//! CPU time over reeltime's with one record per epoch (goal >= 1,000x, not done below 100x).
+//! It needs a Python with duckdb, `REELTIME_BENCH_PYTHON` or else
+//! `/var/cache/reeltime/venv/bin/python`; without one it says so and skips that comparison.
+//! pandas goes beside duckdb because duckdb looks it up on every parameter it binds, which is
+//! slow when it is missing:
+//!
+//! ```text
+//! python3 -m venv /var/cache/reeltime/venv
+//! /var/cache/reeltime/venv/bin/python -m pip install duckdb==1.5.6 pandas==3.1.1
+//! ```
 
 #[path = "common/synthetic_match.rs"]
 mod synthetic_match;
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,8 +54,9 @@ use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::reference;
 use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 use reeltime_schemas::record::{Record, Seq};
+use reeltime_schemas::view::ReplayView;
 
-use synthetic_match::{synthetic_match, MatchShape};
+use synthetic_match::{synthetic_match, LogLine, MatchShape};
 
 /// The goal of issue 2: at least this many times less total work than recompute.
 const GOAL_RATIO: f64 = 100.0;
@@ -87,6 +107,8 @@ struct IncrementalRun {
     cpu: Duration,
     /// The cost of each record: its epoch's time divided by the epoch's records.
     per_record: Vec<Duration>,
+    /// The read model's replay views after the last epoch.
+    final_replays: BTreeMap<String, ReplayView>,
 }
 
 /// The sampled recompute runs.
@@ -151,6 +173,7 @@ fn main() {
     let recompute = recompute(&log, options.recompute_every);
 
     report(&log, &tenth_of, &per_record, &per_hundred, &recompute);
+    python_duckdb_comparison(&lines, &per_record);
 }
 
 /// Runs the dataflow over the log in epochs of `epoch_records`, applying every closed epoch to
@@ -187,8 +210,9 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let wall = started.elapsed();
     let cpu = process_cpu_time() - cpu_before;
 
+    let views = model.views();
     assert_eq!(
-        model.views(),
+        views,
         reference::compute(log),
         "the incremental views equal the from-scratch ones at the end"
     );
@@ -198,7 +222,7 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
         per_record.extend(std::iter::repeat_n((closed - previous) / size as u32, size));
         previous = closed;
     }
-    IncrementalRun { wall, cpu, per_record }
+    IncrementalRun { wall, cpu, per_record, final_replays: views.replays }
 }
 
 /// Recomputes every view from scratch after every `every`-th record (and after the last).
@@ -329,4 +353,153 @@ fn process_cpu_time() -> Duration {
     let ticks: u64 =
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     Duration::from_millis(ticks * 10)
+}
+
+/// The goal for the Python + DuckDB job's CPU time over reeltime's (1 record per epoch).
+const PYTHON_DUCKDB_GOAL_RATIO: f64 = 1000.0;
+/// Below this ratio the Python + DuckDB comparison is not done.
+const PYTHON_DUCKDB_DONE_RATIO: f64 = 100.0;
+const DEFAULT_BENCH_PYTHON: &str = "/var/cache/reeltime/venv/bin/python";
+const DUCKDB_INSTALL: &str = "-m pip install duckdb==1.5.6 pandas==3.1.1";
+
+/// What the Python + DuckDB job reports.
+struct PythonDuckdbRun {
+    cpu: Duration,
+    wall: Duration,
+    recomputes: u64,
+    /// Per replay id, the selected clips' `(segment start, clip start)` in milliseconds,
+    /// sorted.
+    selections: BTreeMap<String, Vec<(u64, u64)>>,
+}
+
+/// Runs `duckdb_replays.py` over the match, checks that its final selections equal the read
+/// model's, and prints its CPU time over reeltime's with one record per epoch. Skipped, with
+/// the reason, when the bench's Python cannot import duckdb.
+fn python_duckdb_comparison(lines: &[LogLine], per_record: &IncrementalRun) {
+    let python =
+        std::env::var("REELTIME_BENCH_PYTHON").unwrap_or_else(|_| DEFAULT_BENCH_PYTHON.to_owned());
+    println!();
+    if let Err(reason) = python_has_duckdb(&python) {
+        println!(
+            "Python + DuckDB comparison skipped: {python} cannot import duckdb ({reason}); \
+             install it with `{python} {DUCKDB_INSTALL}`, or set REELTIME_BENCH_PYTHON to a \
+             Python that has it"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("reeltime-bench-duckdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let run = run_python_duckdb(&python, lines, &dir);
+    std::fs::remove_dir_all(&dir).expect("the temporary directory is removed");
+
+    let reeltime: BTreeMap<String, Vec<(u64, u64)>> = per_record
+        .final_replays
+        .iter()
+        .filter(|(_, view)| view.catchup)
+        .map(|(replay_id, view)| {
+            let mut clips: Vec<(u64, u64)> =
+                view.clips.iter().map(|clip| (clip.start_ms, clip.clip_start_ms)).collect();
+            clips.sort_unstable();
+            (replay_id.clone(), clips)
+        })
+        .collect();
+    assert_eq!(
+        run.selections, reeltime,
+        "the Python + DuckDB job's final selections equal reeltime's final replay views"
+    );
+    let clips: usize = reeltime.values().map(Vec::len).sum();
+    println!(
+        "Python + DuckDB job ({} recomputes of every catch-up replay): {:.2} s wall, {:.2} s cpu; \
+         its final selections equal reeltime's ({} replays, {clips} clips)",
+        run.recomputes,
+        run.wall.as_secs_f64(),
+        run.cpu.as_secs_f64(),
+        reeltime.len()
+    );
+    let ratio = run.cpu.as_secs_f64() / per_record.cpu.as_secs_f64();
+    let verdict = if ratio >= PYTHON_DUCKDB_GOAL_RATIO {
+        "met"
+    } else if ratio >= PYTHON_DUCKDB_DONE_RATIO {
+        "missed, but done"
+    } else {
+        "missed, not done"
+    };
+    println!(
+        "Python + DuckDB CPU time / reeltime CPU time (1 record per epoch): {ratio:.1}x \
+         ({:.2} s / {:.2} s; goal >= {PYTHON_DUCKDB_GOAL_RATIO:.0}x, not done below \
+         {PYTHON_DUCKDB_DONE_RATIO:.0}x: {verdict})",
+        run.cpu.as_secs_f64(),
+        per_record.cpu.as_secs_f64()
+    );
+}
+
+/// Whether `python` runs and imports duckdb; the reason when not.
+fn python_has_duckdb(python: &str) -> Result<(), String> {
+    let output = Command::new(python)
+        .args(["-c", "import duckdb"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("it does not run: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr.lines().last().unwrap_or("it failed").trim().to_owned())
+}
+
+/// Writes the match's lines to `dir`, runs the job over them and reads what it reports.
+fn run_python_duckdb(python: &str, lines: &[LogLine], dir: &Path) -> PythonDuckdbRun {
+    let log_path = dir.join("match.jsonl");
+    let selections_path = dir.join("selections.json");
+    let log: String = lines.iter().map(|line| format!("{}\n", line.json)).collect();
+    std::fs::write(&log_path, log).expect("the match is written");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_replays.py");
+    // Its warnings go straight to the bench's error output.
+    let output = Command::new(python)
+        .arg(&script)
+        .arg(&log_path)
+        .arg(&selections_path)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("the Python + DuckDB job starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python + DuckDB job failed ({}): {stdout}",
+        output.status
+    );
+    let seconds = |name: &str| {
+        let value = reported(&stdout, name);
+        let seconds = value.strip_suffix(" s").and_then(|number| number.parse().ok());
+        Duration::from_secs_f64(seconds.unwrap_or_else(|| panic!("{name} {value:?} is seconds")))
+    };
+    let selections = std::fs::read_to_string(&selections_path).expect("the job writes selections");
+    let selections: BTreeMap<String, Vec<serde_json::Value>> =
+        serde_json::from_str(&selections).expect("the selections are JSON");
+    let ms = |clip: &serde_json::Value, field: &str| {
+        clip[field].as_u64().unwrap_or_else(|| panic!("a clip has {field:?}: {clip}"))
+    };
+    PythonDuckdbRun {
+        cpu: seconds("cpu time:"),
+        wall: seconds("wall time:"),
+        recomputes: reported(&stdout, "recomputes:").parse().expect("a count of recomputes"),
+        selections: selections
+            .into_iter()
+            .map(|(replay_id, clips)| {
+                let clips =
+                    clips.iter().map(|clip| (ms(clip, "start_ms"), ms(clip, "clip_start_ms")));
+                (replay_id, clips.collect())
+            })
+            .collect(),
+    }
+}
+
+/// The value of the job's output line that starts with `name`.
+fn reported<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("the Python + DuckDB job reports {name:?}: {stdout}"))
 }
