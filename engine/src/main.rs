@@ -1,5 +1,11 @@
 //! The `reeltime` command line.
 
+/// The engine allocates and frees many small values on several threads (decoded records on
+/// the workers, rows freed on the sink thread): mimalloc's per-thread free lists serve that
+/// far better than the system allocator's arenas (BENCHMARKS.md, process throughput).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -93,11 +93,19 @@ pub fn candidate(
 }
 
 /// The rank of a candidate: forced first, then higher score, then earlier clip start, then
-/// earlier segment start (SEMANTICS §5).
-type Rank = (Reverse<bool>, Reverse<u64>, Ms, Ms);
+/// earlier segment start (SEMANTICS §5). The clip's end comes last, never deciding the order
+/// (segment starts are distinct), so that the walk under the budget reads each candidate's
+/// clip from its rank alone.
+type Rank = (Reverse<bool>, Reverse<u64>, Ms, Ms, Ms);
 
 fn rank(start: Ms, candidate: &Candidate) -> Rank {
-    (Reverse(candidate.forced), Reverse(candidate.score), candidate.clip.start, start)
+    (
+        Reverse(candidate.forced),
+        Reverse(candidate.score),
+        candidate.clip.start,
+        start,
+        candidate.clip.end,
+    )
 }
 
 fn duration(candidate: &Candidate) -> u64 {
@@ -307,10 +315,10 @@ impl ReplayState {
             }
             return;
         }
-        let clips = self.ranked.iter().map(|(_, _, _, start)| {
-            let clip = self.candidates[start].clip;
-            (u64::from(clip.start), u64::from(clip.end))
-        });
+        let clips = self
+            .ranked
+            .iter()
+            .map(|&(_, _, clip_start, _, clip_end)| (u64::from(clip_start), u64::from(clip_end)));
         let mut picked = selection::within_budget(
             selection::budget_ms(&self.def.record),
             self.def.record.equal_distribution,
@@ -326,7 +334,7 @@ impl ReplayState {
             .take(last)
             .enumerate()
             .filter(|(position, _)| picked.binary_search(position).is_ok())
-            .map(|(_, &(_, _, _, start))| start)
+            .map(|(_, &(_, _, _, start, _))| start)
             .collect();
         let starts: BTreeSet<Ms> =
             selected.iter().chain(self.shown.keys()).chain(&changed).copied().collect();
