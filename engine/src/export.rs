@@ -27,6 +27,7 @@ use reeltime_connectors::edl::{
     DEFAULT_FRAME_RATE_MILLI,
 };
 use reeltime_connectors::output_dir::{path_component, OutputDir};
+use reeltime_operators::compact::DetKey;
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::{ClipDoc, EventDoc};
 use reeltime_schemas::export::{
@@ -35,7 +36,8 @@ use reeltime_schemas::export::{
 };
 use reeltime_schemas::record::ReplayMode;
 use reeltime_schemas::time::Seconds;
-use reeltime_schemas::view::ReplayView;
+use reeltime_schemas::value::JsonValue;
+use reeltime_schemas::view::{ReplayView, SegmentView};
 
 use crate::render_sink::RenderSink;
 
@@ -61,9 +63,10 @@ pub fn write_event_export(
     model: &ReadModel,
     render: Option<&RenderSink>,
     event_id: &str,
+    segments: &[SegmentView],
     options: ExportOptions,
 ) -> Result<EventExportDoc> {
-    let mut doc = event_export(model, render, event_id);
+    let mut doc = event_export(model, render, event_id, segments);
     write_event(out, &event_folder(event_id), options, &mut doc)
         .with_context(|| format!("exporting event {event_id:?}"))?;
     Ok(doc)
@@ -168,16 +171,16 @@ fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> 
     Ok(())
 }
 
-/// The export of one event with what the render sink made of its segments, its `edl` object
-/// still empty.
+/// The export of one event, given its live segments, with what the render sink made of them;
+/// its `edl` object still empty.
 pub fn event_export(
     model: &ReadModel,
     render: Option<&RenderSink>,
     event_id: &str,
+    segments: &[SegmentView],
 ) -> EventExportDoc {
     let event = model.event_view(event_id);
-    let segments = model
-        .segment_views(event_id)
+    let segments = segments
         .iter()
         .map(|segment| {
             let mut doc = SegmentExportDoc::from(segment);
@@ -198,7 +201,24 @@ pub fn event_export(
         profile,
         edl: EdlFilesDoc::default(),
         segments,
-        detections: model.detections(event_id).iter().map(DetectionExportDoc::from).collect(),
+        detections: model.detections(event_id).iter().map(detection_doc).collect(),
+    }
+}
+
+/// A live detection as the event export lists it.
+fn detection_doc(key: &DetKey) -> DetectionExportDoc {
+    DetectionExportDoc {
+        plugin: key.plugin.text().to_owned(),
+        start: Seconds(key.start.into()),
+        end: Seconds(key.end.into()),
+        track: key.track.map(|track| track.get()),
+        label: key.label.map(|label| label.text().to_owned()),
+        attributes: key
+            .attrs
+            .attrs()
+            .iter()
+            .map(|(name, value)| (name.text().to_owned(), JsonValue(value.to_attr())))
+            .collect(),
     }
 }
 

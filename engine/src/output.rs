@@ -13,10 +13,10 @@ use anyhow::{Context, Result};
 use reeltime_connectors::output_dir::{path_component, JsonLines, OutputDir};
 use reeltime_connectors::tables::TableWriter;
 use reeltime_operators::read_model::{Changes, ReadModel};
-use reeltime_schemas::export::{EventExportDoc, ReplayExportDoc};
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
+use reeltime_schemas::export::{EventExportDoc, ReplayExportDoc};
 use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
 
@@ -205,17 +205,21 @@ impl LayoutWriter {
             })
             .collect();
         let context = WriteContext { out, model, render, options };
-        in_parallel(&work, |item| context.write(item), |written| {
-            if let Some(tables) = tables.as_deref_mut() {
-                if let Some(export) = &written.event {
-                    tables.add_event(export)?;
+        in_parallel(
+            &work,
+            |item| context.write(item),
+            |written| {
+                if let Some(tables) = tables.as_deref_mut() {
+                    if let Some(export) = &written.event {
+                        tables.add_event(export)?;
+                    }
+                    for replay in written.replays {
+                        tables.add_replay(replay);
+                    }
                 }
-                for replay in written.replays {
-                    tables.add_replay(replay);
-                }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     }
 }
 
@@ -256,12 +260,13 @@ impl WriteContext<'_> {
             }
             None
         } else if work.marked {
-            write_event_views(out, &folder, model, render, event_id)
+            let segments = model.segment_views(event_id);
+            write_event_views(out, &folder, model, render, event_id, &segments)
                 .with_context(|| format!("writing the views of event {event_id:?}"))?;
-            Some(write_event_export(out, model, render, event_id, options)?)
+            Some(write_event_export(out, model, render, event_id, &segments, options)?)
         } else {
             // Only its replays are written; they name their clips after its segments.
-            Some(event_export(model, render, event_id))
+            Some(event_export(model, render, event_id, &model.segment_views(event_id)))
         };
         for replay_id in &work.replays {
             let folder = Path::new("replays").join(path_component(replay_id));
@@ -356,14 +361,14 @@ fn write_event_views(
     model: &ReadModel,
     render: Option<&RenderSink>,
     event_id: &str,
+    segments: &[SegmentView],
 ) -> Result<()> {
     if let Some(event) = model.event_view(event_id) {
         out.write_json(&folder.join("event.json"), &event_doc(&event, model, render))?;
     } else {
         out.remove(&folder.join("event.json"))?;
     }
-    let segments =
-        model.segment_views(event_id).iter().map(|segment| segment_doc(segment, render)).collect();
+    let segments = segments.iter().map(|segment| segment_doc(segment, render)).collect();
     let doc = SegmentsDoc { event_id: event_id.to_owned(), segments };
     out.write_json(&folder.join("segments.json"), &doc)?;
     Ok(())

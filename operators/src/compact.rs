@@ -290,18 +290,16 @@ impl DetKey {
         }
     }
 
-    /// The detection as its typed record, for exports.
-    pub fn to_detection(self, event_id: Sym) -> reeltime_schemas::record::Detection {
-        reeltime_schemas::record::Detection {
-            event_id: event_id.text().to_owned(),
-            plugin: self.plugin.text().to_owned(),
-            start_ms: self.start.into(),
-            end_ms: self.end.into(),
-            track: self.track.map(NonZeroU32::get),
-            label: self.label.map(|l| l.text().to_owned()),
-            attributes: self.attrs.to_attributes(),
-            deleted: false,
-        }
+    /// Orders two detections of one event as their typed records order (start, then plugin,
+    /// end, track, label and attributes by their text), without making the records.
+    pub fn cmp_as_record(&self, other: &DetKey) -> std::cmp::Ordering {
+        self.start
+            .cmp(&other.start)
+            .then_with(|| self.plugin.text().cmp(other.plugin.text()))
+            .then_with(|| self.end.cmp(&other.end))
+            .then_with(|| self.track.cmp(&other.track))
+            .then_with(|| self.label.map(Sym::text).cmp(&other.label.map(Sym::text)))
+            .then_with(|| self.attrs.to_attributes().cmp(&other.attrs.to_attributes()))
     }
 }
 

@@ -13,9 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use reeltime_schemas::record::{
-    Chunk, Detection, EventStatus, Profile, Replay, ReplayMode, Verdict,
-};
+use reeltime_schemas::record::{Chunk, EventStatus, Profile, Replay, ReplayMode, Verdict};
 use reeltime_schemas::view::{
     ClipView, EventView, Feature as FeatureView, LabelView, Notification, OptoBounds, ReplayStatus,
     ReplayView, SegmentView,
@@ -523,14 +521,15 @@ impl ReadModel {
         ids.into_iter().map(str::to_owned).collect()
     }
 
-    /// The live detections of an event, by start, then plugin.
-    pub fn detections(&self, event_id: &str) -> Vec<Detection> {
+    /// The live detections of an event, by start, then plugin (then the rest of their
+    /// identity, as [`DetKey::cmp_as_record`] orders them).
+    pub fn detections(&self, event_id: &str) -> Vec<DetKey> {
         let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
         let from = (event, DetKey::first_at(0));
         let to = (event, DetKey::last_at(Ms::MAX));
-        let mut detections: Vec<Detection> =
-            self.detections.range(from..=to).map(|(_, key)| key.to_detection(event)).collect();
-        detections.sort_by(|a, b| a.start_ms.cmp(&b.start_ms).then_with(|| a.cmp(b)));
+        let mut detections: Vec<DetKey> =
+            self.detections.range(from..=to).map(|(_, key)| *key).collect();
+        detections.sort_by(DetKey::cmp_as_record);
         detections
     }
 
