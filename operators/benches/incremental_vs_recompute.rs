@@ -1,14 +1,19 @@
 //! Incremental maintenance against from-scratch recompute, on one synthetic 3-hour match.
 //!
 //! It isolates the computation of the views: the records are decoded before any timing, and
-//! nothing is written anywhere. The incremental side is the differential dataflow
-//! (`harness::run`, 1 worker) with the read model applying each closed epoch, first with one
+//! nothing is written anywhere. The incremental side is the dataflow with the read model
+//! applying each closed epoch, one thread doing all the work (`harness::run` with
+//! `RunOptions::sequential`: one worker, the read model between its epochs), first with one
 //! record per epoch (every view up to date after every record), then with 100 records per epoch.
 //! It is compared to what the Media Replay Engine does: recompute every view from scratch
-//! (`reference::compute` over the log so far) after each record. That is quadratic, so it is
-//! sampled: the recompute runs after every k-th record and the total is estimated as the sum of
-//! the sampled costs times k. Both sides are also shown per tenth of the match, to show whether
-//! the cost of a record grows with the match's length.
+//! (`reference::compute` over the log so far) after each record, measured after every record by
+//! default (about an hour here); `--recompute-every K` samples every K-th record instead and
+//! estimates the total as the sampled costs times K, for a quick run. Both sides are also shown
+//! per tenth of the match, to show whether the cost of a record grows with the match's length.
+//!
+//! First, the fixed cost of an epoch: the dataflow's number of timely operators, and the time
+//! of an empty epoch, sequential and pipelined (the sink on a thread of its own, as `process`
+//! and `run` run it).
 //!
 //! The match (see `common/synthetic_match.rs`): 1 profile with an optimizer, 1 event, 20
 //! catch-up replays, 300 segments (each published open, then complete, then optimized on track 1
@@ -17,6 +22,7 @@
 //!
 //! ```text
 //! cargo bench -p reeltime-operators --bench incremental_vs_recompute [-- --scale 0.1 --recompute-every 50 --seed 1]
+//! cargo bench -p reeltime-operators --bench incremental_vs_recompute -- --recompute-every 500   # quick run
 //! ```
 //!
 //! `--scale` (or `REELTIME_BENCH_SCALE`) shrinks the match's length, segments, verdicts and
@@ -58,6 +64,13 @@ use reeltime_schemas::view::ReplayView;
 
 use synthetic_match::{synthetic_match, LogLine, MatchShape};
 
+/// The allocator the `reeltime` binary runs with, so the dataflow is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Empty epochs run to measure the fixed cost of one.
+const EMPTY_EPOCHS: u64 = 20_000;
+
 /// The goal of issue 2: at least this many times less total work than recompute.
 const GOAL_RATIO: f64 = 100.0;
 const TENTHS: usize = 10;
@@ -76,7 +89,7 @@ impl Options {
                 .ok()
                 .map(|s| s.parse().expect("REELTIME_BENCH_SCALE is a number"))
                 .unwrap_or(1.0),
-            recompute_every: 50,
+            recompute_every: 1,
             seed: 1,
         };
         let mut args = std::env::args().skip(1);
@@ -168,6 +181,20 @@ fn main() {
         options.seed
     );
 
+    println!("the dataflow: {} timely operators", harness::operator_count());
+    for (name, options) in [
+        ("sequential (sink between epochs)", RunOptions::sequential()),
+        ("pipelined (sink on its own thread)", RunOptions::workers(1)),
+    ] {
+        let (wall, cpu) = empty_epochs(options, EMPTY_EPOCHS);
+        println!(
+            "  an empty epoch, {name}: {:.1} µs of wall time, {:.1} µs of CPU (over \
+             {EMPTY_EPOCHS} epochs, read model included)",
+            wall.as_secs_f64() * 1e6 / EMPTY_EPOCHS as f64,
+            cpu.as_secs_f64() * 1e6 / EMPTY_EPOCHS as f64,
+        );
+    }
+
     let per_record = incremental(&log, 1);
     let per_hundred = incremental(&log, 100);
     let recompute = recompute(&log, options.recompute_every);
@@ -202,7 +229,8 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let mut closed_at = Vec::with_capacity(epoch_sizes.len());
     let cpu_before = process_cpu_time();
     let started = Instant::now();
-    harness::run(RunOptions::workers(1), source, |updates| {
+    // One thread does all the work, the read model between the epochs, as the baselines do.
+    harness::run(RunOptions::sequential(), source, |updates| {
         black_box(model.apply(updates.epoch, updates.rows));
         closed_at.push(started.elapsed());
     })
@@ -223,6 +251,21 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
         previous = closed;
     }
     IncrementalRun { wall, cpu, per_record, final_replays: views.replays }
+}
+
+/// Runs `epochs` empty epochs through the dataflow and the read model; returns their wall and
+/// CPU time.
+fn empty_epochs(options: RunOptions, epochs: u64) -> (Duration, Duration) {
+    let source: Arc<harness::Source<()>> =
+        Arc::new(move |_index, _peers| Box::new((0..epochs).map(|_| EpochInput::default())));
+    let mut model = ReadModel::default();
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
+    harness::run(options, source, |closed| {
+        black_box(model.apply(closed.epoch, closed.rows));
+    })
+    .expect("the dataflow runs");
+    (started.elapsed(), process_cpu_time() - cpu_before)
 }
 
 /// Recomputes every view from scratch after every `every`-th record (and after the last).
@@ -262,23 +305,32 @@ fn report(
             run.wall.as_secs_f64() * 1e6 / records
         );
     }
+    let measured = recompute.every == 1;
     println!(
         "{:<36} {:>10.1} {:>10.1} {:>12.1} {:>12.0}",
-        "recompute after every record (est.)",
+        if measured {
+            "recompute after every record"
+        } else {
+            "recompute after every record (est.)"
+        },
         estimated.as_secs_f64(),
         estimated_cpu.as_secs_f64(),
         records / estimated.as_secs_f64(),
         estimated.as_secs_f64() * 1e6 / records
     );
-    println!(
-        "  (estimated: {} recomputes, after every {}th record, took {:.1} s wall, {:.1} s cpu; \
-         times {})",
-        recompute.samples.len(),
-        recompute.every,
-        recompute.measured().as_secs_f64(),
-        recompute.cpu.as_secs_f64(),
-        recompute.every
-    );
+    if measured {
+        println!("  (measured: {} recomputes)", recompute.samples.len());
+    } else {
+        println!(
+            "  (estimated: {} recomputes, after every {}th record, took {:.1} s wall, {:.1} s \
+             cpu; times {})",
+            recompute.samples.len(),
+            recompute.every,
+            recompute.measured().as_secs_f64(),
+            recompute.cpu.as_secs_f64(),
+            recompute.every
+        );
+    }
 
     println!();
     let ratio = |run: &IncrementalRun| {

@@ -1,15 +1,16 @@
 //! The dataflow: compact records in, row changes out (SEMANTICS §3–§5).
 //!
 //! ```text
-//! control records ──exchange by id──> Control ──profiles──broadcast──────────────┐
-//!   (profiles, replays, their deletes)     │                                      │
-//!                                           └──replays, routed by event──┐        │
-//! event records ─────────────────────────────────────────exchange by event──> Events ──> rows
+//! control records ──exchange by id──> Control ──profiles: a copy to every worker──────┐
+//!   (profiles, replays, their deletes)        └─replays: to the worker of their event─┤
+//! event records ──────────────────────────────────────────exchange by event──> Events ──> rows
 //!   (events, chunks, segments, labels, optimizations, detections, feedback, event deletes)
 //! ```
 //!
-//! Two keyed operators do all the work, each holding plain state ([`Control`] and, per event,
-//! [`EventState`]) and applying one closed epoch at a time: an epoch's input is held until
+//! Two keyed operators do all the work, and nothing else runs at each epoch but the inputs
+//! and the sink that takes the rows, so the fixed cost of an epoch is small (the harness's
+//! `operator_count` counts them). They hold plain state ([`Control`] and, per event,
+//! [`EventState`]) and apply one closed epoch at a time: an epoch's input is held until
 //! the input frontier has passed it, then applied whole, in log order, and only its net
 //! changes are emitted. The state of an event lives on one worker, so the latest-wins rules,
 //! the event-delete barrier, duplicates, the detection × segment range join, feature counts,
@@ -28,10 +29,9 @@ use differential_dataflow::{AsCollection, VecCollection};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::{Broadcast, Map};
-use timely::dataflow::operators::{Capability, Concat};
+use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 use reeltime_schemas::record::{Profile, Seq};
@@ -64,61 +64,27 @@ pub type ControlItem = (Seq, Sym, ControlInput);
 /// A profile change, as every worker receives it.
 type ProfileChange = (Sym, Arc<Profile>, isize);
 
+/// What the control operator decided, for the worker `.0` (a worker index for a profile,
+/// which every worker gets; the event's hash for a replay, which goes where its event's
+/// records go, since an exchange sends both to the worker their value names).
+type Decided = (u64, Decision);
+
+/// One decision of the control operator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Decision {
+    /// A live profile came (`+1`) or went (`-1`).
+    Profile(ProfileChange),
+    /// A replay's winning record for its event.
+    Replay(ReplayRoute),
+}
+
 /// Builds the dataflow over the streams of event and control records; returns the row
 /// changes of the views.
 pub fn views<'s>(
     events: StreamVec<'s, Epoch, EventItem>,
     control: StreamVec<'s, Epoch, ControlItem>,
 ) -> VecCollection<'s, Epoch, Row> {
-    let decided = control_records(control);
-    let profiles: StreamVec<'s, Epoch, ProfileChange> =
-        decided.clone().flat_map(|decided| match decided {
-            Decided::Profile(name, profile, diff) => Some((name, profile, diff)),
-            Decided::Replay(_) => None,
-        });
-    let routes = decided.flat_map(|decided| match decided {
-        Decided::Replay(route) => {
-            Some((route.seq, route.event, ToEvent::Replay(route.id, route.def)))
-        }
-        Decided::Profile(..) => None,
-    });
-    let rows = event_records(events.concat(routes), profiles.clone().broadcast());
-    let profile_rows = profiles.map(|(name, profile, diff)| (Row::Profile(name, profile), diff));
-    stamped(rows.concat(profile_rows))
-}
-
-/// Row changes as a differential collection: each with the epoch it was emitted at.
-fn stamped<'s>(changes: StreamVec<'s, Epoch, RowChange>) -> VecCollection<'s, Epoch, Row> {
-    changes
-        .unary::<CapacityContainerBuilder<Vec<(Row, Epoch, isize)>>, _, _, _>(
-            Pipeline,
-            "Stamp",
-            |_capability, _info| {
-                move |input, output| {
-                    input.for_each_stamp(|capability, batches| {
-                        let Some(capability) = capability.retain_least(output.output_index())
-                        else {
-                            return;
-                        };
-                        let time = *capability.time();
-                        let mut session = output.session(&capability);
-                        for batch in batches {
-                            session.give_iterator(
-                                batch.drain(..).map(|(row, diff)| (row, time, diff)),
-                            );
-                        }
-                    });
-                }
-            },
-        )
-        .as_collection()
-}
-
-/// What the control operator decided.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-enum Decided {
-    Profile(Sym, Arc<Profile>, isize),
-    Replay(ReplayRoute),
+    event_records(events, control_records(control)).as_collection()
 }
 
 /// One held epoch: a capability for its time and what each input brought.
@@ -154,11 +120,12 @@ impl<A, B> Pending<A, B> {
 fn control_records<'s>(
     control: StreamVec<'s, Epoch, ControlItem>,
 ) -> StreamVec<'s, Epoch, Decided> {
+    let peers = control.scope().peers() as u64;
     let by_id = Exchange::new(|(_, id, _): &ControlItem| id.hash64());
     control.unary_frontier::<CapacityContainerBuilder<Vec<Decided>>, _, _, _>(
         by_id,
         "Control",
-        |_capability, _info| {
+        move |_capability, _info| {
             let mut pending: Pending<ControlItem, ()> = Pending::new();
             let mut state = Control::default();
             move |(input, frontier), output| {
@@ -179,11 +146,13 @@ fn control_records<'s>(
                     }
                     let changes = state.take_changes();
                     let mut session = output.session(&capability);
-                    for (name, profile, diff) in changes.profiles {
-                        session.give(Decided::Profile(name, profile, diff));
+                    for change in changes.profiles {
+                        for worker in 0..peers {
+                            session.give((worker, Decision::Profile(change.clone())));
+                        }
                     }
                     for route in changes.replays {
-                        session.give(Decided::Replay(route));
+                        session.give((route.event.hash64(), Decision::Replay(route)));
                     }
                 }
             }
@@ -199,13 +168,31 @@ struct Events {
 }
 
 impl Events {
-    /// Applies one closed epoch and emits its changes.
+    /// Applies one closed epoch and emits its changes; `first` is whether this is the first
+    /// worker, which emits the profile rows (every worker learns every profile).
     fn epoch(
         &mut self,
         mut items: Vec<EventItem>,
-        mut profiles: Vec<ProfileChange>,
+        decided: Vec<Decided>,
+        first: bool,
         rows: &mut Vec<RowChange>,
     ) {
+        let mut profiles = Vec::new();
+        for (_, decision) in decided {
+            match decision {
+                Decision::Profile(change) => profiles.push(change),
+                Decision::Replay(route) => {
+                    items.push((route.seq, route.event, ToEvent::Replay(route.id, route.def)))
+                }
+            }
+        }
+        if first {
+            rows.extend(
+                profiles
+                    .iter()
+                    .map(|(name, profile, diff)| (Row::Profile(*name, profile.clone()), *diff)),
+            );
+        }
         // Retractions first, so that a profile replaced within the epoch is left replaced.
         profiles.sort_by_key(|(_, _, diff)| *diff);
         let mut changed_profiles = FxHashSet::default();
@@ -244,22 +231,25 @@ impl Events {
     }
 }
 
-/// Everything about each event ([`EventState`]), on the worker that owns it.
+/// Everything about each event ([`EventState`]), on the worker that owns it; emits the row
+/// changes, each with its epoch.
 fn event_records<'s>(
     events: StreamVec<'s, Epoch, EventItem>,
-    profiles: StreamVec<'s, Epoch, ProfileChange>,
-) -> StreamVec<'s, Epoch, RowChange> {
+    decided: StreamVec<'s, Epoch, Decided>,
+) -> StreamVec<'s, Epoch, (Row, Epoch, isize)> {
+    let first = events.scope().index() == 0;
     let by_event = Exchange::new(|(_, event, _): &EventItem| event.hash64());
-    events.binary_frontier::<_, CapacityContainerBuilder<Vec<RowChange>>, _, _, _, _>(
-        profiles,
+    let by_target = Exchange::new(|(target, _): &Decided| *target);
+    events.binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Epoch, isize)>>, _, _, _, _>(
+        decided,
         by_event,
-        Pipeline,
+        by_target,
         "Events",
-        |_capability, _info| {
-            let mut pending: Pending<EventItem, ProfileChange> = Pending::new();
+        move |_capability, _info| {
+            let mut pending: Pending<EventItem, Decided> = Pending::new();
             let mut state = Events::default();
             let mut rows = Vec::new();
-            move |(events, events_frontier), (profiles, profiles_frontier), output| {
+            move |(events, events_frontier), (decided, decided_frontier), output| {
                 events.for_each_stamp(|capability, batches| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
                         let held = pending.entry(capability);
@@ -268,7 +258,7 @@ fn event_records<'s>(
                         }
                     }
                 });
-                profiles.for_each_stamp(|capability, batches| {
+                decided.for_each_stamp(|capability, batches| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
                         let held = pending.entry(capability);
                         for batch in batches {
@@ -277,10 +267,13 @@ fn event_records<'s>(
                     }
                 });
                 let open =
-                    |t: &Epoch| events_frontier.less_equal(t) || profiles_frontier.less_equal(t);
-                while let Some((capability, items, profile_changes)) = pending.pop_closed(open) {
-                    state.epoch(items, profile_changes, &mut rows);
-                    output.session(&capability).give_iterator(rows.drain(..));
+                    |t: &Epoch| events_frontier.less_equal(t) || decided_frontier.less_equal(t);
+                while let Some((capability, items, decided)) = pending.pop_closed(open) {
+                    state.epoch(items, decided, first, &mut rows);
+                    let time = *capability.time();
+                    output
+                        .session(&capability)
+                        .give_iterator(rows.drain(..).map(|(row, diff)| (row, time, diff)));
                 }
             }
         },

@@ -17,11 +17,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
+use timely::communication::allocator::thread::Thread;
+use timely::communication::Allocator;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::logging::{TimelyEvent, TimelyEventBuilder};
+use timely::worker::Worker;
 
 use reeltime_schemas::record::Seq;
 
@@ -65,12 +70,22 @@ pub struct RunOptions {
     /// How many closed epochs the workers may be ahead of the sink (at least 1: the next
     /// epoch is computed while the sink applies the last one).
     pub epochs_ahead: u64,
+    /// Whether the sink runs on a thread of its own, pipelined with the workers. Without, a
+    /// single worker runs on the caller's thread and hands it each epoch in turn: no thread
+    /// waits for another, which is cheaper when epochs are tiny and nothing is to be gained
+    /// by overlapping them (several workers are always pipelined).
+    pub pipelined: bool,
 }
 
 impl RunOptions {
     /// `workers` threads, a few epochs ahead of the sink.
     pub fn workers(workers: usize) -> RunOptions {
-        RunOptions { workers, epochs_ahead: 4 }
+        RunOptions { workers, epochs_ahead: 4, pipelined: true }
+    }
+
+    /// One worker on the caller's thread, the sink between its epochs.
+    pub fn sequential() -> RunOptions {
+        RunOptions { workers: 1, epochs_ahead: 1, pipelined: false }
     }
 }
 
@@ -96,6 +111,39 @@ impl Sunk {
     }
 }
 
+/// How many timely operators the dataflow has (its inputs, exchanges and sinks included), as
+/// timely's own log of the operators it builds counts them.
+pub fn operator_count() -> usize {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    timely::execute_directly(move |worker| {
+        if let Some(mut register) = worker.log_register() {
+            register.insert::<TimelyEventBuilder, _>("timely", move |_time, events| {
+                let operators = events.iter().flat_map(|events| events.iter());
+                let built = operators.filter(|(_, e)| matches!(e, TimelyEvent::Operates(_)));
+                counted.fetch_add(built.count(), std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        let probe = ProbeHandle::new();
+        let mut events: InputHandle<Epoch, _> = InputHandle::new();
+        let mut control: InputHandle<Epoch, _> = InputHandle::new();
+        worker.dataflow::<Epoch, _, _>(|scope| {
+            let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
+            let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
+            dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
+                Pipeline,
+                "Capture",
+                |(input, _frontier)| input.for_each(|_time, _batch| {}),
+            );
+        });
+        if let Some(mut register) = worker.log_register() {
+            register.flush();
+        }
+    });
+    // The dataflow's own scope is one operator more, not a step of the computation.
+    count.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(1)
+}
+
 /// Runs the dataflow; calls `on_epoch` for each closed epoch in order, on this thread.
 ///
 /// Returns an error when a worker fails (timely stops them all); `on_epoch` has then seen
@@ -106,6 +154,16 @@ where
     F: FnMut(EpochRows<X>),
 {
     let workers = options.workers.max(1);
+    if workers == 1 && !options.pipelined {
+        let allocator = Allocator::Thread(Thread::default());
+        let mut worker =
+            Worker::new(timely::WorkerConfig::default(), allocator, Some(Instant::now()));
+        drive(&mut worker, &*source, on_epoch);
+        while worker.has_dataflows() {
+            worker.step_or_park(None);
+        }
+        return Ok(());
+    }
     let ahead = options.epochs_ahead.max(1);
     let (sender, receiver) = mpsc::channel::<EpochRows<X>>();
     let sender = Mutex::new(sender);
@@ -113,42 +171,12 @@ where
     let worker_sunk = sunk.clone();
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let sender = sender.lock().expect("no worker panics while holding the sender").clone();
-        let (index, peers) = (worker.index(), worker.peers());
-        let probe = ProbeHandle::new();
-        let captured: Rc<RefCell<Vec<RowChange>>> = Rc::default();
-        let mut events: InputHandle<Epoch, _> = InputHandle::new();
-        let mut control: InputHandle<Epoch, _> = InputHandle::new();
-        worker.dataflow::<Epoch, _, _>(|scope| {
-            let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
-            let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
-            let sink = captured.clone();
-            dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
-                Pipeline,
-                "Capture",
-                move |(input, _frontier)| {
-                    input.for_each(|_time, batch| {
-                        let mut sink = sink.borrow_mut();
-                        sink.extend(batch.drain(..).map(|(row, _time, diff)| (row, diff)));
-                    });
-                },
-            );
-        });
-        for (epoch, epoch_input) in (source)(index, peers).enumerate() {
-            let epoch = epoch as Epoch;
-            for (seq, record) in epoch_input.records {
-                match record {
-                    Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
-                    Compact::Control(key, input) => control.send((seq, key, input)),
-                }
-            }
-            events.advance_to(epoch + 1);
-            control.advance_to(epoch + 1);
-            worker.step_while(|| probe.less_than(&(epoch + 1)));
-            let rows = std::mem::take(&mut *captured.borrow_mut());
+        drive(worker, &*source, |rows| {
+            let next = rows.epoch + 1;
             // The caller hanging up only means nobody is listening any more.
-            let _ = sender.send(EpochRows { epoch, rows, side: epoch_input.side });
-            worker_sunk.wait_to_start(epoch + 1, ahead);
-        }
+            let _ = sender.send(rows);
+            worker_sunk.wait_to_start(next, ahead);
+        });
     })?;
 
     let mut pending: BTreeMap<Epoch, (usize, EpochRows<X>)> = BTreeMap::new();
@@ -173,5 +201,57 @@ where
         Ok(())
     } else {
         Err(failures.join("; "))
+    }
+}
+
+/// Builds the dataflow on `worker` and runs its source's epochs through it, handing each
+/// closed epoch's rows (this worker's) to `deliver`.
+fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(EpochRows<X>)) {
+    let (index, peers) = (worker.index(), worker.peers());
+    let probe = ProbeHandle::new();
+    let captured: Rc<RefCell<Vec<RowChange>>> = Rc::default();
+    let mut events: InputHandle<Epoch, _> = InputHandle::new();
+    let mut control: InputHandle<Epoch, _> = InputHandle::new();
+    worker.dataflow::<Epoch, _, _>(|scope| {
+        let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
+        let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
+        let sink = captured.clone();
+        dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
+            Pipeline,
+            "Capture",
+            move |(input, _frontier)| {
+                input.for_each(|_time, batch| {
+                    let mut sink = sink.borrow_mut();
+                    sink.extend(batch.drain(..).map(|(row, _time, diff)| (row, diff)));
+                });
+            },
+        );
+    });
+    for (epoch, epoch_input) in (source)(index, peers).enumerate() {
+        let epoch = epoch as Epoch;
+        for (seq, record) in epoch_input.records {
+            match record {
+                Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
+                Compact::Control(key, input) => control.send((seq, key, input)),
+            }
+        }
+        events.advance_to(epoch + 1);
+        control.advance_to(epoch + 1);
+        worker.step_while(|| probe.less_than(&(epoch + 1)));
+        let rows = std::mem::take(&mut *captured.borrow_mut());
+        deliver(EpochRows { epoch, rows, side: epoch_input.side });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dataflow_has_few_operators() {
+        // Two inputs, the two keyed operators, the exchanges and routing between them, and the
+        // sink: each is scheduled at every epoch, so their number is the fixed cost of one.
+        let count = operator_count();
+        assert!((5..=20).contains(&count), "{count} operators");
     }
 }
