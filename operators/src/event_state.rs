@@ -156,6 +156,10 @@ impl EventState {
             }
         });
         let had_optimizer = self.shown_event.as_ref().is_some_and(|row| row.has_optimizer);
+        let event_status_before = self
+            .shown_event
+            .as_ref()
+            .map(|row| (row.profile_known, row.def.record.status == EventStatus::Ended));
         let has_optimizer = event_row.as_ref().is_some_and(|row| row.has_optimizer);
         let event_status = event_row
             .as_ref()
@@ -203,6 +207,18 @@ impl EventState {
                     }
                 }
             }
+        }
+        // Most epochs of a live match bring detections that change no feature a replay looks
+        // at: then no replay has anything to do.
+        let replays_untouched = self.replay_states.values().all(|state| !state.is_redefined())
+            && segments.is_empty()
+            && optimizations.is_empty()
+            && feedback.is_empty()
+            && changed_features.is_empty()
+            && event_status == event_status_before
+            && had_optimizer == has_optimizer;
+        if replays_untouched {
+            return;
         }
         let changed_segments: BTreeSet<Ms> = segments.iter().map(|(start, _, _)| *start).collect();
         // Out of `self` while they are updated, since evaluating a candidate reads `self`.
@@ -259,8 +275,12 @@ impl EventState {
     ) -> Option<crate::replay_state::Candidate> {
         let segment = self.segments.get(&start)?;
         let track = def.track;
-        let features =
-            self.features.get(&start).map(|features| features.on_track(track)).unwrap_or_default();
+        let matching = |feature: &Feature| def.entries.iter().any(|entry| entry.matches(feature));
+        let features = self
+            .features
+            .get(&start)
+            .map(|features| features.on_track(track, matching))
+            .unwrap_or_default();
         candidate(
             def,
             has_optimizer,

@@ -106,12 +106,14 @@ impl SegmentFeatures {
         changes
     }
 
-    /// The distinct features on `track` (its own and those of every track), in no order.
-    pub fn on_track(&self, track: Track) -> Vec<Feature> {
+    /// The distinct features on `track` (its own and those of every track) that `wanted`
+    /// accepts, sorted: what a replay needs of a segment is the few features its entries
+    /// match, not the segment's many others.
+    pub fn on_track(&self, track: Track, wanted: impl Fn(&Feature) -> bool) -> Vec<Feature> {
         let mut features: Vec<Feature> = self
             .counts
             .keys()
-            .filter(|(t, _)| t.is_none_or(|t| t == track))
+            .filter(|(t, feature)| t.is_none_or(|t| t == track) && wanted(feature))
             .map(|(_, feature)| *feature)
             .collect();
         features.sort_unstable();
@@ -196,8 +198,10 @@ mod tests {
             1,
             &mut changes,
         );
-        assert_eq!(features.on_track(Track::new(1).unwrap()), vec![ace()]);
-        assert_eq!(features.on_track(Track::new(2).unwrap()).len(), 2);
+        assert_eq!(features.on_track(Track::new(1).unwrap(), |_| true), vec![ace()]);
+        assert_eq!(features.on_track(Track::new(2).unwrap(), |_| true).len(), 2);
+        let loud = |f: &Feature| f.attribute.text() == "Loud";
+        assert_eq!(features.on_track(Track::new(2).unwrap(), loud).len(), 1);
         assert_eq!(features.retractions().len(), 5, "3 features and 2 tracks");
     }
 }

@@ -9,7 +9,7 @@
 //! - [`dataflow`]: the computation, two keyed operators over epochs: [`control`] decides the
 //!   winning profile and replay records, [`event_state`] keeps everything about one event
 //!   (latest wins by [`latest`], segment [`features`], each replay's candidates and selection
-//!   in [`replay_state`]) and emits its changes as [`rows`].
+//!   in [`replay_state`], kept in rank order by [`ranked`]) and emits its changes as [`rows`].
 //! - [`selection`]: the replay decisions as plain functions (ranking, the duration budget,
 //!   equal distribution, statuses), called by the dataflow and the reference alike.
 //! - [`harness`]: runs the dataflow over epochs on worker threads and hands back each closed
@@ -25,6 +25,7 @@ pub mod event_state;
 pub mod features;
 pub mod harness;
 pub mod latest;
+pub mod ranked;
 pub mod read_model;
 pub mod reference;
 pub mod replay_state;

@@ -16,6 +16,7 @@ use reeltime_schemas::record::{ReplayMode, Verdict};
 use reeltime_schemas::view::ReplayStatus;
 
 use crate::compact::{Bounds, Feature, Ms, ReplayDef, SegmentRec};
+use crate::ranked::{Ranked, RankedBlocks};
 use crate::rows::{ClipRow, Row, RowChange};
 use crate::selection::{self, Totals};
 use crate::symbol::Sym;
@@ -45,7 +46,8 @@ pub struct SegmentFacts<'a> {
     pub optimization: Option<Bounds>,
     /// The feedback on the replay's track.
     pub verdict: Option<Verdict>,
-    /// Its distinct features on the replay's track.
+    /// Its distinct features on the replay's track; those that match none of the replay's
+    /// entries may be left out, as they play no part.
     pub features: &'a [Feature],
 }
 
@@ -98,6 +100,12 @@ pub fn candidate(
 /// clip from its rank alone.
 type Rank = (Reverse<bool>, Reverse<u64>, Ms, Ms, Ms);
 
+impl Ranked for Rank {
+    fn duration_ms(&self) -> u64 {
+        u64::from(self.4.saturating_sub(self.2))
+    }
+}
+
 fn rank(start: Ms, candidate: &Candidate) -> Rank {
     (
         Reverse(candidate.forced),
@@ -145,7 +153,7 @@ pub struct ReplayState {
     def: Arc<ReplayDef>,
     status: ReplayStatus,
     candidates: BTreeMap<Ms, Candidate>,
-    ranked: BTreeSet<Rank>,
+    ranked: RankedBlocks<Rank>,
     total_ms: u64,
     durations: Multiset,
     clip_ends: Multiset,
@@ -173,7 +181,7 @@ impl ReplayState {
             def,
             status,
             candidates: BTreeMap::new(),
-            ranked: BTreeSet::new(),
+            ranked: RankedBlocks::default(),
             total_ms: 0,
             durations: Multiset::default(),
             clip_ends: Multiset::default(),
@@ -269,6 +277,13 @@ impl ReplayState {
 
     /// Ends the epoch: selects again when needed and emits what changed.
     pub fn finish(&mut self, rows: &mut Vec<RowChange>) {
+        let shown_as_is = self
+            .shown_row
+            .as_ref()
+            .is_some_and(|(def, status)| Arc::ptr_eq(def, &self.def) && *status == self.status);
+        if shown_as_is && !self.reselect && !self.redefined && self.changed.is_empty() {
+            return;
+        }
         let row = (self.def.clone(), self.status);
         if self.shown_row.as_ref() != Some(&row) {
             if let Some((def, status)) = self.shown_row.take() {
@@ -315,27 +330,20 @@ impl ReplayState {
             }
             return;
         }
-        let clips = self
-            .ranked
-            .iter()
-            .map(|&(_, _, clip_start, _, clip_end)| (u64::from(clip_start), u64::from(clip_end)));
-        let mut picked = selection::within_budget(
+        let runs = self.ranked.runs().map(|(shortest_ms, run)| {
+            let clips = run.iter().map(|&(_, _, clip_start, start, clip_end)| {
+                (start, u64::from(clip_start), u64::from(clip_end))
+            });
+            (shortest_ms, clips)
+        });
+        let selected: BTreeSet<Ms> = selection::within_budget(
             selection::budget_ms(&self.def.record),
             self.def.record.equal_distribution,
-            clips,
+            runs,
             &self.totals(),
-        );
-        picked.sort_unstable();
-        // Walk the ranks again only as far as the last pick.
-        let last = picked.last().map_or(0, |last| last + 1);
-        let selected: BTreeSet<Ms> = self
-            .ranked
-            .iter()
-            .take(last)
-            .enumerate()
-            .filter(|(position, _)| picked.binary_search(position).is_ok())
-            .map(|(_, &(_, _, _, start, _))| start)
-            .collect();
+        )
+        .into_iter()
+        .collect();
         let starts: BTreeSet<Ms> =
             selected.iter().chain(self.shown.keys()).chain(&changed).copied().collect();
         for start in starts {

@@ -77,8 +77,10 @@ pub fn select(replay: &Replay, candidates: &[Candidate]) -> Vec<Candidate> {
             let mut ranked: Vec<&Candidate> = candidates.iter().collect();
             ranked.sort_by(|a, b| rank_cmp(a, b));
             let totals = Totals::of(ranked.iter().map(|c| (c.clip_start_ms, c.clip_end_ms)));
-            let ranges = ranked.iter().map(|c| (c.clip_start_ms, c.clip_end_ms));
-            within_budget(budget_ms(replay), replay.equal_distribution, ranges, &totals)
+            // One run of every candidate.
+            let run = ranked.iter().enumerate().map(|(i, c)| (i, c.clip_start_ms, c.clip_end_ms));
+            let runs = std::iter::once((totals.min_duration_ms, run));
+            within_budget(budget_ms(replay), replay.equal_distribution, runs, &totals)
                 .into_iter()
                 .map(|position| ranked[position].clone())
                 .collect()
@@ -128,29 +130,40 @@ impl Totals {
     }
 }
 
-/// Which candidates fit in `limit_ms` (SEMANTICS §5, §8.9): their positions in `ranked`, the
-/// candidates' clip ranges `(clip_start_ms, clip_end_ms)` in rank order, in no particular
-/// order.
+/// Which candidates fit in `limit_ms` (SEMANTICS §5, §8.9), in no particular order.
 ///
-/// When everything fits, every position, without looking at the candidates. Otherwise, without
-/// equal distribution, the walk in rank order stops as soon as what is left of the budget is
-/// shorter than the shortest candidate, so its work is bounded by the budget rather than by the
-/// number of candidates. Equal distribution needs every candidate's group, so it walks them
-/// all.
-pub fn within_budget(
+/// The candidates come in rank order, as runs of `(id, clip_start_ms, clip_end_ms)`, each run
+/// with the shortest clip duration in it; the ids of those selected are returned.
+///
+/// When everything fits, every id, without looking at the clips. Otherwise, without equal
+/// distribution, the walk in rank order takes each candidate that still fits, passes over a
+/// whole run whose shortest clip is too long for what is left, and stops as soon as what is
+/// left is shorter than the shortest candidate of all; so its work is bounded by the budget
+/// and the number of runs rather than by the number of candidates. Equal distribution needs
+/// every candidate's group, so it walks them all.
+pub fn within_budget<T, I>(
     limit_ms: u64,
     equal_distribution: bool,
-    ranked: impl Iterator<Item = (u64, u64)>,
+    runs: impl Iterator<Item = (u64, I)>,
     totals: &Totals,
-) -> Vec<usize> {
+) -> Vec<T>
+where
+    T: Copy,
+    I: Iterator<Item = (T, u64, u64)>,
+{
     if totals.total_ms <= limit_ms {
-        return (0..totals.count).collect();
+        return runs.flat_map(|(_, run)| run.map(|(id, _, _)| id)).collect();
     }
     let mut left_ms = limit_ms;
     let mut selected = Vec::new();
     if !equal_distribution {
-        for (position, (start, end)) in ranked.enumerate() {
-            take_if_fits(position, end.saturating_sub(start), &mut left_ms, &mut selected);
+        for (shortest_ms, run) in runs {
+            if shortest_ms > left_ms {
+                continue;
+            }
+            for (id, start, end) in run {
+                take_if_fits(id, end.saturating_sub(start), &mut left_ms, &mut selected);
+            }
             if left_ms < totals.min_duration_ms {
                 break;
             }
@@ -162,22 +175,23 @@ pub fn within_budget(
     let span_ms = totals.max_clip_end_ms;
     let groups = group_count(span_ms);
     // Pushing in rank order keeps every group in rank order.
-    let mut members: BTreeMap<u64, Vec<(usize, u64)>> = BTreeMap::new();
-    for (position, (start, end)) in ranked.enumerate() {
+    let mut members: BTreeMap<u64, Vec<(usize, T, u64)>> = BTreeMap::new();
+    let ranked = runs.flat_map(|(_, run)| run).enumerate();
+    for (position, (id, start, end)) in ranked {
         let group = (u128::from(start) * u128::from(groups) / u128::from(span_ms))
             .min(u128::from(groups - 1)) as u64;
-        members.entry(group).or_default().push((position, end.saturating_sub(start)));
+        members.entry(group).or_default().push((position, id, end.saturating_sub(start)));
     }
     for pass in 0.. {
-        let mut picks: Vec<(usize, u64)> =
+        let mut picks: Vec<(usize, T, u64)> =
             members.values().filter_map(|group| group.get(pass).copied()).collect();
         if picks.is_empty() {
             break;
         }
         // Positions are rank order.
-        picks.sort_unstable();
-        for (position, duration) in picks {
-            take_if_fits(position, duration, &mut left_ms, &mut selected);
+        picks.sort_unstable_by_key(|(position, _, _)| *position);
+        for (_, id, duration) in picks {
+            take_if_fits(id, duration, &mut left_ms, &mut selected);
         }
     }
     selected
@@ -193,11 +207,11 @@ fn group_count(span_ms: u64) -> u64 {
     }
 }
 
-/// Takes the candidate at `position` when its duration still fits in `left_ms`.
-fn take_if_fits(position: usize, duration_ms: u64, left_ms: &mut u64, selected: &mut Vec<usize>) {
+/// Takes the candidate `id` when its duration still fits in `left_ms`.
+fn take_if_fits<T>(id: T, duration_ms: u64, left_ms: &mut u64, selected: &mut Vec<T>) {
     if duration_ms <= *left_ms {
         *left_ms -= duration_ms;
-        selected.push(position);
+        selected.push(id);
     }
 }
 
@@ -633,5 +647,38 @@ mod tests {
         assert!(!entry_counts(&features, &excluded));
         let timestamps = replay(ReplayMode::Timestamps, 60, 30, false);
         assert!(!entry_counts(&timestamps, &included));
+    }
+
+    #[test]
+    fn passing_over_runs_of_long_clips_selects_the_same() {
+        // Random candidates (a small linear congruential generator keeps the test
+        // deterministic), cut into runs of 3 with their shortest clip, against one run of all.
+        let mut seed = 12_345u64;
+        let mut next = move |bound: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % bound
+        };
+        for _ in 0..500 {
+            let clips: Vec<(usize, u64, u64)> = (0..next(40) as usize)
+                .map(|i| {
+                    let start = next(100_000);
+                    (i, start, start + 1 + next(30_000))
+                })
+                .collect();
+            let totals = Totals::of(clips.iter().map(|&(_, start, end)| (start, end)));
+            let limit = next(200_000);
+            for equal in [false, true] {
+                let whole = std::iter::once((totals.min_duration_ms, clips.iter().copied()));
+                let mut expected = within_budget(limit, equal, whole, &totals);
+                let runs = clips.chunks(3).map(|run| {
+                    let shortest = run.iter().map(|&(_, s, e)| e - s).min().unwrap_or(0);
+                    (shortest, run.iter().copied())
+                });
+                let mut got = within_budget(limit, equal, runs, &totals);
+                expected.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, expected, "limit {limit}, equal {equal}, clips {clips:?}");
+            }
+        }
     }
 }
