@@ -150,7 +150,7 @@ fn main() {
     .unwrap();
     // (segment start, bounds, in-point, out-point, edge in seconds)
     let mut edges: Vec<(f64, String, f64, f64, f64)> = Vec::new();
-    harness::run(RunOptions { workers: 1, epochs_ahead: 1 }, source, |closed| {
+    harness::run(RunOptions { workers: 1, epochs_ahead: 1, pipelined: true }, source, |closed| {
         let epoch = closed.epoch;
         let outcome = driver.close(epoch, closed.rows).unwrap();
         for notification in &outcome.rendered {

@@ -181,7 +181,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let mut last_epoch = 0;
     let mut stats = EpochStatsFile::open(&config.engine.epoch_stats_file)?;
     let mut timings = Vec::new();
-    let options = RunOptions { workers, epochs_ahead: 1 };
+    let options = RunOptions { workers, epochs_ahead: 1, pipelined: true };
     harness::run(options, source, |closed| {
         let computed = SystemTime::now();
         let epoch = closed.epoch;
