@@ -2,7 +2,8 @@
 //! `REELTIME_KAFKA_BROKERS`): the example log is published with kcat, an independent client;
 //! the engine runs until idle; the output topics, read back with kcat in `read_committed`
 //! isolation, must hold the views `reeltime process` computes from the same records, every
-//! replay version once, and the bad records as dead letters with their positions.
+//! replay version once, and the bad records as dead letters with their positions. Restarted
+//! on the same output directory, the engine keeps what its files said and adds to them.
 //!
 //! Without a broker the tests say so and pass, unless `REELTIME_REQUIRE_KAFKA=1`.
 
@@ -140,6 +141,30 @@ fn run_publishes_the_views_process_computes_once_each() {
         let process_file = fs::read_to_string(process_out.join(file)).unwrap();
         assert_eq!(run_file, process_file, "{file}");
     }
+
+    // A restart goes on with the same output directory: what its files said stays, rebuilt
+    // state and all, and what comes after is added.
+    let run_dir = out.path().join("run");
+    let read = |file: &str| fs::read_to_string(run_dir.join(file)).unwrap();
+    let dead_before = read("dead-letter.jsonl");
+    let notifications_before = read("notifications.jsonl");
+    let segments_before = read("events/wimbledon-sf1/segments.json");
+    assert_eq!(dead_before.lines().count(), bad_lines);
+    let late_bad_chunk = BAD_CHUNK.replace("999", "1000");
+    publish(&brokers, &prefix, &format!("{late_bad_chunk}\n"));
+    let output = run_engine(&brokers, &prefix, &run_dir);
+    assert!(
+        output.status.success(),
+        "reeltime run failed after a restart: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dead_after = read("dead-letter.jsonl");
+    assert!(dead_after.starts_with(&dead_before), "{dead_after}");
+    assert_eq!(dead_after.lines().count(), bad_lines + 1, "{dead_after}");
+    assert!(dead_after.lines().last().unwrap().contains("1000"), "{dead_after}");
+    assert!(read("notifications.jsonl").starts_with(&notifications_before));
+    assert_eq!(read("events/wimbledon-sf1/segments.json"), segments_before);
+    assert!(run_dir.join("replays/best-of-match/selection.json").is_file());
 }
 
 #[test]
