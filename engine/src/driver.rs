@@ -219,6 +219,7 @@ fn everything(model: &ReadModel) -> Changes {
     let events: BTreeSet<String> = model.event_ids().into_iter().collect();
     Changes {
         chunk_events: events.clone(),
+        event_views: events.clone(),
         events,
         replays: model.replay_ids().into_iter().collect(),
         ..Changes::default()

@@ -34,6 +34,8 @@ pub struct Changes {
     pub notifications: Vec<Notification>,
     /// Events whose event view, segments or chunks changed.
     pub events: BTreeSet<String>,
+    /// Events whose event view changed (status, tracks, profile...).
+    pub event_views: BTreeSet<String>,
     /// Segments whose view changed or that were removed, by `(event_id, start_ms)`.
     pub segments: BTreeSet<(String, u64)>,
     /// Replays whose view changed or that were removed.
@@ -250,6 +252,7 @@ impl ReadModel {
                 }
             }
             changes.events.insert(event.text().to_owned());
+            changes.event_views.insert(event.text().to_owned());
         }
 
         let mut segment_order: Vec<(Sym, Ms)> = segments.iter().copied().collect();
@@ -468,14 +471,35 @@ impl ReadModel {
         let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
         self.segments
             .range((event, 0)..=(event, Ms::MAX))
-            .map(|(&(_, start), segment)| SegmentBounds {
-                start_ms: start.into(),
-                complete_end_ms: segment.end.filter(|_| segment.is_complete(start)).map(u64::from),
-                optimizations: self
-                    .optimizations
-                    .range((event, start, Track::MIN)..=(event, start, Track::MAX))
-                    .map(|((_, _, track), bounds)| (track.get(), opto(*bounds)))
-                    .collect(),
+            .map(|(&(_, start), segment)| self.bounds(event, start, segment))
+            .collect()
+    }
+
+    fn bounds(&self, event: Sym, start: Ms, segment: &SegmentRec) -> SegmentBounds {
+        SegmentBounds {
+            start_ms: start.into(),
+            complete_end_ms: segment.end.filter(|_| segment.is_complete(start)).map(u64::from),
+            optimizations: self
+                .optimizations
+                .range((event, start, Track::MIN)..=(event, start, Track::MAX))
+                .map(|((_, _, track), bounds)| (track.get(), opto(*bounds)))
+                .collect(),
+        }
+    }
+
+    /// The bounds of the live segments among `starts_ms` of an event.
+    pub fn segment_bounds_at(
+        &self,
+        event_id: &str,
+        starts_ms: impl IntoIterator<Item = u64>,
+    ) -> Vec<SegmentBounds> {
+        let Some(event) = Sym::lookup(event_id) else { return Vec::new() };
+        starts_ms
+            .into_iter()
+            .filter_map(|start_ms| {
+                let start = Ms::try_from(start_ms).ok()?;
+                let segment = self.segments.get(&(event, start))?;
+                Some(self.bounds(event, start, segment))
             })
             .collect()
     }

@@ -161,8 +161,16 @@ impl RenderSink {
         let fresh = &changes.chunk_events;
         let mut events = fresh.clone();
         events.extend(changes.events.iter().cloned());
+        let mut touched: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+        for (event_id, start_ms) in &changes.segments {
+            touched.entry(event_id).or_default().insert(*start_ms);
+        }
         for event_id in &events {
-            self.plan_event(epoch, model, event_id, fresh.contains(event_id))?;
+            // New chunks or a changed event (its status, its tracks) concern every clip of
+            // the event; otherwise only the clips of the segments that changed.
+            let whole = fresh.contains(event_id) || changes.event_views.contains(event_id);
+            let only = (!whole).then(|| touched.remove(event_id.as_str()).unwrap_or_default());
+            self.plan_event(epoch, model, event_id, fresh.contains(event_id), only)?;
         }
         let mut replays: BTreeSet<String> = changes.replays.clone();
         replays.extend(
@@ -303,13 +311,15 @@ impl RenderSink {
             .collect()
     }
 
-    /// Plans the clips of `event_id`; `fresh` when chunks of it arrived since the last plan.
+    /// Plans the clips of `event_id`, or only those of the segments starting at `only`;
+    /// `fresh` when chunks of it arrived since the last plan.
     fn plan_event(
         &mut self,
         epoch: u64,
         model: &ReadModel,
         event_id: &str,
         fresh: bool,
+        only: Option<BTreeSet<u64>>,
     ) -> Result<()> {
         let Some(event) = model.event_view(event_id) else {
             // Unknown (or deleted): nothing to cut until the event record says which tracks; an
@@ -327,7 +337,11 @@ impl RenderSink {
         let tracks = tracks_of(&event);
         let ended = event.status == EventStatus::Ended;
         let mut wanted: BTreeMap<ClipKey, EventRange> = BTreeMap::new();
-        for segment in model.segment_bounds(event_id) {
+        let segments = match &only {
+            Some(starts) => model.segment_bounds_at(event_id, starts.iter().copied()),
+            None => model.segment_bounds(event_id),
+        };
+        for segment in segments {
             let (start_ms, Some(end_ms)) = (segment.start_ms, segment.complete_end_ms) else {
                 continue;
             };
@@ -343,9 +357,10 @@ impl RenderSink {
                 }
             }
         }
+        let considered = |key: &ClipKey| only.as_ref().is_none_or(|s| s.contains(&key.start_ms));
         let stale: Vec<ClipKey> = self
             .event_clips(event_id)
-            .filter(|(key, state)| clip_superseded(state, wanted.get(*key)))
+            .filter(|(key, state)| considered(key) && clip_superseded(state, wanted.get(*key)))
             .map(|(key, _)| key.clone())
             .collect();
         for key in stale {
