@@ -120,14 +120,14 @@ impl Driver {
 
     /// Applies an epoch of inputs that were published before (a restart rebuilding its
     /// state): the read model only.
-    pub fn rebuild(&mut self, epoch: Epoch, rows: Vec<RowChange>) {
-        self.model.apply(epoch, rows);
+    pub fn rebuild(&mut self, rows: Vec<RowChange>) {
+        self.model.apply(rows);
         self.rebuilt = true;
     }
 
     /// Applies a live epoch and plans its renders; see the module documentation.
     pub fn close(&mut self, epoch: Epoch, rows: Vec<RowChange>) -> Result<Closed> {
-        let changes = self.model.apply(epoch, rows);
+        let changes = self.model.apply(rows);
         self.layout.mark(&changes);
         let everything = std::mem::take(&mut self.rebuilt).then(|| {
             self.layout.mark_all();

@@ -209,7 +209,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             return;
         }
         if !live {
-            driver.rebuild(epoch, closed.rows);
+            driver.rebuild(closed.rows);
             return;
         }
         if let Some(published) = published.take() {

@@ -231,7 +231,7 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let started = Instant::now();
     // One thread does all the work, the read model between the epochs, as the baselines do.
     harness::run(RunOptions::sequential(), source, |updates| {
-        black_box(model.apply(updates.epoch, updates.rows));
+        black_box(model.apply(updates.rows));
         closed_at.push(started.elapsed());
     })
     .expect("the dataflow runs");
@@ -262,7 +262,7 @@ fn empty_epochs(options: RunOptions, epochs: u64) -> (Duration, Duration) {
     let cpu_before = process_cpu_time();
     let started = Instant::now();
     harness::run(options, source, |closed| {
-        black_box(model.apply(closed.epoch, closed.rows));
+        black_box(model.apply(closed.rows));
     })
     .expect("the dataflow runs");
     (started.elapsed(), process_cpu_time() - cpu_before)

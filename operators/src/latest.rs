@@ -78,11 +78,6 @@ impl<K: Ord + Copy, V: Clone + PartialEq> Latest<K, V> {
         self.range(..)
     }
 
-    /// Whether a key was touched in this epoch.
-    pub fn touched(&self, key: &K) -> bool {
-        self.before.contains_key(key)
-    }
-
     /// The net changes of this epoch, `(key, before, after)` with `before != after`, in key
     /// order; the epoch is over afterwards.
     pub fn take_changes(&mut self) -> Vec<(K, Option<V>, Option<V>)> {
@@ -102,11 +97,6 @@ impl<K: Ord + Copy, V: Clone + PartialEq> Latest<K, V> {
     pub fn take_replaced(&mut self) -> Vec<(K, Option<V>, Option<V>)> {
         let before = std::mem::take(&mut self.before);
         before.into_iter().map(|(key, was)| (key, was, self.get(&key).cloned())).collect()
-    }
-
-    /// Whether nothing is held, not even a delete.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
     }
 }
 

@@ -22,7 +22,6 @@ use reeltime_schemas::view::{
 use crate::compact::{
     extra_of, Bounds, DetKey, Feature, LabelRec, Ms, ReplayDef, SegmentRec, Track,
 };
-use crate::dataflow::Epoch;
 use crate::rows::{ClipRow, EventRow, Row, RowChange};
 use crate::symbol::Sym;
 use crate::views::Views;
@@ -84,7 +83,6 @@ struct SegmentSummary {
 /// The views after each closed epoch, with the version of every replay.
 #[derive(Debug, Default)]
 pub struct ReadModel {
-    epoch: Option<Epoch>,
     profiles: BTreeMap<Sym, Arc<Profile>>,
     events: BTreeMap<Sym, EventRow>,
     segments: BTreeMap<(Sym, Ms), SegmentRec>,
@@ -124,14 +122,8 @@ fn segment_key(event: Sym, start: Ms) -> (String, u64) {
 }
 
 impl ReadModel {
-    /// The last epoch applied.
-    pub fn epoch(&self) -> Option<Epoch> {
-        self.epoch
-    }
-
     /// Applies one closed epoch's row changes, returning what changed.
-    pub fn apply(&mut self, epoch: Epoch, mut rows: Vec<RowChange>) -> Changes {
-        self.epoch = Some(epoch);
+    pub fn apply(&mut self, mut rows: Vec<RowChange>) -> Changes {
         // Retractions first, so that a changed row (old retracted, new asserted) is left new.
         rows.sort_by_key(|(_, diff)| *diff);
         let mut changes = Changes::default();

@@ -327,7 +327,7 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
     // The last version of each replay id, kept across deletes as versions never repeat.
     let mut versions: BTreeMap<String, u64> = BTreeMap::new();
     harness::run(RunOptions::workers(workers), source, |updates| {
-        model.apply(updates.epoch, updates.rows);
+        model.apply(updates.rows);
         log.extend(positioned[updates.epoch as usize].iter().cloned());
         let expected = reference::compute(&log);
         if failure.is_none() && model.views() != expected {

@@ -63,7 +63,7 @@ fn run_on(workers: usize, epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
     harness::run(RunOptions::workers(workers), source, |rows| {
         let before = model.views();
         let row_count = rows.rows.len();
-        let changes = model.apply(rows.epoch, rows.rows);
+        let changes = model.apply(rows.rows);
         let after = model.views();
         let mut updates = EpochUpdates {
             rows: row_count,
