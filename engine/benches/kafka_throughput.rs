@@ -62,8 +62,9 @@
 //!
 //! Without `--only` the three parts run in turn; the soak alone takes `--soak-seconds` plus the
 //! final check (`process` on every record). `--epoch-ms` goes to every engine run as
-//! `REELTIME__ENGINE__EPOCH_MS`. `--engine-config` passes a TOML file to every engine run as `--config`, to try settings
-//! (e.g. `[kafka.client]` librdkafka options); the flags and variables above still win.
+//! `REELTIME__ENGINE__EPOCH_MS`. `--engine-config` passes a TOML file to every engine run as
+//! `--config`, to try settings (e.g. `[kafka.client]` librdkafka options); the flags and
+//! variables above still win.
 //! The broker also comes from `REELTIME_KAFKA_BROKERS`; without one the bench exits with 2.
 //! Everything is seeded, bounded in time (each wait has a deadline) and on the given broker
 //! only. Topics are left on the broker (a scratch broker's storage is wiped at its next start).

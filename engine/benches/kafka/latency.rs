@@ -155,6 +155,8 @@ fn probe_version(arrival: &Arrival) -> Option<ProbeVersion> {
 struct ProbeTimes {
     sent_us: i64,
     epoch: Option<EpochStat>,
+    /// When the epoch before it was recorded: its sink was busy until then.
+    previous_recorded_us: Option<i64>,
     view_us: i64,
     notice_us: Option<i64>,
 }
@@ -287,6 +289,8 @@ pub fn latency(options: &Options, dir: &Path) {
             Some(ProbeTimes {
                 sent_us: *sent_us,
                 epoch: notice.and_then(|(_, epoch)| epochs.get(&epoch).copied()),
+                previous_recorded_us: notice
+                    .and_then(|(_, epoch)| Some(epochs.get(&epoch.checked_sub(1)?)?.recorded_us)),
                 view_us: view.wall_us,
                 notice_us: notice.map(|(v, _)| v.wall_us),
             })
@@ -373,6 +377,16 @@ fn report_latency(probes: &[ProbeTimes], options: &Options) {
         split.iter().map(|(_, e)| ms(e.closed_us, e.computed_us)).collect(),
     );
     row(
+        "    of which the sink still on the epoch before",
+        split
+            .iter()
+            .map(|(p, e)| match p.previous_recorded_us {
+                Some(recorded) => ms(e.closed_us, recorded.clamp(e.closed_us, e.computed_us)),
+                None => 0.0,
+            })
+            .collect(),
+    );
+    row(
         "  committing (computed -> published)",
         split.iter().map(|(_, e)| ms(e.computed_us, e.published_us)).collect(),
     );
@@ -418,12 +432,14 @@ fn report_epochs(epochs: &BTreeMap<u64, EpochStat>, from_us: i64, until_us: i64)
     let mut records: Vec<f64> = during.iter().map(|e| e.records as f64).collect();
     let mut compute: Vec<f64> = during.iter().map(|e| ms(e.closed_us, e.computed_us)).collect();
     let mut commit: Vec<f64> = during.iter().map(|e| ms(e.computed_us, e.published_us)).collect();
+    let mut record: Vec<f64> = during.iter().map(|e| ms(e.published_us, e.recorded_us)).collect();
     let mut period: Vec<f64> =
         during.windows(2).map(|w| ms(w[0].closed_us, w[1].closed_us)).collect();
     let seconds = ms(during[0].closed_us, during[during.len() - 1].closed_us) / 1000.0;
     println!(
         "  epochs while probing: {} in {seconds:.1} s; p50 / p99: records {:.0} / {:.0}, closed \
-         to closed {:.1} / {:.1} ms, computing {:.1} / {:.1} ms, committing {:.1} / {:.1} ms",
+         to closed {:.1} / {:.1} ms, computing {:.1} / {:.1} ms, committing {:.1} / {:.1} ms, \
+         recording (logs and files due) {:.1} / {:.1} ms",
         during.len(),
         quantile(&mut records, 0.5),
         quantile(&mut records, 0.99),
@@ -433,5 +449,7 @@ fn report_epochs(epochs: &BTreeMap<u64, EpochStat>, from_us: i64, until_us: i64)
         quantile(&mut compute, 0.99),
         quantile(&mut commit, 0.5),
         quantile(&mut commit, 0.99),
+        quantile(&mut record, 0.5),
+        quantile(&mut record, 0.99),
     );
 }
