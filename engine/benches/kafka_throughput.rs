@@ -12,9 +12,11 @@
 //! each `--runs` times and in turn:
 //! - the baseline: a bare rdkafka `BaseConsumer` assigned every input partition reads every
 //!   message and only decodes it (`reeltime_schemas::decode`), the least any consumer does;
-//! - the engine: `reeltime run --until-idle 2`, timed from its start to the last replay version
-//!   it publishes (read back with `isolation.level=read_committed`), which comes after the
-//!   idle wait would start, so the wait is not counted.
+//! - the engine: `reeltime run`, timed from its start until its consumer group's committed
+//!   offsets reach the end of every input (the last epoch's transaction, outputs included, is
+//!   committed), then stopped with SIGTERM; its CPU time and peak RSS come from `/proc` at
+//!   that moment. (Not `--until-idle`: the engine's idle clock runs while its workers wait for
+//!   a busy sink, so one long epoch ends the run early.)
 //!
 //! Goal: the engine's rate at least 0.5x the bare consumer's (not done below 0.3x).
 //!

@@ -360,6 +360,16 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// User + system CPU seconds of a process so far, from `/proc/<pid>/stat` (in clock ticks of
+/// 1/100 s, the value of `getconf CLK_TCK` on Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) start with the state.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 /// One live epoch of the engine, as it appends them to `engine.epoch_stats_file`: its moments
 /// in microseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::hint::black_box;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,8 +15,9 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::common::{
-    create_topics, engine_command, input_partitions, plain_consumer, produce_all, unique_prefix,
-    wait_bounded, Outgoing, Watcher, TIME,
+    committed_offsets, cpu_seconds, create_topics, engine_command, input_partitions, load_now,
+    memory_kib, plain_consumer, produce_all, quantile, terminate, unique_prefix, wait_bounded,
+    EpochStat, EpochStatsTail, Outgoing, Watcher,
 };
 use crate::synthetic_match::{synthetic_match, MatchShape};
 use crate::Options;
@@ -27,8 +28,8 @@ const GOAL_FRACTION: f64 = 0.5;
 const NOT_DONE_FRACTION: f64 = 0.3;
 /// The engine's default record size limit, so the baseline decodes under the same rule.
 const MAX_RECORD_BYTES: usize = 1 << 20;
-/// Idle seconds after which the ingest run ends.
-const UNTIL_IDLE: &str = "2";
+/// How long one engine run may take to commit every input offset.
+const INGEST_LIMIT: Duration = Duration::from_secs(3_600);
 
 /// The ingest log: the matches interleaved by publication time (each starts within 30 minutes
 /// of the first), `records` detections in all.
@@ -59,16 +60,20 @@ fn ingest_log(options: &Options) -> Vec<Outgoing> {
 
 /// One ingest run of the engine.
 struct EngineIngest {
+    /// Start to the moment the group's committed offsets reach the end of every input (the
+    /// last epoch's transaction, with its outputs, is committed).
+    to_committed: Duration,
     /// Start to the arrival of the last replay version.
     to_last_replay: Duration,
-    /// Start to the last message on any watched output topic.
-    to_last_output: Duration,
-    /// Start to exit (includes the idle wait and the final write of the output directory).
+    /// Start to exit after SIGTERM (includes the final write of the output directory).
     to_exit: Duration,
     replay_versions: u64,
     outputs: Vec<(String, u64)>,
-    /// User + system CPU seconds and peak RSS in MiB, from `/usr/bin/time`.
+    /// User + system CPU seconds and peak RSS in MiB until caught up, from `/proc`.
     usage: Option<(f64, f64)>,
+    /// Live epochs: how many, the median records of those with any, the slowest closed to
+    /// recorded (ms), and the slowest recording of logs and files (ms).
+    epochs: (usize, f64, f64, f64),
     summary: String,
 }
 
@@ -107,10 +112,11 @@ pub fn ingest(options: &Options, dir: &Path) {
         bare.push(elapsed);
         let result = engine_ingest(options, &prefix, dir, run, total);
         println!(
-            "  run {}: engine {:.2} s to the last replay version, {:.0} records/s",
+            "  run {}: engine {:.2} s to every input offset committed, {:.0} records/s (load {})",
             run + 1,
-            result.to_last_replay.as_secs_f64(),
-            total as f64 / result.to_last_replay.as_secs_f64()
+            result.to_committed.as_secs_f64(),
+            total as f64 / result.to_committed.as_secs_f64(),
+            load_now()
         );
         engine.push(result);
     }
@@ -153,31 +159,52 @@ fn engine_ingest(
     total: usize,
 ) -> EngineIngest {
     let out = dir.join(format!("ingest-out-{run}"));
-    let time_file = dir.join(format!("ingest-time-{run}"));
-    let measured = Path::new(TIME).exists();
-    let binary = if measured {
-        let mut command = Command::new(TIME);
-        command.arg("-o").arg(&time_file).args(["-f", "%U %S %M", env!("CARGO_BIN_EXE_reeltime")]);
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_reeltime"))
-    };
-    let ids = format!("{prefix}engine-{run}");
-    let mut command = engine_command(&binary, options, prefix, &ids, &out, UNTIL_IDLE);
+    let stats_path = dir.join(format!("ingest-epochs-{run}.jsonl"));
+    let stdout = dir.join(format!("ingest-engine-{run}.stdout"));
     let stderr = dir.join(format!("ingest-engine-{run}.stderr"));
-    command.stderr(File::create(&stderr).expect("the engine's stderr file"));
-    command.stdout(Stdio::piped());
+    let ids = format!("{prefix}engine-{run}");
+    // Run until stopped, not `--until-idle`: the engine's idle clock runs while its workers
+    // wait for a busy sink, so a long epoch would end the run before the inputs are read.
+    let binary = Command::new(env!("CARGO_BIN_EXE_reeltime"));
+    let mut command = engine_command(&binary, options, prefix, &ids, &out, "0");
+    command
+        .env("REELTIME__ENGINE__EPOCH_STATS_FILE", &stats_path)
+        .stdout(File::create(&stdout).expect("the engine's stdout file"))
+        .stderr(File::create(&stderr).expect("the engine's stderr file"));
+    let offsets = plain_consumer(&options.brokers, &ids);
 
     let watcher =
         Watcher::start(&options.brokers, prefix, &["replays", "clips", "notifications"], None);
     let started = Instant::now();
     let mut child = command.spawn().expect("reeltime runs");
-    let status = wait_bounded(&mut child, Duration::from_secs(3_600));
+    let deadline = started + INGEST_LIMIT;
+    let to_committed = loop {
+        let committed: i64 = committed_offsets(&offsets, prefix)
+            .expect("the engine's committed offsets")
+            .values()
+            .sum();
+        if committed as usize >= total {
+            break started.elapsed();
+        }
+        let exited = child.try_wait().expect("the engine can be waited for").is_some();
+        assert!(
+            !exited && Instant::now() < deadline,
+            "the engine committed {committed} of {total} records {}; its stderr is in {}: {}",
+            if exited { "and exited" } else { "in the time allowed" },
+            stderr.display(),
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let usage = cpu_seconds(child.id())
+        .zip(memory_kib(child.id()))
+        .map(|(cpu, (_, peak_kib))| (cpu, peak_kib as f64 / 1024.0));
+    terminate(&child);
+    let status = wait_bounded(&mut child, Duration::from_secs(300));
     let to_exit = started.elapsed();
-    let output = child.wait_with_output().expect("the engine's output");
     assert!(
         status,
-        "reeltime run failed; its stderr is in {}: {}",
+        "reeltime run did not stop cleanly on SIGTERM; its stderr is in {}: {}",
         stderr.display(),
         std::fs::read_to_string(&stderr).unwrap_or_default()
     );
@@ -188,35 +215,39 @@ fn engine_ingest(
     let replays = format!("{prefix}replays");
     let (replay_versions, last_replay) =
         seen.per_topic.get(&replays).copied().expect("the engine published replay versions");
-    let last_output = seen.per_topic.values().map(|(_, at)| *at).max().unwrap_or(last_replay);
     let outputs = seen
         .per_topic
         .iter()
         .map(|(name, (count, _))| (name.trim_start_matches(prefix).to_owned(), *count))
         .collect();
-    let summary = String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or("").to_owned();
+    let summary = std::fs::read_to_string(&stdout).unwrap_or_default();
+    let summary = summary.lines().next().unwrap_or("").to_owned();
     let accepted = summary
         .split("accepted ")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse::<usize>().ok());
     assert_eq!(accepted, Some(total), "the engine accepts every record: {summary}");
-    let usage = measured.then(|| {
-        let text = std::fs::read_to_string(&time_file).expect("time wrote its file");
-        let fields: Vec<f64> =
-            text.split_whitespace().filter_map(|field| field.parse().ok()).collect();
-        let [user, system, rss_kib] = fields[..] else {
-            panic!("unexpected output of time: {text}")
-        };
-        (user + system, rss_kib / 1024.0)
-    });
+    let stats = EpochStatsTail::new(&stats_path).new_epochs();
+    let mut records: Vec<f64> =
+        stats.iter().filter(|e| e.records > 0).map(|e| e.records as f64).collect();
+    let slowest = |from: fn(&EpochStat) -> i64, to: fn(&EpochStat) -> i64| {
+        stats.iter().map(|e| (to(e) - from(e)) as f64 / 1000.0).fold(0.0, f64::max)
+    };
+    let epochs = (
+        stats.len(),
+        quantile(&mut records, 0.5),
+        slowest(|e| e.closed_us, |e| e.recorded_us),
+        slowest(|e| e.published_us, |e| e.recorded_us),
+    );
     EngineIngest {
+        to_committed,
         to_last_replay: last_replay - started,
-        to_last_output: last_output - started,
         to_exit,
         replay_versions,
         outputs,
         usage,
+        epochs,
         summary,
     }
 }
@@ -224,18 +255,22 @@ fn engine_ingest(
 fn report_ingest(total: usize, bare: &[Duration], engine: &[EngineIngest]) {
     let rate = |elapsed: Duration| total as f64 / elapsed.as_secs_f64();
     println!();
-    println!("ingest of {total} records (each side run {} times, in turn)", bare.len());
     println!(
-        "{:<6} {:>10} {:>12} {:>13} {:>13} {:>10} {:>12} {:>8} {:>8} {:>9}",
+        "ingest of {total} records (each side run {} times, in turn); engine s: start to every \
+         input offset committed",
+        bare.len()
+    );
+    println!(
+        "{:<6} {:>10} {:>12} {:>13} {:>13} {:>14} {:>10} {:>8} {:>9} {:>9}",
         "run",
         "bare s",
         "bare rec/s",
         "engine s",
         "engine rec/s",
+        "last replay s",
         "exit s",
-        "last out s",
         "cpu s",
-        "RSS MiB",
+        "peak MiB",
         "ratio"
     );
     for (run, (bare, engine)) in bare.iter().zip(engine).enumerate() {
@@ -243,22 +278,26 @@ fn report_ingest(total: usize, bare: &[Duration], engine: &[EngineIngest]) {
             (format!("{cpu:.1}"), format!("{rss:.0}"))
         });
         println!(
-            "{:<6} {:>10.2} {:>12.0} {:>13.2} {:>13.0} {:>10.2} {:>12.2} {:>8} {:>8} {:>9.4}",
+            "{:<6} {:>10.2} {:>12.0} {:>13.2} {:>13.0} {:>14.2} {:>10.2} {:>8} {:>9} {:>9.4}",
             run + 1,
             bare.as_secs_f64(),
             rate(*bare),
+            engine.to_committed.as_secs_f64(),
+            rate(engine.to_committed),
             engine.to_last_replay.as_secs_f64(),
-            rate(engine.to_last_replay),
             engine.to_exit.as_secs_f64(),
-            engine.to_last_output.as_secs_f64(),
             cpu,
             rss,
-            rate(engine.to_last_replay) / rate(*bare)
+            rate(engine.to_committed) / rate(*bare)
         );
     }
     for (run, engine) in engine.iter().enumerate() {
+        let (epochs, median_records, slowest_epoch, slowest_record) = engine.epochs;
         println!(
-            "  engine run {}: {} replay versions; outputs {:?}; {}",
+            "  engine run {}: {epochs} epochs, median {median_records:.0} records (of those with \
+             any); slowest epoch \
+             {slowest_epoch:.0} ms closed to recorded, slowest recording {slowest_record:.0} ms; \
+             {} replay versions; outputs {:?}; {}",
             run + 1,
             engine.replay_versions,
             engine.outputs,
@@ -266,7 +305,7 @@ fn report_ingest(total: usize, bare: &[Duration], engine: &[EngineIngest]) {
         );
     }
     let best_bare = bare.iter().min().expect("runs >= 1");
-    let best_engine = engine.iter().map(|e| e.to_last_replay).min().expect("runs >= 1");
+    let best_engine = engine.iter().map(|e| e.to_committed).min().expect("runs >= 1");
     let fraction = rate(best_engine) / rate(*best_bare);
     let verdict = if fraction >= GOAL_FRACTION {
         "goal met".to_owned()
