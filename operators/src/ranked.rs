@@ -2,11 +2,11 @@
 //! walk under a duration budget can pass over a whole block of clips too long for what is left
 //! ([`crate::selection::within_budget`]) instead of looking at each of them.
 //!
-//! Blocks hold at most [`BLOCK`] candidates, sorted, and cover the rank order one after the
+//! Blocks hold at most 32 candidates, sorted, and cover the rank order one after the
 //! other; an insert or a removal touches one block (splitting it when full, dropping it when
 //! empty). A walk that fills the budget early and then looks for a clip short enough for the
 //! rest visits the blocks, not the candidates, so its work grows with the number of blocks
-//! (the candidates divided by [`BLOCK`]) and the clips it takes.
+//! (the candidates divided by the block size) and the clips it takes.
 
 /// The most candidates a block holds.
 const BLOCK: usize = 32;
