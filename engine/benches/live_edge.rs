@@ -145,6 +145,7 @@ fn main() {
             export: Default::default(),
             progress: false,
             write_every: Some(Duration::from_secs(5)),
+            write_budget: Some(Duration::from_millis(25)),
         },
     )
     .unwrap();

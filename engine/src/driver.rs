@@ -47,6 +47,9 @@ pub struct DriverOptions {
     pub progress: bool,
     /// Write the files of what changed at most this often; `None`: only when the run ends.
     pub write_every: Option<Duration>,
+    /// Spend at most this long on the files after one epoch (what is left waits for the next
+    /// epoch); `None`: no limit.
+    pub write_budget: Option<Duration>,
 }
 
 /// What a live epoch changed, for the mode to publish.
@@ -71,7 +74,10 @@ pub struct Driver {
     render: Option<RenderSink>,
     export: ExportOptions,
     write_every: Option<Duration>,
+    write_budget: Option<Duration>,
     last_write: Instant,
+    /// A write of what changed is under way, spread over epochs by the write budget.
+    writing: bool,
     /// Epochs were rebuilt and no live epoch has closed since.
     rebuilt: bool,
     notifications: u64,
@@ -92,7 +98,9 @@ impl Driver {
             render,
             export: options.export,
             write_every: options.write_every,
+            write_budget: options.write_budget,
             last_write: Instant::now(),
+            writing: false,
             rebuilt: false,
             notifications: 0,
         })
@@ -150,8 +158,21 @@ impl Driver {
         self.logs.flush()?;
         self.notifications +=
             (rejected.len() + closed.changes.notifications.len() + closed.rendered.len()) as u64;
-        if self.write_every.is_some_and(|every| self.last_write.elapsed() >= every) {
-            self.write()?;
+        if self.writing || self.write_every.is_some_and(|every| self.last_write.elapsed() >= every)
+        {
+            let deadline = self.write_budget.map(|budget| Instant::now() + budget);
+            self.layout.flush(
+                &self.out,
+                &self.model,
+                self.render.as_ref(),
+                self.export,
+                None,
+                deadline,
+            )?;
+            self.writing = self.layout.is_marked();
+            if !self.writing {
+                self.last_write = Instant::now();
+            }
         }
         Ok(())
     }
@@ -187,6 +208,7 @@ impl Driver {
             self.render.as_ref(),
             self.export,
             Some(&mut tables),
+            None,
         )?;
         tables.commit().with_context(|| format!("writing tables to {:?}", self.out.root()))?;
         Ok(self.render.as_ref().map(RenderSink::rendered).unwrap_or_default())
@@ -202,14 +224,6 @@ impl Driver {
         closed.rendered = render.take_notifications();
         (closed.rendered_segments, closed.rendered_replays) = render.take_changed();
         self.layout.mark_rendered(&closed.rendered_segments, &closed.rendered_replays);
-    }
-
-    fn write(&mut self) -> Result<()> {
-        if self.layout.is_marked() {
-            self.layout.flush(&self.out, &self.model, self.render.as_ref(), self.export, None)?;
-        }
-        self.last_write = Instant::now();
-        Ok(())
     }
 }
 

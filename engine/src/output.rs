@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -159,7 +160,8 @@ impl LayoutWriter {
 
     /// Writes the views and exports of everything marked, with what `render` made of it; with
     /// `tables`, adds every export written to them (mark everything first, so that the tables
-    /// are whole).
+    /// are whole). With a `deadline`, no event is begun after it: what is left stays marked for
+    /// the next flush, so a live run never spends long on its files between two epochs.
     pub fn flush(
         &mut self,
         out: &OutputDir,
@@ -167,6 +169,7 @@ impl LayoutWriter {
         render: Option<&RenderSink>,
         options: ExportOptions,
         mut tables: Option<&mut TableWriter>,
+        deadline: Option<Instant>,
     ) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         let mut replays = std::mem::take(&mut self.replays);
@@ -205,10 +208,11 @@ impl LayoutWriter {
             })
             .collect();
         let context = WriteContext { out, model, render, options };
-        in_parallel(
+        let done = in_parallel(
             &work,
+            deadline,
             |item| context.write(item),
-            |written| {
+            |written: Written| {
                 if let Some(tables) = tables.as_deref_mut() {
                     if let Some(export) = &written.event {
                         tables.add_event(export)?;
@@ -219,7 +223,14 @@ impl LayoutWriter {
                 }
                 Ok(())
             },
-        )
+        )?;
+        for left in &work[done..] {
+            if left.marked {
+                self.events.insert(left.event_id.clone());
+            }
+            self.replays.extend(left.replays.iter().cloned());
+        }
+        Ok(())
     }
 }
 
@@ -292,21 +303,28 @@ impl WriteContext<'_> {
 }
 
 /// Runs `write` over `work` on as many threads as there are cores, and hands each result to
-/// `take` on this thread in the order of `work` (the tables want their events in order).
+/// `take` on this thread in the order of `work` (the tables want their events in order);
+/// returns how many items, from the first, were done: all of them, or those begun before the
+/// `deadline`.
 ///
 /// Each thread takes the next item when it is done with one, so results come back nearly in
 /// order and only a few wait to be taken; the first error stops the rest.
 fn in_parallel<W: Sync, R: Send>(
     work: &[W],
+    deadline: Option<Instant>,
     write: impl Fn(&W) -> Result<R> + Sync,
     mut take: impl FnMut(R) -> Result<()>,
-) -> Result<()> {
+) -> Result<usize> {
+    let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.len());
     if threads <= 1 {
-        for item in work {
+        for (done, item) in work.iter().enumerate() {
+            if past() {
+                return Ok(done);
+            }
             take(write(item)?)?;
         }
-        return Ok(());
+        return Ok(work.len());
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -314,8 +332,12 @@ fn in_parallel<W: Sync, R: Send>(
         let (sender, receiver) = mpsc::sync_channel::<(usize, Result<R>)>(threads * 2);
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, failed, write) = (&next, &failed, &write);
+            let (next, failed, write, past) = (&next, &failed, &write, &past);
             scope.spawn(move || loop {
+                // Items are taken in order, so the ones begun are a prefix of `work`.
+                if past() {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= work.len() || failed.load(Ordering::Relaxed) {
                     break;
@@ -338,7 +360,7 @@ fn in_parallel<W: Sync, R: Send>(
                 }
             }
         }
-        Ok(())
+        Ok(expected)
     })
 }
 

@@ -35,7 +35,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -126,8 +126,6 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     }
     let readers = Mutex::new(readers);
     let plan = Arc::new(EpochPlan::new(workers));
-    let started = Instant::now();
-    let activity = Arc::new(AtomicU64::new(0));
     let stop_signal = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         // A second signal, while the first is finishing the epoch, ends the process at once.
@@ -138,7 +136,6 @@ pub fn run(config: &Config) -> Result<RunSummary> {
 
     let source: Arc<harness::Source<WorkerNote>> = {
         let plan = plan.clone();
-        let activity = activity.clone();
         let names = names.clone();
         let epoch_length = Duration::from_millis(config.engine.epoch_ms);
         let max_records = config.engine.max_epoch_records;
@@ -154,8 +151,6 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 max_records,
                 max_record_bytes,
                 names: names.clone(),
-                activity: activity.clone(),
-                started,
                 phase: Phase::Rebuilding,
                 held: Vec::new(),
                 warned_at: None,
@@ -171,11 +166,17 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             export: ExportOptions { drop_frame: config.output.drop_frame },
             progress: false,
             write_every: Some(Duration::from_secs_f64(config.output.write_interval_seconds)),
+            // Half an epoch at most, so the files never hold the next epoch's outputs back.
+            write_budget: Some(Duration::from_millis(config.engine.epoch_ms.div_ceil(2))),
         },
     )?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
     let mut published = Some(published);
     let mut live_since: Option<Instant> = None;
+    // When an epoch last brought a record: the input is idle after `until_idle` without one.
+    // (Not when a worker last read one: a worker waiting for a busy sink reads nothing, and
+    // its next epoch takes everything that arrived meanwhile.)
+    let mut last_input = Instant::now();
     let mut summary = RunSummary::default();
     let mut failure: Option<anyhow::Error> = None;
     let mut last_epoch = 0;
@@ -205,6 +206,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 WorkerNote::Closed(at) => closed_at = closed_at.max(at),
             }
         }
+        let rejected_count = rejected.len();
         if failure.is_some() {
             return;
         }
@@ -254,10 +256,12 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         if stop_signal.load(Ordering::Relaxed) {
             plan.stop();
         }
+        if records > 0 || rejected_count > 0 {
+            last_input = Instant::now();
+        }
         if let Some(since) = live_since.filter(|_| !until_idle.is_zero()) {
-            let last_message = started + Duration::from_millis(activity.load(Ordering::Relaxed));
             // Rendering is work too: the run is idle once its renders are done.
-            if since.max(last_message).elapsed() >= until_idle && driver.renders_in_flight() == 0 {
+            if since.max(last_input).elapsed() >= until_idle && driver.renders_in_flight() == 0 {
                 plan.stop();
             }
         }
@@ -514,9 +518,6 @@ struct WorkerEpochs {
     max_records: usize,
     max_record_bytes: usize,
     names: TopicNames,
-    /// Milliseconds from `started` to the last message any worker read.
-    activity: Arc<AtomicU64>,
-    started: Instant,
     phase: Phase,
     /// New messages read while rebuilding, one per paused partition.
     held: Vec<InputMessage>,
@@ -600,8 +601,6 @@ impl WorkerEpochs {
                 Ok(None) => {}
                 Ok(Some(message)) => {
                     count += 1;
-                    let since_start = self.started.elapsed().as_millis() as u64;
-                    self.activity.fetch_max(since_start, Ordering::Relaxed);
                     if self.phase == Phase::Rebuilding && !message.rebuild {
                         if let Err(error) =
                             self.reader.pause(message.topic, message.partition, &self.names)
