@@ -15,8 +15,8 @@
 //! - the engine: `reeltime run`, timed from its start until its consumer group's committed
 //!   offsets reach the end of every input (the last epoch's transaction, outputs included, is
 //!   committed), then stopped with SIGTERM; its CPU time and peak RSS come from `/proc` at
-//!   that moment. (Not `--until-idle`: the engine's idle clock runs while its workers wait for
-//!   a busy sink, so one long epoch ends the run early.)
+//!   that moment. (Not `--until-idle`, so that neither the idle wait nor the engine's rule
+//!   for idleness enters the measure.)
 //!
 //! Goal: the engine's rate at least 0.5x the bare consumer's (not done below 0.3x).
 //!

@@ -152,11 +152,8 @@ struct Sample {
     /// Records in the input topics (setup included) and the engine's committed offsets.
     held: i64,
     committed: i64,
-    /// Live epochs so far, and the slowest in this interval: closed to published, and
-    /// published to recorded (the logs and the output files due), in ms.
+    /// Live epochs since the stream started.
     epochs: u64,
-    slowest_epoch_ms: f64,
-    slowest_record_ms: f64,
     rss_kib: u64,
     /// Whether the producer was still sending.
     streaming: bool,
@@ -234,6 +231,7 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
     let interval = Duration::from_secs(options.soak_sample_seconds);
     let mut stats = EpochStatsTail::new(&stats_path);
     let setup_epochs = stats.new_epochs().len();
+    let live_records = log.live.len() as u64;
     let produced = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let stream_started = Instant::now();
@@ -252,13 +250,10 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
         held: setup_records,
         committed: setup_records,
         epochs: 0,
-        slowest_epoch_ms: 0.0,
-        slowest_record_ms: 0.0,
         rss_kib: setup_rss_kib,
         streaming: true,
     }];
     let mut stream_time = None;
-    let mut stream_ended_at = None;
     println!(
         "{:>7} {:>10} {:>10} {:>10} {:>9} {:>7} {:>8} {:>9} {:>10} {:>10} {:>8}",
         "t s",
@@ -275,24 +270,36 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
     );
     println!(
         "  (lag: records in the input topics not yet committed by the engine; in rec/s: \
-         committed per second since the last sample; epoch ms: the slowest epoch since then, \
+         committed per second since the last row; epoch ms: the slowest epoch since then, \
          closed to published; record ms: the slowest writing of logs and output files)"
     );
+    // While the stream runs, a sample every interval; then every 250 ms until the engine has
+    // caught up (a row is printed every interval and at the end).
+    let drain_step = Duration::from_millis(250);
+    let mut printed = (0.0, setup_records);
+    // The slowest epoch and recording since the last printed row.
+    let mut slowest = (0.0f64, 0.0f64);
     let caught_up = loop {
-        // The next point of the grid, at least half an interval after the last sample (a
-        // point missed while the machine was busy is skipped).
-        let ticks = stream_started.elapsed().as_secs_f64() / interval.as_secs_f64();
-        let last = samples.last().map_or(0.0, |s| s.t);
-        let due = (interval.as_secs_f64() * (ticks.floor() + 1.0))
-            .max(last + interval.as_secs_f64() / 2.0);
+        let streaming = produced.load(Ordering::Relaxed) < live_records;
+        let now = stream_started.elapsed().as_secs_f64();
+        let due = if streaming {
+            // The next point of the grid, at least half an interval after the last sample (a
+            // point missed while the machine was busy is skipped).
+            let ticks = now / interval.as_secs_f64();
+            let last = samples.last().map_or(0.0, |s| s.t);
+            (interval.as_secs_f64() * (ticks.floor() + 1.0))
+                .max(last + interval.as_secs_f64() / 2.0)
+        } else {
+            now + drain_step.as_secs_f64()
+        };
         thread::sleep(Duration::from_secs_f64(due).saturating_sub(stream_started.elapsed()));
-        let t = stream_started.elapsed().as_secs_f64();
         if let Some(finished) = stream.take_if(|s| s.is_finished()) {
             stream_time = Some(join(finished));
-            stream_ended_at = Some(stream_started.elapsed().as_secs_f64());
         }
         // Committed first: the end offsets read after it can only be later, so the lag >= 0.
+        let t = stream_started.elapsed().as_secs_f64();
         let committed = total_committed(&offsets, &prefix);
+        let produced_now = produced.load(Ordering::Relaxed);
         let held: i64 = input_end_offsets(&options.brokers, &prefix).values().sum();
         let new = stats.new_epochs();
         epochs += new.len() as u64;
@@ -303,37 +310,39 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
             .iter()
             .map(|e| (e.recorded_us - e.published_us) as f64 / 1000.0)
             .fold(0.0, f64::max);
+        slowest = (slowest.0.max(slowest_epoch_ms), slowest.1.max(slowest_record_ms));
         let Some((rss_kib, _)) = memory_kib(pid) else { break false };
         let sample = Sample {
             t,
-            produced: produced.load(Ordering::Relaxed),
+            produced: produced_now,
             held,
             committed,
             epochs,
-            slowest_epoch_ms,
-            slowest_record_ms,
             rss_kib,
-            streaming: stream_time.is_none(),
+            streaming: produced_now < live_records,
         };
-        let rate_in = samples
-            .last()
-            .map_or(0.0, |last| (sample.committed - last.committed) as f64 / (sample.t - last.t));
-        println!(
-            "{:>7.1} {:>10} {:>10} {:>10} {:>9} {:>7.2} {:>8} {:>9.0} {:>10.1} {:>10.1} {:>8.0}{}",
-            sample.t,
-            sample.produced,
-            sample.held,
-            sample.committed,
-            sample.lag(),
-            sample.lag() as f64 / options.soak_rate as f64,
-            sample.epochs,
-            rate_in,
-            sample.slowest_epoch_ms,
-            sample.slowest_record_ms,
-            sample.rss_kib as f64 / 1024.0,
-            if sample.streaming { "" } else { "  (stream ended)" }
-        );
-        let done = !sample.streaming && sample.lag() == 0;
+        let done = !sample.streaming && stream_time.is_some() && sample.lag() == 0;
+        if sample.streaming || done || t >= printed.0 + interval.as_secs_f64() {
+            let rate_in = (sample.committed - printed.1) as f64 / (sample.t - printed.0);
+            println!(
+                "{:>7.1} {:>10} {:>10} {:>10} {:>9} {:>7.2} {:>8} {:>9.0} {:>10.1} {:>10.1} \
+                 {:>8.0}{}",
+                sample.t,
+                sample.produced,
+                sample.held,
+                sample.committed,
+                sample.lag(),
+                sample.lag() as f64 / options.soak_rate as f64,
+                sample.epochs,
+                rate_in,
+                slowest.0,
+                slowest.1,
+                sample.rss_kib as f64 / 1024.0,
+                if sample.streaming { "" } else { "  (stream ended)" }
+            );
+            printed = (sample.t, sample.committed);
+            slowest = (0.0, 0.0);
+        }
         samples.push(sample);
         if done {
             break true;
@@ -342,7 +351,7 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
             println!("soak: the engine exited; its stderr is in {}", stderr.display());
             break false;
         }
-        let draining_for = stream_ended_at.map(|at| stream_started.elapsed().as_secs_f64() - at);
+        let draining_for = stream_time.map(|time| t - time.as_secs_f64());
         if draining_for.is_some_and(|s| s > DRAIN_LIMIT.as_secs_f64()) {
             println!(
                 "soak: the engine did not catch up within {DRAIN_LIMIT:?} of the stream's end"
@@ -374,7 +383,7 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
     for line in summary.lines() {
         println!("  engine: {line}");
     }
-    report_lag(&samples, options, stream_ended_at, caught_up);
+    report_lag(&samples, options, stream_time.as_secs_f64(), caught_up);
     let retained = samples.last().map_or(0, |s| s.committed);
     report_memory(setup_rss_kib, setup_records, end_rss_kib, end_hwm_kib, retained);
     let equal = compare_with_process(options, &prefix, &ids, dir);
@@ -384,7 +393,7 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
 /// Whether the lag stayed bounded: the first and the last stretch of the stream (a minute,
 /// or a quarter of a shorter stream; the first without the sample at its start), the largest
 /// lag, and the catch-up at the end.
-fn report_lag(samples: &[Sample], options: &Options, ended_at: Option<f64>, caught_up: bool) {
+fn report_lag(samples: &[Sample], options: &Options, ended_at: f64, caught_up: bool) {
     let streaming: Vec<&Sample> = samples.iter().filter(|s| s.streaming).collect();
     let (Some(first), Some(last)) = (streaming.first(), streaming.last()) else {
         println!("  lag: no sample while the stream ran");
@@ -402,10 +411,7 @@ fn report_lag(samples: &[Sample], options: &Options, ended_at: Option<f64>, caug
     let worst = streaming.iter().max_by_key(|s| s.lag()).expect("not empty");
     let rate = options.soak_rate as f64;
     let taken = (last.committed - first.committed) as f64 / (last.t - first.t).max(1e-9);
-    let drain = ended_at.and_then(|ended| {
-        let done = samples.iter().find(|s| !s.streaming && s.lag() == 0)?;
-        Some(done.t - ended)
-    });
+    let drain = caught_up.then(|| samples.last().map_or(0.0, |s| s.t) - ended_at);
     println!(
         "  lag (records not yet committed; in seconds of input at {rate:.0}/s): largest {} \
          ({:.2} s) at {:.0} s; first {window:.0} s: max {first_max} ({:.2} s), mean {first_mean:.0}; \
@@ -417,7 +423,8 @@ fn report_lag(samples: &[Sample], options: &Options, ended_at: Option<f64>, caug
         last_max as f64 / rate,
     );
     println!(
-        "  committed while streaming: {taken:.0} records/s; caught up {} after the stream ended",
+        "  committed while streaming: {taken:.0} records/s; caught up (lag 0, polled every 250 ms) \
+         {} after the last record was queued at {ended_at:.1} s",
         match drain {
             Some(seconds) => format!("{seconds:.1} s"),
             None => "never (within the drain limit)".to_owned(),
