@@ -8,7 +8,7 @@
 //! the segment, since a track a detection names is a track of the segment view even when the
 //! detection has no attributes.
 
-use std::collections::BTreeMap;
+use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 
@@ -27,11 +27,27 @@ pub enum FeatureChange {
     Track(Track, isize),
 }
 
+/// Moves the count of `key` by `delta`; returns `+1` when it rose from zero and `-1` when it
+/// fell to zero, the only moves that change what is shown.
+fn step<K: Copy + Hash + Eq>(counts: &mut FxHashMap<K, u32>, key: K, delta: i32) -> Option<isize> {
+    let count = counts.entry(key).or_insert(0);
+    let was = *count;
+    *count = count.checked_add_signed(delta).expect("what is counted out was counted in");
+    match (was, *count) {
+        (0, 1) => Some(1),
+        (1, 0) => {
+            counts.remove(&key);
+            Some(-1)
+        }
+        _ => None,
+    }
+}
+
 /// The counted features of one segment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentFeatures {
     counts: FxHashMap<TrackFeature, u32>,
-    tracks: BTreeMap<Track, u32>,
+    tracks: FxHashMap<Track, u32>,
 }
 
 impl SegmentFeatures {
@@ -45,16 +61,8 @@ impl SegmentFeatures {
     ) {
         for feature in features {
             let key = (track, feature);
-            let count = self.counts.entry(key).or_insert(0);
-            let was = *count;
-            *count = count.checked_add_signed(delta).expect("a data point leaves only once");
-            match (was, *count) {
-                (0, 1) => changes.push(FeatureChange::Feature(key, 1)),
-                (1, 0) => {
-                    self.counts.remove(&key);
-                    changes.push(FeatureChange::Feature(key, -1));
-                }
-                _ => {}
+            if let Some(diff) = step(&mut self.counts, key, delta) {
+                changes.push(FeatureChange::Feature(key, diff));
             }
         }
     }
@@ -63,16 +71,8 @@ impl SegmentFeatures {
     pub fn count_detection(&mut self, key: &DetKey, delta: i32, changes: &mut Vec<FeatureChange>) {
         self.count(key.track, Feature::of(key.plugin, key.attrs), delta, changes);
         if let Some(track) = key.track {
-            let count = self.tracks.entry(track).or_insert(0);
-            let was = *count;
-            *count = count.checked_add_signed(delta).expect("a detection leaves only once");
-            match (was, *count) {
-                (0, 1) => changes.push(FeatureChange::Track(track, 1)),
-                (1, 0) => {
-                    self.tracks.remove(&track);
-                    changes.push(FeatureChange::Track(track, -1));
-                }
-                _ => {}
+            if let Some(diff) = step(&mut self.tracks, track, delta) {
+                changes.push(FeatureChange::Track(track, diff));
             }
         }
     }
