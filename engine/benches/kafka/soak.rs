@@ -321,7 +321,11 @@ pub fn soak(options: &Options, dir: &Path) -> bool {
             rss_kib,
             streaming: produced_now < live_records,
         };
-        let done = !sample.streaming && stream_time.is_some() && sample.lag() == 0;
+        // Caught up: every record queued, held by the broker and committed by the engine (the
+        // producer thread may still be tearing down).
+        let done = !sample.streaming
+            && sample.held == setup_records + live_records as i64
+            && sample.lag() == 0;
         if sample.streaming || done || t >= printed.0 + interval.as_secs_f64() {
             let rate_in = (sample.committed - printed.1) as f64 / (sample.t - printed.0);
             println!(
@@ -411,7 +415,9 @@ fn report_lag(samples: &[Sample], options: &Options, ended_at: f64, caught_up: b
     let worst = streaming.iter().max_by_key(|s| s.lag()).expect("not empty");
     let rate = options.soak_rate as f64;
     let taken = (last.committed - first.committed) as f64 / (last.t - first.t).max(1e-9);
-    let drain = caught_up.then(|| samples.last().map_or(0.0, |s| s.t) - ended_at);
+    // At most the polling step late; never before the end (the producer's clock starts a
+    // little after the bench's).
+    let drain = caught_up.then(|| (samples.last().map_or(0.0, |s| s.t) - ended_at).max(0.0));
     println!(
         "  lag (records not yet committed; in seconds of input at {rate:.0}/s): largest {} \
          ({:.2} s) at {:.0} s; first {window:.0} s: max {first_max} ({:.2} s), mean {first_mean:.0}; \
