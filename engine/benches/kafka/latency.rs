@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use rdkafka::producer::Producer;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
 use crate::common::{
@@ -32,6 +34,9 @@ const PROBE_REPLAY: &str = "probe-replay";
 const PROBE_INTERVAL: Duration = Duration::from_millis(50);
 /// Background matches.
 const LATENCY_MATCHES: usize = 10;
+/// The bare transactions the committing step is compared with: how many, and their size.
+const BARE_TRANSACTIONS: usize = 30;
+const BARE_MESSAGES: usize = 100;
 /// Background load before the first probe, so the engine is in its steady state.
 const WARMUP: Duration = Duration::from_secs(3);
 /// How long after the last probe its view may still arrive.
@@ -308,6 +313,7 @@ pub fn latency(options: &Options, dir: &Path) {
     );
     report_latency(&probes, options);
     report_epochs(&epochs, probing_from_us, probing_until_us);
+    bare_transactions(&options.brokers);
     let missing = options.probes - probes.len();
     if missing > 0 {
         println!("  {missing} of {} probes never showed within {PROBE_GRACE:?}", options.probes);
@@ -451,5 +457,79 @@ fn report_epochs(epochs: &BTreeMap<u64, EpochStat>, from_us: i64, until_us: i64)
         quantile(&mut commit, 0.99),
         quantile(&mut record, 0.5),
         quantile(&mut record, 0.99),
+    );
+}
+
+/// The floor of the committing step: Kafka transactions of `BARE_MESSAGES` messages of 500
+/// bytes and one offset commit each, by a bare transactional `BaseProducer` on this broker,
+/// two ways. As the engine's sink does it, `commit_transaction` right after the sends:
+/// rust-rdkafka's `commit_transaction` flushes first, and its flush waits for the deliveries
+/// in `poll` calls of up to 100 ms that do not return when the deliveries arrive. And with
+/// the delivery reports served first by 1 ms polls, so that the flush finds nothing to wait
+/// for.
+fn bare_transactions(brokers: &str) {
+    let prefix = unique_prefix("transactions");
+    create_topics(brokers, &prefix);
+    let topic = format!("{prefix}replays");
+    let payload = "x".repeat(500);
+    let group: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{prefix}group"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let group = group.group_metadata().expect("the group's metadata");
+    let timeout = Duration::from_secs(30);
+    let mut results = Vec::new();
+    for (way, serve_reports_first) in
+        [("commit_transaction after the sends", false), ("delivery reports served first", true)]
+    {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("transactional.id", format!("{prefix}{serve_reports_first}"))
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .create()
+            .expect("a transactional producer");
+        producer.init_transactions(timeout).expect("the transactional id is registered");
+        let mut times = Vec::with_capacity(BARE_TRANSACTIONS);
+        for round in 0..BARE_TRANSACTIONS {
+            let started = Instant::now();
+            producer.begin_transaction().expect("a transaction begins");
+            for index in 0..BARE_MESSAGES {
+                let key = format!("replay-{index}");
+                producer
+                    .send(BaseRecord::to(&topic).key(&key).payload(&payload))
+                    .expect("the message is queued");
+            }
+            let mut offsets = TopicPartitionList::new();
+            offsets
+                .add_partition_offset(
+                    &format!("{prefix}detections"),
+                    0,
+                    Offset::Offset(round as i64 + 1),
+                )
+                .expect("a partition");
+            producer
+                .send_offsets_to_transaction(&offsets, &group, timeout)
+                .expect("the offsets join the transaction");
+            if serve_reports_first {
+                let deadline = Instant::now() + timeout;
+                while producer.in_flight_count() > 0 && Instant::now() < deadline {
+                    producer.poll(Duration::from_millis(1));
+                }
+            }
+            producer.commit_transaction(timeout).expect("the transaction commits");
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            thread::sleep(PROBE_INTERVAL);
+        }
+        results.push((way, quantile(&mut times, 0.5), quantile(&mut times, 0.99)));
+    }
+    let text: Vec<String> =
+        results.iter().map(|(way, p50, p99)| format!("{way} {p50:.1} / {p99:.1}")).collect();
+    println!(
+        "  the floor of committing: {BARE_TRANSACTIONS} bare transactions of {BARE_MESSAGES} \
+         messages and an offset commit, ms p50 / p99: {}",
+        text.join("; ")
     );
 }
