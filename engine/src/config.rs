@@ -51,7 +51,7 @@ max_record_bytes = 1048576
 # Exit cleanly once every input has been idle (and read to its end) for this many seconds;
 # 0 runs until stopped (SIGTERM or Ctrl-C finish the current epoch, then exit).
 until_idle_seconds = 0
-# Append the timings of every live epoch (closed, computed, published, recorded) to this
+# Append the timings of every live epoch (closed, dataflow, computed, published, recorded) to this
 # file as JSON lines; empty: none.
 epoch_stats_file = ""
 
@@ -235,6 +235,7 @@ pub fn load(
         check_keys(&defaults, &layer.table, &mut Vec::new(), &layer.name)?;
         merge(&mut merged, layer.table);
     }
+    client_settings_as_text(&mut merged);
     let config: Config = serde_path_to_error::deserialize(Value::Table(merged))
         .map_err(|e| ConfigError::Invalid(format!("{}: {}", e.path(), e.inner().message())))?;
     config.validate()?;
@@ -259,6 +260,21 @@ fn env_value(text: &str) -> Value {
     match parsed {
         Some(value @ (Value::Integer(_) | Value::Float(_) | Value::Boolean(_))) => value,
         _ => Value::String(text.to_owned()),
+    }
+}
+
+/// librdkafka takes every setting as text, so `"linger.ms" = 5` in a file, or `5` in an
+/// environment variable (read as a number), is the setting `"5"`.
+fn client_settings_as_text(merged: &mut Table) {
+    let client = merged
+        .get_mut("kafka")
+        .and_then(Value::as_table_mut)
+        .and_then(|kafka| kafka.get_mut("client"))
+        .and_then(Value::as_table_mut);
+    for (_, value) in client.into_iter().flat_map(|client| client.iter_mut()) {
+        if matches!(value, Value::Integer(_) | Value::Float(_) | Value::Boolean(_)) {
+            *value = Value::String(value.to_string());
+        }
     }
 }
 
@@ -444,6 +460,17 @@ mod tests {
         assert!(error.contains("engine.workers must be at least 1"), "{error}");
         let error = load(Some(file("[kafka\n").path()), vec![], vec![]).unwrap_err().to_string();
         assert!(error.contains("not valid TOML"), "{error}");
+    }
+
+    #[test]
+    fn numeric_client_settings_are_passed_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reeltime.toml");
+        std::fs::write(&file, "[kafka.client]\n\"linger.ms\" = 5\n").unwrap();
+        let vars = [("REELTIME__KAFKA__CLIENT__BATCH_SIZE".to_owned(), "65536".to_owned())];
+        let config = load(Some(&file), vars, Vec::new()).unwrap();
+        assert_eq!(config.kafka.client["linger.ms"], "5");
+        assert_eq!(config.kafka.client["batch.size"], "65536");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! How long the live epochs of `reeltime run` took, step by step: what an operator looks at
 //! to see where the time from a record's arrival to its outputs goes.
 //!
-//! Each live epoch has four moments, as wall-clock time: the last of its workers **closed**
-//! it (stopped reading its input); the sink thread had its rows, **computed** (later than the
-//! dataflow's own finish when the sink was still busy with the previous epoch); its Kafka
-//! transaction was **published** (committed); its logs and due files were **recorded**. With
+//! Each live epoch has five moments, as wall-clock time: the last of its workers **closed**
+//! it (stopped reading its input); the dataflow was through with it (**dataflow**); the sink
+//! thread took its rows, **computed** (later than the dataflow when the sink was still busy
+//! with the previous epoch); its Kafka transaction was **published** (committed); its logs and
+//! the files due were **recorded**. With
 //! `engine.epoch_stats_file` set, each epoch is appended to that file as one JSON line
 //! ([`EpochTiming`]); the run's summary gives their medians and 99th percentiles
 //! ([`TimingSummary`]).
@@ -22,6 +23,8 @@ pub struct EpochTiming {
     pub records: u64,
     /// When the last worker closed it.
     pub closed_us: u64,
+    /// When the dataflow was through with it.
+    pub dataflow_us: u64,
     /// When the sink thread had its rows.
     pub computed_us: u64,
     /// When its transaction was committed (the same as `computed_us` when it had nothing to
@@ -41,8 +44,11 @@ pub fn unix_us(time: SystemTime) -> u64 {
 pub struct TimingSummary {
     /// Live epochs.
     pub epochs: usize,
-    /// Closed to computed: the dataflow (and any wait for the sink), median and p99.
-    pub compute: (Duration, Duration),
+    /// Closed to through the dataflow, median and p99.
+    pub dataflow: (Duration, Duration),
+    /// Through the dataflow to taken by the sink: the wait for the sink, busy with the epoch
+    /// before.
+    pub sink_wait: (Duration, Duration),
     /// Computed to published: the Kafka transaction.
     pub publish: (Duration, Duration),
     /// Published to recorded: the logs and files.
@@ -60,7 +66,8 @@ impl TimingSummary {
         };
         TimingSummary {
             epochs: timings.len(),
-            compute: step(|t| t.closed_us, |t| t.computed_us),
+            dataflow: step(|t| t.closed_us, |t| t.dataflow_us),
+            sink_wait: step(|t| t.dataflow_us, |t| t.computed_us),
             publish: step(|t| t.computed_us, |t| t.published_us),
             record: step(|t| t.published_us, |t| t.recorded_us),
         }
@@ -85,6 +92,7 @@ mod tests {
             epoch,
             records: 1,
             closed_us: 1_000,
+            dataflow_us: 1_000 + compute_us / 2,
             computed_us: 1_000 + compute_us,
             published_us: 1_000 + compute_us + publish_us,
             recorded_us: 1_000 + compute_us + publish_us + 10,
@@ -96,7 +104,8 @@ mod tests {
         let timings: Vec<EpochTiming> = (0..100).map(|i| timing(i, i + 1, 2 * (i + 1))).collect();
         let summary = TimingSummary::of(&timings);
         assert_eq!(summary.epochs, 100);
-        assert_eq!(summary.compute, (Duration::from_micros(50), Duration::from_micros(99)));
+        assert_eq!(summary.dataflow, (Duration::from_micros(25), Duration::from_micros(49)));
+        assert_eq!(summary.sink_wait, (Duration::from_micros(25), Duration::from_micros(50)));
         assert_eq!(summary.publish, (Duration::from_micros(100), Duration::from_micros(198)));
         assert_eq!(summary.record, (Duration::from_micros(10), Duration::from_micros(10)));
         assert_eq!(TimingSummary::of(&[]), TimingSummary::default());

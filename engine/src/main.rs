@@ -332,10 +332,12 @@ fn run_service(
     if t.epochs > 0 {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{} live epochs, median / p99 ms: computed {:.1} / {:.1}, published {:.1} / {:.1}, recorded {:.1} / {:.1}",
+            "{} live epochs, median / p99 ms: dataflow {:.1} / {:.1}, waiting for the sink {:.1} / {:.1}, published {:.1} / {:.1}, recorded {:.1} / {:.1}",
             t.epochs,
-            ms(t.compute.0),
-            ms(t.compute.1),
+            ms(t.dataflow.0),
+            ms(t.dataflow.1),
+            ms(t.sink_wait.0),
+            ms(t.sink_wait.1),
             ms(t.publish.0),
             ms(t.publish.1),
             ms(t.record.0),

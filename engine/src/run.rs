@@ -185,6 +185,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let options = RunOptions { workers, epochs_ahead: 1, pipelined: true };
     harness::run(options, source, |closed| {
         let computed = SystemTime::now();
+        let dataflow_finished = closed.finished;
         let epoch = closed.epoch;
         last_epoch = epoch;
         let live = plan.is_live(epoch);
@@ -240,6 +241,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 epoch,
                 records: records + rejected.len() as u64,
                 closed_us: unix_us(closed_at),
+                dataflow_us: unix_us(dataflow_finished),
                 computed_us: unix_us(computed),
                 published_us: unix_us(published),
                 recorded_us: unix_us(SystemTime::now()),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use timely::communication::allocator::thread::Thread;
 use timely::communication::Allocator;
@@ -57,6 +57,8 @@ pub struct EpochRows<X> {
     pub rows: Vec<RowChange>,
     /// The side payloads of every worker for this epoch.
     pub side: Vec<X>,
+    /// When the last worker was through with the epoch (the dataflow's part of it done).
+    pub finished: SystemTime,
 }
 
 /// A worker's source: given `(index, peers)`, its epochs in order.
@@ -183,12 +185,21 @@ where
     let mut next = 0;
     for rows in receiver {
         let epoch = rows.epoch;
-        let entry = pending
-            .entry(epoch)
-            .or_insert_with(|| (0, EpochRows { epoch, rows: Vec::new(), side: Vec::new() }));
+        let entry = pending.entry(epoch).or_insert_with(|| {
+            (
+                0,
+                EpochRows {
+                    epoch,
+                    rows: Vec::new(),
+                    side: Vec::new(),
+                    finished: SystemTime::UNIX_EPOCH,
+                },
+            )
+        });
         entry.0 += 1;
         entry.1.rows.extend(rows.rows);
         entry.1.side.extend(rows.side);
+        entry.1.finished = entry.1.finished.max(rows.finished);
         while pending.get(&next).is_some_and(|(count, _)| *count == workers) {
             let (_, rows) = pending.remove(&next).expect("checked above");
             on_epoch(rows);
@@ -239,7 +250,7 @@ fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(Epo
         control.advance_to(epoch + 1);
         worker.step_while(|| probe.less_than(&(epoch + 1)));
         let rows = std::mem::take(&mut *captured.borrow_mut());
-        deliver(EpochRows { epoch, rows, side: epoch_input.side });
+        deliver(EpochRows { epoch, rows, side: epoch_input.side, finished: SystemTime::now() });
     }
 }
 
