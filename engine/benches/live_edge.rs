@@ -145,7 +145,6 @@ fn main() {
             export: Default::default(),
             progress: false,
             write_every: Some(Duration::from_secs(5)),
-            write_budget: Some(Duration::from_millis(25)),
         },
     )
     .unwrap();

@@ -9,8 +9,9 @@
 //!    the render sink plans what to cut or render from that and from the chunks the read model
 //!    holds (it keeps no copy of the inputs), and hands back what it finished.
 //! 2. The mode publishes what it publishes (Kafka), then [`Driver::record`] appends the
-//!    epoch's notifications and dead letters to their logs, and, when the write interval has
-//!    passed, writes the files of what changed since the last write ([`LayoutWriter`]).
+//!    epoch's notifications and dead letters to their logs. The views and exports of what
+//!    changed are written every write interval by the [`FileWriter`] on a thread of its own,
+//!    from a copy of the read model fed the same rows, so no epoch waits for them.
 //! 3. [`Driver::drain`] and [`Driver::finish`] end a run: renders finish, the last changes
 //!    are written, and the tables are made from the exports.
 //!
@@ -19,8 +20,8 @@
 //! hands the whole state to the render sink and marks every file, so the directory agrees
 //! with the views again without anything being rendered twice.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -32,7 +33,8 @@ use reeltime_operators::rows::RowChange;
 use reeltime_schemas::document::NotificationDoc;
 
 use crate::export::ExportOptions;
-use crate::output::{EpochLogs, LayoutWriter, Rejected};
+use crate::file_writer::{FileWriter, MediaUpdate};
+use crate::output::{EpochLogs, LayoutWriter, Rejected, RenderedMedia};
 use crate::render_sink::{RenderConfig, RenderSink, Rendered};
 
 /// How a run's epochs are sunk.
@@ -45,11 +47,9 @@ pub struct DriverOptions {
     pub export: ExportOptions,
     /// Show the render sink's progress on standard error.
     pub progress: bool,
-    /// Write the files of what changed at most this often; `None`: only when the run ends.
+    /// Write the files of what changed this often, on a thread of their own
+    /// ([`FileWriter`]); `None`: only when the run ends.
     pub write_every: Option<Duration>,
-    /// Spend at most this long on the files after one epoch (what is left waits for the next
-    /// epoch); `None`: no limit.
-    pub write_budget: Option<Duration>,
 }
 
 /// What a live epoch changed, for the mode to publish.
@@ -73,11 +73,7 @@ pub struct Driver {
     layout: LayoutWriter,
     render: Option<RenderSink>,
     export: ExportOptions,
-    write_every: Option<Duration>,
-    write_budget: Option<Duration>,
-    last_write: Instant,
-    /// A write of what changed is under way, spread over epochs by the write budget.
-    writing: bool,
+    writer: Option<FileWriter>,
     /// Epochs were rebuilt and no live epoch has closed since.
     rebuilt: bool,
     notifications: u64,
@@ -90,6 +86,10 @@ impl Driver {
             Some(config) => Some(RenderSink::new(out.root(), config, options.progress)?),
             None => None,
         };
+        let writer = match options.write_every {
+            Some(every) => Some(FileWriter::start(out.clone(), options.export, every)?),
+            None => None,
+        };
         Ok(Driver {
             logs: EpochLogs::open(&out)?,
             out,
@@ -97,10 +97,7 @@ impl Driver {
             layout: LayoutWriter::default(),
             render,
             export: options.export,
-            write_every: options.write_every,
-            write_budget: options.write_budget,
-            last_write: Instant::now(),
-            writing: false,
+            writer,
             rebuilt: false,
             notifications: 0,
         })
@@ -111,14 +108,19 @@ impl Driver {
         &self.model
     }
 
-    /// The read model, to restore replay versions after a rebuild.
-    pub fn model_mut(&mut self) -> &mut ReadModel {
-        &mut self.model
+    /// Takes the replay versions last published (after a restart rebuilt the state): the next
+    /// change of a replay gets the version after its published one.
+    pub fn restore_versions(&mut self, published: BTreeMap<String, u64>) -> Result<()> {
+        if let Some(writer) = &self.writer {
+            writer.restore_versions(published.clone())?;
+        }
+        self.model.restore_versions(published);
+        Ok(())
     }
 
-    /// The render sink, when rendering.
-    pub fn render(&self) -> Option<&RenderSink> {
-        self.render.as_ref()
+    /// What was rendered, when rendering, for the documents.
+    pub fn media(&self) -> Option<&dyn RenderedMedia> {
+        self.render.as_ref().map(|render| render as &dyn RenderedMedia)
     }
 
     /// Notifications written to the log so far (rejections and render outcomes included).
@@ -128,52 +130,54 @@ impl Driver {
 
     /// Applies an epoch of inputs that were published before (a restart rebuilding its
     /// state): the read model only.
-    pub fn rebuild(&mut self, rows: Vec<RowChange>) {
+    pub fn rebuild(&mut self, rows: Vec<RowChange>) -> Result<()> {
+        if let Some(writer) = &self.writer {
+            writer.epoch(rows.clone(), MediaUpdate::default())?;
+        }
         self.model.apply(rows);
         self.rebuilt = true;
+        Ok(())
     }
 
     /// Applies a live epoch and plans its renders; see the module documentation.
     pub fn close(&mut self, epoch: Epoch, rows: Vec<RowChange>) -> Result<Closed> {
+        let for_writer = self.writer.as_ref().map(|_| rows.clone());
         let changes = self.model.apply(rows);
         self.layout.mark(&changes);
-        let everything = std::mem::take(&mut self.rebuilt).then(|| {
+        let rebuilt = std::mem::take(&mut self.rebuilt);
+        if rebuilt {
             self.layout.mark_all();
-            everything(&self.model)
-        });
+            if let Some(writer) = &self.writer {
+                writer.mark_all()?;
+            }
+        }
+        let everything = rebuilt.then(|| everything(&self.model));
         let mut closed = Closed { changes, ..Closed::default() };
         if let Some(render) = self.render.as_mut() {
             render.plan(epoch, &self.model, everything.as_ref().unwrap_or(&closed.changes))?;
             render.poll(&self.model)?;
             self.take_rendered(&mut closed);
         }
+        if let (Some(writer), Some(rows)) = (&self.writer, for_writer) {
+            let media = match &self.render {
+                Some(render) => {
+                    MediaUpdate::of(render, &closed.rendered_segments, &closed.rendered_replays)
+                }
+                None => MediaUpdate::default(),
+            };
+            writer.epoch(rows, media)?;
+        }
         Ok(closed)
     }
 
-    /// Records a closed epoch in the files: its dead letters and notifications, and the
-    /// views of what changed when the write interval has passed.
+    /// Records a closed epoch in the logs: its dead letters and notifications (the views
+    /// and exports are the file writer's, or the end's).
     pub fn record(&mut self, epoch: Epoch, rejected: &[Rejected], closed: &Closed) -> Result<()> {
         self.logs.append(epoch, rejected, &closed.changes.notifications)?;
         self.logs.append_notifications(&closed.rendered)?;
         self.logs.flush()?;
         self.notifications +=
             (rejected.len() + closed.changes.notifications.len() + closed.rendered.len()) as u64;
-        if self.writing || self.write_every.is_some_and(|every| self.last_write.elapsed() >= every)
-        {
-            let deadline = self.write_budget.map(|budget| Instant::now() + budget);
-            self.layout.flush(
-                &self.out,
-                &self.model,
-                self.render.as_ref(),
-                self.export,
-                None,
-                deadline,
-            )?;
-            self.writing = self.layout.is_marked();
-            if !self.writing {
-                self.last_write = Instant::now();
-            }
-        }
         Ok(())
     }
 
@@ -197,6 +201,9 @@ impl Driver {
         self.logs.append_notifications(&drained.rendered)?;
         self.notifications += drained.rendered.len() as u64;
         self.logs.flush()?;
+        if let Some(writer) = self.writer.take() {
+            writer.stop()?;
+        }
         // Everything once more, with the tables made from the exports as they are written.
         let mut tables =
             TableWriter::create(&self.out, &[TableFormat::Arrow, TableFormat::Parquet])
@@ -205,10 +212,9 @@ impl Driver {
         self.layout.flush(
             &self.out,
             &self.model,
-            self.render.as_ref(),
+            self.render.as_ref().map(|render| render as &dyn RenderedMedia),
             self.export,
             Some(&mut tables),
-            None,
         )?;
         tables.commit().with_context(|| format!("writing tables to {:?}", self.out.root()))?;
         Ok(self.render.as_ref().map(RenderSink::rendered).unwrap_or_default())

@@ -39,7 +39,7 @@ use reeltime_schemas::time::Seconds;
 use reeltime_schemas::value::JsonValue;
 use reeltime_schemas::view::{ReplayView, SegmentView};
 
-use crate::render_sink::RenderSink;
+use crate::output::RenderedMedia;
 
 /// How exports are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub fn has_export(model: &ReadModel, event_id: &str) -> bool {
 pub fn write_event_export(
     out: &OutputDir,
     model: &ReadModel,
-    render: Option<&RenderSink>,
+    render: Option<&dyn RenderedMedia>,
     event_id: &str,
     segments: &[SegmentView],
     options: ExportOptions,
@@ -78,7 +78,7 @@ pub fn write_event_export(
 pub fn write_replay_export(
     out: &OutputDir,
     model: &ReadModel,
-    render: Option<&RenderSink>,
+    render: Option<&dyn RenderedMedia>,
     replay_id: &str,
     event: Option<&EventExportDoc>,
     options: ExportOptions,
@@ -175,7 +175,7 @@ fn remove_edls(out: &OutputDir, folder: &Path, edl: &EdlFilesDoc) -> Result<()> 
 /// its `edl` object still empty.
 pub fn event_export(
     model: &ReadModel,
-    render: Option<&RenderSink>,
+    render: Option<&dyn RenderedMedia>,
     event_id: &str,
     segments: &[SegmentView],
 ) -> EventExportDoc {

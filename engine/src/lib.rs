@@ -12,6 +12,8 @@
 //!   the logs and the files after each closed epoch.
 //! - [`epoch_stats`]: how long each live epoch's steps took (`engine.epoch_stats_file`).
 //! - [`export`]: EDLs and JSON exports of every event and replay, from the read model.
+//! - [`file_writer`]: the files of what changed, written on a thread of their own from a
+//!   copy of the read model, so that no epoch waits for them.
 //! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist made into
 //!   highlights.
 //! - [`media_pipeline`]: what the demo and `highlights` share: media ingested and analysed by
@@ -35,6 +37,7 @@ pub mod demo;
 pub mod driver;
 pub mod epoch_stats;
 pub mod export;
+pub mod file_writer;
 pub mod highlights;
 pub mod media_pipeline;
 pub mod output;

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -17,6 +16,7 @@ use reeltime_operators::read_model::{Changes, ReadModel};
 use reeltime_schemas::document::{
     DeadLetterDoc, EventDoc, NotificationDoc, Position, SegmentDoc, SegmentsDoc, SelectionDoc,
 };
+use reeltime_schemas::document::{RenderedReplayDoc, TrackClipsDoc};
 use reeltime_schemas::export::{EventExportDoc, ReplayExportDoc};
 use reeltime_schemas::view::{EventView, Notification, ReplayView, SegmentView};
 use reeltime_schemas::RecordError;
@@ -25,6 +25,31 @@ use crate::export::{
     event_export, has_export, write_event_export, write_replay_export, ExportOptions,
 };
 use crate::render_sink::{failed_chunk, RenderSink};
+
+/// What was rendered of the views, as their documents show it: the render sink's own state,
+/// or a copy of it on the file writer's thread ([`crate::file_writer::MediaCopy`]).
+pub trait RenderedMedia: Sync {
+    /// The rendered clips of a segment, per track.
+    fn segment_clips(&self, event_id: &str, start_ms: u64) -> BTreeMap<String, TrackClipsDoc>;
+    /// The rendering of a replay's current clip list, when it asks for one.
+    fn replay_rendered(&self, replay_id: &str) -> Option<RenderedReplayDoc>;
+    /// An event's playlists, by track.
+    fn event_playlists(&self, event_id: &str) -> BTreeMap<String, String>;
+}
+
+impl RenderedMedia for RenderSink {
+    fn segment_clips(&self, event_id: &str, start_ms: u64) -> BTreeMap<String, TrackClipsDoc> {
+        RenderSink::segment_clips(self, event_id, start_ms)
+    }
+
+    fn replay_rendered(&self, replay_id: &str) -> Option<RenderedReplayDoc> {
+        RenderSink::replay_rendered(self, replay_id)
+    }
+
+    fn event_playlists(&self, event_id: &str) -> BTreeMap<String, String> {
+        RenderSink::event_playlists(self, event_id)
+    }
+}
 
 /// An input record that was rejected, with where it was.
 #[derive(Debug)]
@@ -160,16 +185,14 @@ impl LayoutWriter {
 
     /// Writes the views and exports of everything marked, with what `render` made of it; with
     /// `tables`, adds every export written to them (mark everything first, so that the tables
-    /// are whole). With a `deadline`, no event is begun after it: what is left stays marked for
-    /// the next flush, so a live run never spends long on its files between two epochs.
+    /// are whole).
     pub fn flush(
         &mut self,
         out: &OutputDir,
         model: &ReadModel,
-        render: Option<&RenderSink>,
+        render: Option<&dyn RenderedMedia>,
         options: ExportOptions,
         mut tables: Option<&mut TableWriter>,
-        deadline: Option<Instant>,
     ) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         let mut replays = std::mem::take(&mut self.replays);
@@ -208,9 +231,8 @@ impl LayoutWriter {
             })
             .collect();
         let context = WriteContext { out, model, render, options };
-        let done = in_parallel(
+        in_parallel(
             &work,
-            deadline,
             |item| context.write(item),
             |written: Written| {
                 if let Some(tables) = tables.as_deref_mut() {
@@ -223,14 +245,7 @@ impl LayoutWriter {
                 }
                 Ok(())
             },
-        )?;
-        for left in &work[done..] {
-            if left.marked {
-                self.events.insert(left.event_id.clone());
-            }
-            self.replays.extend(left.replays.iter().cloned());
-        }
-        Ok(())
+        )
     }
 }
 
@@ -254,7 +269,7 @@ struct Written {
 struct WriteContext<'a> {
     out: &'a OutputDir,
     model: &'a ReadModel,
-    render: Option<&'a RenderSink>,
+    render: Option<&'a dyn RenderedMedia>,
     options: ExportOptions,
 }
 
@@ -303,28 +318,21 @@ impl WriteContext<'_> {
 }
 
 /// Runs `write` over `work` on as many threads as there are cores, and hands each result to
-/// `take` on this thread in the order of `work` (the tables want their events in order);
-/// returns how many items, from the first, were done: all of them, or those begun before the
-/// `deadline`.
+/// `take` on this thread in the order of `work` (the tables want their events in order).
 ///
 /// Each thread takes the next item when it is done with one, so results come back nearly in
 /// order and only a few wait to be taken; the first error stops the rest.
 fn in_parallel<W: Sync, R: Send>(
     work: &[W],
-    deadline: Option<Instant>,
     write: impl Fn(&W) -> Result<R> + Sync,
     mut take: impl FnMut(R) -> Result<()>,
-) -> Result<usize> {
-    let past = || deadline.is_some_and(|deadline| Instant::now() >= deadline);
+) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(work.len());
     if threads <= 1 {
-        for (done, item) in work.iter().enumerate() {
-            if past() {
-                return Ok(done);
-            }
+        for item in work {
             take(write(item)?)?;
         }
-        return Ok(work.len());
+        return Ok(());
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -332,12 +340,8 @@ fn in_parallel<W: Sync, R: Send>(
         let (sender, receiver) = mpsc::sync_channel::<(usize, Result<R>)>(threads * 2);
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, failed, write, past) = (&next, &failed, &write, &past);
+            let (next, failed, write) = (&next, &failed, &write);
             scope.spawn(move || loop {
-                // Items are taken in order, so the ones begun are a prefix of `work`.
-                if past() {
-                    break;
-                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= work.len() || failed.load(Ordering::Relaxed) {
                     break;
@@ -360,7 +364,7 @@ fn in_parallel<W: Sync, R: Send>(
                 }
             }
         }
-        Ok(expected)
+        Ok(())
     })
 }
 
@@ -381,7 +385,7 @@ fn write_event_views(
     out: &OutputDir,
     folder: &Path,
     model: &ReadModel,
-    render: Option<&RenderSink>,
+    render: Option<&dyn RenderedMedia>,
     event_id: &str,
     segments: &[SegmentView],
 ) -> Result<()> {
@@ -397,7 +401,11 @@ fn write_event_views(
 }
 
 /// The document of an event view, with its playlists and failed chunks.
-pub fn event_doc(event: &EventView, model: &ReadModel, render: Option<&RenderSink>) -> EventDoc {
+pub fn event_doc(
+    event: &EventView,
+    model: &ReadModel,
+    render: Option<&dyn RenderedMedia>,
+) -> EventDoc {
     let mut doc = EventDoc::from(event);
     if let Some(render) = render {
         doc.playlists = render.event_playlists(&event.event_id);
@@ -411,7 +419,7 @@ pub fn event_doc(event: &EventView, model: &ReadModel, render: Option<&RenderSin
 }
 
 /// The document of a segment view, with its rendered clips.
-pub fn segment_doc(segment: &SegmentView, render: Option<&RenderSink>) -> SegmentDoc {
+pub fn segment_doc(segment: &SegmentView, render: Option<&dyn RenderedMedia>) -> SegmentDoc {
     let mut doc = SegmentDoc::from(segment);
     if let Some(render) = render {
         doc.clips = render.segment_clips(&segment.event_id, segment.start_ms);
@@ -420,7 +428,11 @@ pub fn segment_doc(segment: &SegmentView, render: Option<&RenderSink>) -> Segmen
 }
 
 /// The document of a replay view at a version, with its rendering.
-pub fn selection_doc(view: &ReplayView, version: u64, render: Option<&RenderSink>) -> SelectionDoc {
+pub fn selection_doc(
+    view: &ReplayView,
+    version: u64,
+    render: Option<&dyn RenderedMedia>,
+) -> SelectionDoc {
     let mut doc = SelectionDoc::new(view, version);
     doc.rendered = render.and_then(|r| r.replay_rendered(&view.replay_id));
     doc

@@ -130,7 +130,6 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
             export: options.export,
             progress: options.progress,
             write_every: None,
-            write_budget: None,
         },
     )?;
     let mut summary = Summary::default();

@@ -57,8 +57,8 @@ use crate::decode::decode_compact;
 use crate::driver::{Closed, Driver, DriverOptions};
 use crate::epoch_stats::{unix_us, EpochTiming, TimingSummary};
 use crate::export::ExportOptions;
+use crate::output::RenderedMedia;
 use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
-use crate::render_sink::RenderSink;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -166,8 +166,6 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             export: ExportOptions { drop_frame: config.output.drop_frame },
             progress: false,
             write_every: Some(Duration::from_secs_f64(config.output.write_interval_seconds)),
-            // Half an epoch at most, so the files never hold the next epoch's outputs back.
-            write_budget: Some(Duration::from_millis(config.engine.epoch_ms.div_ceil(2))),
         },
     )?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
@@ -212,11 +210,18 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             return;
         }
         if !live {
-            driver.rebuild(closed.rows);
+            if let Err(error) = driver.rebuild(closed.rows) {
+                failure = Some(error);
+                plan.stop();
+            }
             return;
         }
         if let Some(published) = published.take() {
-            driver.model_mut().restore_versions(published);
+            if let Err(error) = driver.restore_versions(published) {
+                failure = Some(error);
+                plan.stop();
+                return;
+            }
             live_since = Some(Instant::now());
             eprintln!(
                 "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
@@ -229,7 +234,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
             summary.rejected += rejected.len() as u64;
             let outcome = driver.close(epoch, closed.rows)?;
             let messages =
-                epoch_messages(driver.model(), driver.render(), epoch, &outcome, &rejected);
+                epoch_messages(driver.model(), driver.media(), epoch, &outcome, &rejected);
             if !messages.is_empty() || !offsets.is_empty() {
                 sink.publish(epoch, &messages, &offsets)?;
                 summary.transactions += 1;
@@ -275,7 +280,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     // Clips are quick and finish; a replay render could take minutes, so it is cancelled and
     // made again by the next run.
     let drained = driver.drain(true)?;
-    let messages = epoch_messages(driver.model(), driver.render(), last_epoch + 1, &drained, &[]);
+    let messages = epoch_messages(driver.model(), driver.media(), last_epoch + 1, &drained, &[]);
     if !messages.is_empty() {
         sink.publish(last_epoch + 1, &messages, &BTreeMap::new())?;
         summary.transactions += 1;
@@ -329,7 +334,7 @@ fn published_versions(latest: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, u6
 /// replay view (or removal marker) per changed replay, the notifications and dead letters.
 fn epoch_messages(
     model: &ReadModel,
-    render: Option<&RenderSink>,
+    render: Option<&dyn RenderedMedia>,
     epoch: u64,
     closed: &Closed,
     rejected: &[Rejected],
