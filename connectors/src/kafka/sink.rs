@@ -62,6 +62,9 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long one poll waits for deliveries before the commit.
 const DELIVERY_POLL: Duration = Duration::from_millis(1);
+/// The librdkafka setting of the wait before a failed request is sent again.
+const RETRY_BACKOFF: &str = "retry.backoff.ms";
+
 /// Attempts at one epoch before giving up (with back-off, about two minutes in all).
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -96,6 +99,14 @@ impl TransactionalSink {
             // this size (`reeltime topics create` sets `max.message.bytes` to match).
             .set("message.max.bytes", MAX_MESSAGE_BYTES.to_string())
             .set("linger.ms", "5");
+        // A transaction's first request after a commit often finds the broker still writing
+        // the previous one's markers (CONCURRENT_TRANSACTIONS); librdkafka retries it after
+        // `retry.backoff.ms`, 100 ms by default, which put a tenth of a second on about one
+        // epoch in a hundred. Retrying after 10 ms (backing off up to librdkafka's maximum)
+        // keeps the commit at its round trips; a setting of the user's own wins.
+        if !settings.extra.contains_key(RETRY_BACKOFF) {
+            config.set(RETRY_BACKOFF, "10");
+        }
         let producer: BaseProducer = config.create().map_err(start_error)?;
         let mut attempt = 0;
         loop {
