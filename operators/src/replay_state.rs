@@ -344,8 +344,15 @@ impl ReplayState {
         )
         .into_iter()
         .collect();
-        let starts: BTreeSet<Ms> =
-            selected.iter().chain(self.shown.keys()).chain(&changed).copied().collect();
+        // A clip both selected and shown before changed only if its candidate did: the rest
+        // of a long selection is left alone, so the cost is what came, went or changed.
+        let starts: BTreeSet<Ms> = if redefined {
+            selected.iter().chain(self.shown.keys()).chain(&changed).copied().collect()
+        } else {
+            let came = selected.iter().filter(|start| !self.shown.contains_key(start));
+            let went = self.shown.keys().filter(|start| !selected.contains(start));
+            came.chain(went).chain(&changed).copied().collect()
+        };
         for start in starts {
             self.show(start, selected.contains(&start), rows);
         }
@@ -355,17 +362,21 @@ impl ReplayState {
     /// or not.
     fn show(&mut self, start: Ms, selected: bool, rows: &mut Vec<RowChange>) {
         let scored = self.def.record.mode == ReplayMode::Duration;
-        let wanted = self.candidates.get(&start).filter(|_| selected).map(|c| Shown {
-            row: ClipRow {
-                position: (c.clip.start, start),
-                start,
-                end: c.end,
-                clip: c.clip,
-                score: scored.then_some(c.score),
-                forced: c.forced,
-            },
-            features: c.matched.clone(),
-        });
+        let candidate = self.candidates.get(&start).filter(|_| selected);
+        let row_of = |c: &Candidate| ClipRow {
+            position: (c.clip.start, start),
+            start,
+            end: c.end,
+            clip: c.clip,
+            score: scored.then_some(c.score),
+            forced: c.forced,
+        };
+        match (self.shown.get(&start), candidate) {
+            (None, None) => return,
+            (Some(old), Some(c)) if old.row == row_of(c) && old.features == c.matched => return,
+            _ => {}
+        }
+        let wanted = candidate.map(|c| Shown { row: row_of(c), features: c.matched.clone() });
         let old = self.shown.remove(&start);
         let id = self.id;
         let old_features = old.as_ref().map_or(&[][..], |o| &o.features[..]);
