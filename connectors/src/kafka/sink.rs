@@ -62,8 +62,14 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long one poll waits for deliveries before the commit.
 const DELIVERY_POLL: Duration = Duration::from_millis(1);
-/// The librdkafka setting of the wait before a failed request is sent again.
-const RETRY_BACKOFF: &str = "retry.backoff.ms";
+/// The producer's own librdkafka settings for latency, each used unless the user's client
+/// settings give it: a short linger batches an epoch's messages without holding them; and a
+/// transaction's first request after a commit often finds the broker still writing the previous
+/// one's markers (CONCURRENT_TRANSACTIONS), which librdkafka retries after `retry.backoff.ms`,
+/// 100 ms by default: that put a tenth of a second on about one epoch in a hundred, while
+/// retrying after 10 ms (backing off up to librdkafka's maximum) keeps the commit at its round
+/// trips.
+const LATENCY_DEFAULTS: [(&str, &str); 2] = [("linger.ms", "5"), ("retry.backoff.ms", "10")];
 
 /// Attempts at one epoch before giving up (with back-off, about two minutes in all).
 const MAX_ATTEMPTS: u32 = 8;
@@ -97,15 +103,9 @@ impl TransactionalSink {
             // A dead letter holds a whole rejected record (up to the input's own limit) and a
             // replay view can list hundreds of clips: the output topics take messages up to
             // this size (`reeltime topics create` sets `max.message.bytes` to match).
-            .set("message.max.bytes", MAX_MESSAGE_BYTES.to_string())
-            .set("linger.ms", "5");
-        // A transaction's first request after a commit often finds the broker still writing
-        // the previous one's markers (CONCURRENT_TRANSACTIONS); librdkafka retries it after
-        // `retry.backoff.ms`, 100 ms by default, which put a tenth of a second on about one
-        // epoch in a hundred. Retrying after 10 ms (backing off up to librdkafka's maximum)
-        // keeps the commit at its round trips; a setting of the user's own wins.
-        if !settings.extra.contains_key(RETRY_BACKOFF) {
-            config.set(RETRY_BACKOFF, "10");
+            .set("message.max.bytes", MAX_MESSAGE_BYTES.to_string());
+        for (key, value) in latency_defaults(settings) {
+            config.set(key, value);
         }
         let producer: BaseProducer = config.create().map_err(start_error)?;
         let mut attempt = 0;
@@ -221,4 +221,22 @@ fn backoff(attempt: u32) -> Duration {
 
 fn warn(message: &str) {
     eprintln!("warning: {message}");
+}
+
+/// The settings of [`LATENCY_DEFAULTS`] that `settings` leave to the producer.
+fn latency_defaults(settings: &ClientSettings) -> Vec<(&'static str, &'static str)> {
+    LATENCY_DEFAULTS.into_iter().filter(|(key, _)| !settings.extra.contains_key(*key)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_defaults_apply_unless_the_user_sets_them() {
+        let mut settings = ClientSettings::new("127.0.0.1:9092");
+        assert_eq!(latency_defaults(&settings), [("linger.ms", "5"), ("retry.backoff.ms", "10")]);
+        settings.extra.insert("retry.backoff.ms".into(), "250".into());
+        assert_eq!(latency_defaults(&settings), [("linger.ms", "5")]);
+    }
 }
