@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rand::{Rng, RngExt};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -18,6 +19,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
+use crate::synthetic_match::{synthetic_match, MatchShape};
 use crate::Options;
 
 /// The input topics and their partitions (detections spread over 6, as a busy event would),
@@ -88,6 +90,24 @@ pub fn create_topics(brokers: &str, prefix: &str) {
     {
         result.unwrap_or_else(|(topic, error)| panic!("creating {topic}: {error}"));
     }
+}
+
+/// Matches that start within 30 minutes of each other (an offset drawn from `rng` for each, in
+/// turn), their lines interleaved by publication time, as a platform carrying them at once
+/// publishes them.
+pub fn interleaved(
+    shapes: impl IntoIterator<Item = MatchShape>,
+    rng: &mut impl Rng,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for shape in shapes {
+        let offset_ms = rng.random_range(0..30 * 60_000);
+        lines.extend(
+            synthetic_match(&shape).into_iter().map(|l| (l.published_ms + offset_ms, l.json)),
+        );
+    }
+    lines.sort_by_key(|(published_ms, _)| *published_ms);
+    lines.into_iter().map(|(_, json)| json).collect()
 }
 
 /// A producer that batches: `linger_ms` trades latency for throughput.

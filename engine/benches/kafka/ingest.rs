@@ -9,17 +9,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::common::{
-    committed_offsets, cpu_seconds, create_topics, engine_command, input_partitions, load_now,
-    memory_kib, plain_consumer, produce_all, quantile, terminate, unique_prefix, wait_bounded,
-    EpochStat, EpochStatsTail, Outgoing, Watcher,
+    committed_offsets, cpu_seconds, create_topics, engine_command, input_partitions, interleaved,
+    load_now, memory_kib, plain_consumer, produce_all, quantile, terminate, unique_prefix,
+    wait_bounded, EpochStat, EpochStatsTail, Outgoing, Watcher,
 };
-use crate::synthetic_match::{synthetic_match, MatchShape};
+use crate::synthetic_match::MatchShape;
 use crate::Options;
 
 /// The ingest goal: the engine at least this fraction of the bare consumer's rate.
@@ -37,25 +37,17 @@ fn ingest_log(options: &Options) -> Vec<Outgoing> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
     let per_match = options.records / options.events;
     let extra = options.records % options.events;
-    let mut lines = Vec::new();
-    for index in 0..options.events {
-        let shape = MatchShape {
-            event_id: format!("match-{index:03}"),
-            seed: options.seed * 1_000 + index as u64,
-            length_ms: 3 * 3_600_000,
-            segments: 300,
-            detections: per_match + usize::from(index < extra),
-            replays: 4,
-            feedback: 10,
-            chunk_ms: None,
-        };
-        let offset_ms = rng.random_range(0..30 * 60_000);
-        lines.extend(
-            synthetic_match(&shape).into_iter().map(|l| (l.published_ms + offset_ms, l.json)),
-        );
-    }
-    lines.sort_by_key(|(published_ms, _)| *published_ms);
-    lines.into_iter().map(|(_, json)| Outgoing::routed(json)).collect()
+    let shapes = (0..options.events).map(|index| MatchShape {
+        event_id: format!("match-{index:03}"),
+        seed: options.seed * 1_000 + index as u64,
+        length_ms: 3 * 3_600_000,
+        segments: 300,
+        detections: per_match + usize::from(index < extra),
+        replays: 4,
+        feedback: 10,
+        chunk_ms: None,
+    });
+    interleaved(shapes, &mut rng).into_iter().map(Outgoing::routed).collect()
 }
 
 /// One ingest run of the engine.

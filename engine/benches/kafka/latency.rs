@@ -12,17 +12,18 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
 use crate::common::{
-    create_topics, engine_command, load_now, now_us, produce_all, producer, quantile, send,
-    terminate, unique_prefix, wait_bounded, Arrival, EpochStat, EpochStatsTail, Outgoing, Watcher,
+    create_topics, engine_command, interleaved, load_now, now_us, produce_all, producer, quantile,
+    send, terminate, unique_prefix, wait_bounded, Arrival, EpochStat, EpochStatsTail, Outgoing,
+    Watcher,
 };
-use crate::synthetic_match::{synthetic_match, MatchShape};
+use crate::synthetic_match::MatchShape;
 use crate::Options;
 
 /// The latency goal: p99 within the epoch length plus this.
@@ -95,26 +96,18 @@ fn probe(index: usize) -> Outgoing {
 /// and their detections in publication order, `detections` in all.
 fn background(options: &Options, detections: usize) -> (Vec<Outgoing>, Vec<Outgoing>) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed + 1);
-    let mut lines = Vec::new();
-    for index in 0..LATENCY_MATCHES {
-        let shape = MatchShape {
-            event_id: format!("live-{index:02}"),
-            seed: options.seed * 1_000 + 500 + index as u64,
-            length_ms: 3 * 3_600_000,
-            segments: 300,
-            detections: detections.div_ceil(LATENCY_MATCHES),
-            replays: 4,
-            feedback: 10,
-            chunk_ms: None,
-        };
-        let offset_ms = rng.random_range(0..30 * 60_000);
-        lines.extend(
-            synthetic_match(&shape).into_iter().map(|l| (l.published_ms + offset_ms, l.json)),
-        );
-    }
-    lines.sort_by_key(|(published_ms, _)| *published_ms);
+    let shapes = (0..LATENCY_MATCHES).map(|index| MatchShape {
+        event_id: format!("live-{index:02}"),
+        seed: options.seed * 1_000 + 500 + index as u64,
+        length_ms: 3 * 3_600_000,
+        segments: 300,
+        detections: detections.div_ceil(LATENCY_MATCHES),
+        replays: 4,
+        feedback: 10,
+        chunk_ms: None,
+    });
     let (mut setup, mut load) = (Vec::new(), Vec::new());
-    for (_, json) in lines {
+    for json in interleaved(shapes, &mut rng) {
         let record = Outgoing::routed(json);
         if record.topic == "detections" {
             load.push(record);
