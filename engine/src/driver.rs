@@ -111,7 +111,7 @@ impl Driver {
     /// Takes the replay versions last published (after a restart rebuilt the state): the next
     /// change of a replay gets the version after its published one.
     pub fn restore_versions(&mut self, published: BTreeMap<String, u64>) -> Result<()> {
-        if let Some(writer) = &self.writer {
+        if let Some(writer) = &mut self.writer {
             writer.restore_versions(published.clone())?;
         }
         self.model.restore_versions(published);
@@ -131,7 +131,7 @@ impl Driver {
     /// Applies an epoch of inputs that were published before (a restart rebuilding its
     /// state): the read model only.
     pub fn rebuild(&mut self, rows: Vec<RowChange>) -> Result<()> {
-        if let Some(writer) = &self.writer {
+        if let Some(writer) = &mut self.writer {
             writer.epoch(rows.clone(), MediaUpdate::default())?;
         }
         self.model.apply(rows);
@@ -147,7 +147,7 @@ impl Driver {
         let rebuilt = std::mem::take(&mut self.rebuilt);
         if rebuilt {
             self.layout.mark_all();
-            if let Some(writer) = &self.writer {
+            if let Some(writer) = &mut self.writer {
                 writer.mark_all()?;
             }
         }
@@ -158,7 +158,7 @@ impl Driver {
             render.poll(&self.model)?;
             self.take_rendered(&mut closed);
         }
-        if let (Some(writer), Some(rows)) = (&self.writer, for_writer) {
+        if let (Some(writer), Some(rows)) = (&mut self.writer, for_writer) {
             let media = match &self.render {
                 Some(render) => {
                     MediaUpdate::of(render, &closed.rendered_segments, &closed.rendered_replays)

@@ -134,31 +134,32 @@ impl FileWriter {
 
     /// Hands over an epoch's row changes (in epoch order, rebuilt ones too) and what the
     /// render sink finished with it.
-    pub fn epoch(&self, rows: Vec<RowChange>, media: MediaUpdate) -> Result<()> {
+    pub fn epoch(&mut self, rows: Vec<RowChange>, media: MediaUpdate) -> Result<()> {
         self.send(Message::Epoch(rows, media))
     }
 
     /// Hands over the replay versions published before a restart.
-    pub fn restore_versions(&self, versions: BTreeMap<String, u64>) -> Result<()> {
+    pub fn restore_versions(&mut self, versions: BTreeMap<String, u64>) -> Result<()> {
         self.send(Message::Versions(versions))
     }
 
     /// Has every file written again at the next write.
-    pub fn mark_all(&self) -> Result<()> {
+    pub fn mark_all(&mut self) -> Result<()> {
         self.send(Message::MarkAll)
     }
 
-    fn send(&self, message: Message) -> Result<()> {
-        let sender = self.sender.as_ref().expect("sent to before it is stopped");
-        if sender.send(message).is_err() {
-            // The thread ended early: its error says why.
-            return Err(self.failure());
+    /// Sends `message`; when the thread has ended (it stops only on an error), returns that
+    /// error.
+    fn send(&mut self, message: Message) -> Result<()> {
+        if self.sender.as_ref().is_some_and(|sender| sender.send(message).is_ok()) {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    fn failure(&self) -> anyhow::Error {
-        anyhow!("the file writer stopped")
+        drop(self.sender.take());
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(Err(error))) => Err(error),
+            Some(Err(_)) => Err(anyhow!("the file writer panicked")),
+            Some(Ok(Ok(()))) | None => Err(anyhow!("the file writer stopped")),
+        }
     }
 
     /// Stops the writer once its current write is done; returns its error, if it had one.
@@ -212,5 +213,35 @@ fn write_files(
             }
             last_write = Instant::now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_is_the_error_of_the_next_hand_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(dir.path()).unwrap();
+        // A file where the events' folders go: listing them to remove unknown ones fails.
+        std::fs::write(dir.path().join("events"), "not a folder").unwrap();
+        let mut writer =
+            FileWriter::start(out, ExportOptions::default(), Duration::from_millis(1)).unwrap();
+        writer.mark_all().unwrap();
+        // The thread fails at its next write, a millisecond on; every hand-over until then
+        // succeeds.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let error = loop {
+            if let Err(error) = writer.mark_all() {
+                break error;
+            }
+            assert!(Instant::now() < deadline, "the writer never failed");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let message = format!("{error:#}");
+        assert!(message.contains("writing the files of what changed"), "{message}");
+        assert!(message.contains("events"), "{message}");
+        assert!(writer.stop().is_ok(), "the error was reported once, at the hand-over");
     }
 }
