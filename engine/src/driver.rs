@@ -70,7 +70,6 @@ pub struct Driver {
     out: OutputDir,
     model: ReadModel,
     logs: EpochLogs,
-    layout: LayoutWriter,
     render: Option<RenderSink>,
     export: ExportOptions,
     writer: Option<FileWriter>,
@@ -94,7 +93,6 @@ impl Driver {
             logs: EpochLogs::open(&out)?,
             out,
             model: ReadModel::default(),
-            layout: LayoutWriter::default(),
             render,
             export: options.export,
             writer,
@@ -143,10 +141,8 @@ impl Driver {
     pub fn close(&mut self, epoch: Epoch, rows: Vec<RowChange>) -> Result<Closed> {
         let for_writer = self.writer.as_ref().map(|_| rows.clone());
         let changes = self.model.apply(rows);
-        self.layout.mark(&changes);
         let rebuilt = std::mem::take(&mut self.rebuilt);
         if rebuilt {
-            self.layout.mark_all();
             if let Some(writer) = &mut self.writer {
                 writer.mark_all()?;
             }
@@ -208,8 +204,9 @@ impl Driver {
         let mut tables =
             TableWriter::create(&self.out, &[TableFormat::Arrow, TableFormat::Parquet])
                 .with_context(|| format!("writing tables to {:?}", self.out.root()))?;
-        self.layout.mark_all();
-        self.layout.flush(
+        let mut layout = LayoutWriter::default();
+        layout.mark_all();
+        layout.flush(
             &self.out,
             &self.model,
             self.render.as_ref().map(|render| render as &dyn RenderedMedia),
@@ -229,7 +226,6 @@ impl Driver {
         let Some(render) = self.render.as_mut() else { return };
         closed.rendered = render.take_notifications();
         (closed.rendered_segments, closed.rendered_replays) = render.take_changed();
-        self.layout.mark_rendered(&closed.rendered_segments, &closed.rendered_replays);
     }
 }
 
