@@ -1,7 +1,7 @@
 # The reeltime image: the `reeltime` binary on Debian 12 with the FFmpeg libraries it links.
 #
-# Built in two stages: the Rust toolchain and the development packages (the build list of
-# scripts/test) stay in the builder; the runtime image has only the shared libraries the binary
+# Built in two stages: the Rust toolchain and the development packages (scripts/build-packages)
+# stay in the builder; the runtime image has only the shared libraries the binary
 # needs (librdkafka is linked in statically). docker-compose.yml builds and runs it.
 #
 #   docker build -t reeltime .
@@ -9,12 +9,11 @@
 
 FROM rust:1.95-bookworm AS builder
 
-# The build packages of scripts/test (SYSTEM_PACKAGES, without the test tools).
+# The packages the build needs, from the list scripts/demo and scripts/test install too.
+COPY scripts/build-packages /tmp/build-packages
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        pkg-config clang libclang-dev cmake make zlib1g-dev libcurl4-openssl-dev \
-        libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev \
-        libswscale-dev libswresample-dev \
+    && grep -Ev '^[[:space:]]*(#|$)' /tmp/build-packages \
+        | xargs apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
