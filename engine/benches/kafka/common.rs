@@ -17,6 +17,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use reeltime_connectors::kafka::publish::{home_topic, record_key};
+use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 use serde_json::Value;
 
 use crate::synthetic_match::{synthetic_match, MatchShape};
@@ -42,23 +44,16 @@ impl Outgoing {
     /// Routes a record as a publisher would: by type to its input topic, keyed by its event
     /// (a profile by name, a replay by id).
     pub fn routed(payload: String) -> Outgoing {
-        let record: Value = serde_json::from_str(&payload).expect("generated records are JSON");
-        let (topic, key) = route(&record);
+        let (topic, key) = route(&payload);
         Outgoing { topic, key, payload }
     }
 }
 
-/// The input topic and key of a record.
-pub fn route(record: &Value) -> (&'static str, String) {
-    let field = |name: &str| record[name].as_str().expect("the routing field").to_owned();
-    match record["type"].as_str() {
-        Some("profile") => ("control", field("name")),
-        Some("replay") => ("control", field("replay_id")),
-        Some("event" | "feedback") => ("control", field("event_id")),
-        Some("chunk") => ("chunks", field("event_id")),
-        Some("segment" | "optimization" | "label") => ("segments", field("event_id")),
-        _ => ("detections", field("event_id")),
-    }
+/// The input topic and key of a generated record, as `reeltime publish` routes it.
+pub fn route(payload: &str) -> (&'static str, String) {
+    let record = reeltime_schemas::decode(payload.as_bytes(), DEFAULT_MAX_RECORD_BYTES)
+        .expect("generated records are valid");
+    (home_topic(&record).suffix(), record_key(&record).to_owned())
 }
 
 /// A topic prefix of its own for each part of each bench run.

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
 
 use crate::common::{
     committed_offsets, cpu_seconds, create_topics, engine_command, input_partitions, interleaved,
@@ -26,8 +27,6 @@ use crate::Options;
 const GOAL_FRACTION: f64 = 0.5;
 /// Below this fraction the row is not done.
 const NOT_DONE_FRACTION: f64 = 0.3;
-/// The engine's default record size limit, so the baseline decodes under the same rule.
-const MAX_RECORD_BYTES: usize = 1 << 20;
 /// How long one engine run may take to commit every input offset.
 const INGEST_LIMIT: Duration = Duration::from_secs(3_600);
 
@@ -130,7 +129,10 @@ fn bare_consume(options: &Options, prefix: &str, run: usize, total: usize) -> Du
         assert!(Instant::now() < deadline, "the bare consumer read {decoded} of {total} in 600 s");
         let Some(result) = consumer.poll(Duration::from_millis(100)) else { continue };
         let message = result.expect("the bare consumer reads");
-        match reeltime_schemas::decode(message.payload().unwrap_or_default(), MAX_RECORD_BYTES) {
+        match reeltime_schemas::decode(
+            message.payload().unwrap_or_default(),
+            DEFAULT_MAX_RECORD_BYTES,
+        ) {
             Ok(record) => {
                 black_box(record);
                 decoded += 1;

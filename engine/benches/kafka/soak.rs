@@ -101,7 +101,7 @@ fn soak_log(options: &Options) -> SoakLog {
                 // The events are live: none ends.
                 (Some("event"), _) => {}
                 _ => {
-                    let (topic, _) = route(&record);
+                    let (topic, _) = route(&line.json);
                     let payload = line.json.into_boxed_str();
                     let live = LiveRecord { topic, event: index as u32, payload };
                     lines.push((line.published_ms + offset_ms, live));
