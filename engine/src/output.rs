@@ -437,3 +437,65 @@ pub fn selection_doc(
     doc.rendered = render.and_then(|r| r.replay_rendered(&view.replay_id));
     doc
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_parallel_hands_the_results_over_in_the_order_of_the_work() {
+        let work: Vec<u64> = (0..200).collect();
+        let mut taken = Vec::new();
+        in_parallel(
+            &work,
+            |&n| {
+                // Uneven work, so that the threads finish out of order.
+                let spins = if n % 7 == 0 { 20_000 } else { 10 };
+                Ok((0..spins).fold(n, |acc, i| std::hint::black_box(acc ^ i) ^ i))
+            },
+            |n| {
+                taken.push(n);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(taken, work);
+    }
+
+    #[test]
+    fn in_parallel_stops_at_the_first_error_in_order() {
+        let work: Vec<u64> = (0..100).collect();
+        let mut taken = Vec::new();
+        let error = in_parallel(
+            &work,
+            |&n| if n == 40 { Err(anyhow::anyhow!("item {n} failed")) } else { Ok(n) },
+            |n| {
+                taken.push(n);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "item 40 failed");
+        assert_eq!(
+            taken,
+            (0..40).collect::<Vec<_>>(),
+            "everything before the error, nothing after"
+        );
+
+        let mut taken = Vec::new();
+        let error = in_parallel(
+            &work,
+            |&n| Ok(n),
+            |n| {
+                if n == 10 {
+                    anyhow::bail!("taking {n} failed");
+                }
+                taken.push(n);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "taking 10 failed");
+        assert_eq!(taken, (0..10).collect::<Vec<_>>());
+    }
+}
