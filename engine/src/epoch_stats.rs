@@ -8,11 +8,20 @@
 //! the files due were **recorded**. With
 //! `engine.epoch_stats_file` set, each epoch is appended to that file as one JSON line
 //! ([`EpochTiming`]); the run's summary gives their medians and 99th percentiles
-//! ([`TimingSummary`]).
+//! ([`TimingSummary`]) over the latest epochs ([`EpochStats`]).
 
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::{Context, Result};
 use serde::Serialize;
+
+/// How many of the latest live epochs a run's summary is taken over: a service runs for days
+/// (20 epochs a second under load), and what it keeps for its summary must not grow with that.
+pub const SUMMARY_WINDOW: usize = 100_000;
 
 /// The moments of one live epoch, in microseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -39,11 +48,61 @@ pub fn unix_us(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
+/// The live epochs' timings of a run: each appended to `engine.epoch_stats_file` when one is
+/// set, and the latest few kept for the run's summary.
+#[derive(Debug)]
+pub struct EpochStats {
+    file: Option<BufWriter<File>>,
+    window: usize,
+    latest: VecDeque<EpochTiming>,
+    epochs: usize,
+}
+
+impl EpochStats {
+    /// Appends to the file at `path` (none when it is empty) and keeps the latest `window`
+    /// epochs for the summary.
+    pub fn open(path: &Path, window: usize) -> Result<EpochStats> {
+        let file = if path.as_os_str().is_empty() {
+            None
+        } else {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the epoch stats file {path:?}"))?;
+            Some(BufWriter::new(file))
+        };
+        Ok(EpochStats { file, window, latest: VecDeque::new(), epochs: 0 })
+    }
+
+    /// Records one live epoch.
+    pub fn record(&mut self, timing: EpochTiming) -> Result<()> {
+        if let Some(file) = self.file.as_mut() {
+            serde_json::to_writer(&mut *file, &timing)?;
+            file.write_all(b"\n")?;
+            file.flush()?;
+        }
+        if self.latest.len() == self.window {
+            self.latest.pop_front();
+        }
+        self.latest.push_back(timing);
+        self.epochs += 1;
+        Ok(())
+    }
+
+    /// The summary of the latest epochs, with how many there were in all.
+    pub fn summary(&mut self) -> TimingSummary {
+        TimingSummary { epochs: self.epochs, ..TimingSummary::of(self.latest.make_contiguous()) }
+    }
+}
+
 /// The median and 99th percentile of each step over a run's live epochs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimingSummary {
     /// Live epochs.
     pub epochs: usize,
+    /// The latest epochs the percentiles are taken over.
+    pub summarised: usize,
     /// Closed to through the dataflow, median and p99.
     pub dataflow: (Duration, Duration),
     /// Through the dataflow to taken by the sink: the wait for the sink, busy with the epoch
@@ -66,6 +125,7 @@ impl TimingSummary {
         };
         TimingSummary {
             epochs: timings.len(),
+            summarised: timings.len(),
             dataflow: step(|t| t.closed_us, |t| t.dataflow_us),
             sink_wait: step(|t| t.dataflow_us, |t| t.computed_us),
             publish: step(|t| t.computed_us, |t| t.published_us),
@@ -109,5 +169,27 @@ mod tests {
         assert_eq!(summary.publish, (Duration::from_micros(100), Duration::from_micros(198)));
         assert_eq!(summary.record, (Duration::from_micros(10), Duration::from_micros(10)));
         assert_eq!(TimingSummary::of(&[]), TimingSummary::default());
+    }
+
+    #[test]
+    fn keeps_the_latest_epochs_for_the_summary_and_appends_every_one_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("epochs.jsonl");
+        let mut stats = EpochStats::open(&path, 10).unwrap();
+        for i in 0..100 {
+            stats.record(timing(i, i + 1, 1)).unwrap();
+        }
+        let summary = stats.summary();
+        assert_eq!((summary.epochs, summary.summarised), (100, 10));
+        // The latest ten compute for 91..=100 µs.
+        assert_eq!(summary.sink_wait, (Duration::from_micros(48), Duration::from_micros(50)));
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 100);
+        let last: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+        assert_eq!(last["epoch"], 99);
+
+        let mut nowhere = EpochStats::open(Path::new(""), 10).unwrap();
+        nowhere.record(timing(0, 1, 1)).unwrap();
+        assert_eq!(nowhere.summary().epochs, 1);
     }
 }

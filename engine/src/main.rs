@@ -331,8 +331,13 @@ fn run_service(
     let t = &summary.timings;
     if t.epochs > 0 {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let over = if t.summarised < t.epochs {
+            format!(" of the last {}", t.summarised)
+        } else {
+            String::new()
+        };
         println!(
-            "{} live epochs, median / p99 ms: dataflow {:.1} / {:.1}, waiting for the sink {:.1} / {:.1}, published {:.1} / {:.1}, recorded {:.1} / {:.1}",
+            "{} live epochs, median / p99 ms{over}: dataflow {:.1} / {:.1}, waiting for the sink {:.1} / {:.1}, published {:.1} / {:.1}, recorded {:.1} / {:.1}",
             t.epochs,
             ms(t.dataflow.0),
             ms(t.dataflow.1),

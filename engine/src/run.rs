@@ -33,7 +33,6 @@
 //! `until_idle_seconds`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,7 +54,7 @@ use reeltime_schemas::view::Notification;
 use crate::config::Config;
 use crate::decode::decode_compact;
 use crate::driver::{Closed, Driver, DriverOptions};
-use crate::epoch_stats::{unix_us, EpochTiming, TimingSummary};
+use crate::epoch_stats::{unix_us, EpochStats, EpochTiming, TimingSummary, SUMMARY_WINDOW};
 use crate::export::ExportOptions;
 use crate::output::RenderedMedia;
 use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
@@ -178,8 +177,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     let mut summary = RunSummary::default();
     let mut failure: Option<anyhow::Error> = None;
     let mut last_epoch = 0;
-    let mut stats = EpochStatsFile::open(&config.engine.epoch_stats_file)?;
-    let mut timings = Vec::new();
+    let mut stats = EpochStats::open(&config.engine.epoch_stats_file, SUMMARY_WINDOW)?;
     let options = RunOptions { workers, epochs_ahead: 1, pipelined: true };
     harness::run(options, source, |closed| {
         let computed = SystemTime::now();
@@ -189,7 +187,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         let live = plan.is_live(epoch);
         let mut rejected = Vec::new();
         let mut offsets = BTreeMap::new();
-        let mut closed_at = UNIX_EPOCH_TIME;
+        // The latest of the workers' closing times.
+        let mut closed_at = SystemTime::UNIX_EPOCH;
         let mut records = 0;
         for note in closed.side {
             match note {
@@ -251,8 +250,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 published_us: unix_us(published),
                 recorded_us: unix_us(SystemTime::now()),
             };
-            stats.write(&timing)?;
-            timings.push(timing);
+            stats.record(timing)?;
             Ok(())
         })();
         if let Err(error) = step {
@@ -287,36 +285,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         summary.published += messages.len() as u64;
     }
     driver.finish(&drained)?;
-    summary.timings = TimingSummary::of(&timings);
+    summary.timings = stats.summary();
     Ok(summary)
-}
-
-/// The earliest time, where the latest of the workers' closing times starts.
-const UNIX_EPOCH_TIME: SystemTime = SystemTime::UNIX_EPOCH;
-
-/// Where live epochs' timings are appended (`engine.epoch_stats_file`), if anywhere.
-struct EpochStatsFile(Option<std::io::BufWriter<std::fs::File>>);
-
-impl EpochStatsFile {
-    fn open(path: &Path) -> Result<EpochStatsFile> {
-        if path.as_os_str().is_empty() {
-            return Ok(EpochStatsFile(None));
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening the epoch stats file {path:?}"))?;
-        Ok(EpochStatsFile(Some(std::io::BufWriter::new(file))))
-    }
-
-    fn write(&mut self, timing: &EpochTiming) -> Result<()> {
-        let Some(file) = self.0.as_mut() else { return Ok(()) };
-        serde_json::to_writer(&mut *file, timing)?;
-        file.write_all(b"\n")?;
-        file.flush()?;
-        Ok(())
-    }
 }
 
 /// The version of every replay on the `replays` topic (views and removal markers).
