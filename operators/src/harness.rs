@@ -24,7 +24,7 @@ use timely::communication::Allocator;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Input, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::dataflow::{InputHandleVec, ProbeHandle};
 use timely::logging::{TimelyEvent, TimelyEventBuilder};
 use timely::worker::Worker;
 
@@ -126,18 +126,7 @@ pub fn operator_count() -> usize {
                 counted.fetch_add(built.count(), std::sync::atomic::Ordering::Relaxed);
             });
         }
-        let probe = ProbeHandle::new();
-        let mut events: InputHandle<Epoch, _> = InputHandle::new();
-        let mut control: InputHandle<Epoch, _> = InputHandle::new();
-        worker.dataflow::<Epoch, _, _>(|scope| {
-            let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
-            let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
-            dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
-                Pipeline,
-                "Capture",
-                |(input, _frontier)| input.for_each(|_time, _batch| {}),
-            );
-        });
+        build(worker);
         if let Some(mut register) = worker.log_register() {
             register.flush();
         }
@@ -215,14 +204,21 @@ where
     }
 }
 
-/// Builds the dataflow on `worker` and runs its source's epochs through it, handing each
-/// closed epoch's rows (this worker's) to `deliver`.
-fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(EpochRows<X>)) {
-    let (index, peers) = (worker.index(), worker.peers());
+/// The dataflow as built on a worker: its inputs, the probe of its output, and the rows its
+/// output captured since they were last taken.
+struct Built {
+    events: InputHandleVec<Epoch, EventItem>,
+    control: InputHandleVec<Epoch, ControlItem>,
+    probe: ProbeHandle<Epoch>,
+    captured: Rc<RefCell<Vec<RowChange>>>,
+}
+
+/// Builds the dataflow on `worker`.
+fn build(worker: &mut Worker) -> Built {
     let probe = ProbeHandle::new();
     let captured: Rc<RefCell<Vec<RowChange>>> = Rc::default();
-    let mut events: InputHandle<Epoch, _> = InputHandle::new();
-    let mut control: InputHandle<Epoch, _> = InputHandle::new();
+    let mut events = InputHandleVec::new();
+    let mut control = InputHandleVec::new();
     worker.dataflow::<Epoch, _, _>(|scope| {
         let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
         let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
@@ -238,6 +234,14 @@ fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(Epo
             },
         );
     });
+    Built { events, control, probe, captured }
+}
+
+/// Builds the dataflow on `worker` and runs its source's epochs through it, handing each
+/// closed epoch's rows (this worker's) to `deliver`.
+fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(EpochRows<X>)) {
+    let (index, peers) = (worker.index(), worker.peers());
+    let Built { mut events, mut control, probe, captured } = build(worker);
     for (epoch, epoch_input) in (source)(index, peers).enumerate() {
         let epoch = epoch as Epoch;
         for (seq, record) in epoch_input.records {
