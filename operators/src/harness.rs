@@ -263,6 +263,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_worker_asks_for_its_next_epoch_only_as_far_ahead_of_the_sink_as_allowed() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::time::Duration;
+
+        const EPOCHS: u64 = 10;
+        let ahead = 1;
+        // The epochs the source was asked for, the epochs the sink has finished, and whether
+        // the source was ever asked for an epoch too far ahead of the sink.
+        let asked = Arc::new(AtomicU64::new(0));
+        let sunk = Arc::new(AtomicU64::new(0));
+        let too_far = Arc::new(AtomicBool::new(false));
+        let source: Arc<Source<()>> = {
+            let (asked, sunk, too_far) = (asked.clone(), sunk.clone(), too_far.clone());
+            Arc::new(move |_index, _peers| {
+                let (asked, sunk, too_far) = (asked.clone(), sunk.clone(), too_far.clone());
+                Box::new((0..EPOCHS).map(move |epoch| {
+                    asked.store(epoch + 1, Ordering::SeqCst);
+                    if sunk.load(Ordering::SeqCst) + ahead < epoch {
+                        too_far.store(true, Ordering::SeqCst);
+                    }
+                    EpochInput::default()
+                }))
+            })
+        };
+        let options = RunOptions { workers: 1, epochs_ahead: ahead, pipelined: true };
+        run(options, source, |rows| {
+            if rows.epoch == 0 {
+                // A busy sink: a worker that did not wait for it would ask for more epochs
+                // meanwhile. It cannot, so this waits the whole while.
+                let until = Instant::now() + Duration::from_millis(200);
+                while Instant::now() < until && asked.load(Ordering::SeqCst) <= ahead + 1 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            sunk.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+        assert_eq!(sunk.load(Ordering::SeqCst), EPOCHS);
+        assert!(!too_far.load(Ordering::SeqCst), "the source was asked too far ahead of the sink");
+    }
+
+    #[test]
     fn the_dataflow_has_few_operators() {
         // Two inputs, the two keyed operators, the exchanges and routing between them, and the
         // sink: each is scheduled at every epoch, so their number is the fixed cost of one.
