@@ -117,7 +117,7 @@ def check_compose(compose):
 
 def check_dockerfile():
     text = (ROOT / "Dockerfile").read_text()
-    stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I)
+    stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.MULTILINE | re.IGNORECASE)
     if stages != [("rust:1.95-bookworm", "builder"), ("debian:bookworm-slim", "")]:
         problem(f"Dockerfile: stages are {stages}, not a rust:1.95-bookworm builder and a "
                 "debian:bookworm-slim runtime")
