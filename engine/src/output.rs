@@ -440,7 +440,62 @@ pub fn selection_doc(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use reeltime_operators::compact::Compact;
+    use reeltime_operators::harness::{self, EpochInput, RunOptions};
+    use reeltime_schemas::json::DEFAULT_MAX_RECORD_BYTES;
+
     use super::*;
+
+    /// The read model after one epoch of `lines` (JSON records).
+    fn model_of(lines: &[&str]) -> ReadModel {
+        let records: Vec<_> = lines
+            .iter()
+            .zip(1..)
+            .map(|(line, seq)| {
+                let record =
+                    reeltime_schemas::decode(line.as_bytes(), DEFAULT_MAX_RECORD_BYTES).unwrap();
+                (seq, Compact::from_record(record).unwrap())
+            })
+            .collect();
+        let epochs = std::sync::Mutex::new(Some(vec![EpochInput { records, side: vec![] }]));
+        let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
+            Box::new(epochs.lock().unwrap().take().unwrap_or_default().into_iter())
+        });
+        let mut model = ReadModel::default();
+        harness::run(RunOptions::sequential(), source, |closed| {
+            model.apply(closed.rows);
+        })
+        .unwrap();
+        model
+    }
+
+    #[test]
+    fn a_flush_writes_the_files_of_what_was_marked_only() {
+        let model = model_of(&[
+            r#"{"type":"segment","event_id":"a","plugin":"p","start":1,"end":2}"#,
+            r#"{"type":"segment","event_id":"b","plugin":"p","start":1,"end":2}"#,
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(dir.path()).unwrap();
+        let mut layout = LayoutWriter::default();
+        layout.mark_all();
+        layout.flush(&out, &model, None, ExportOptions::default(), None).unwrap();
+        let segments = |event: &str| dir.path().join("events").join(event).join("segments.json");
+        for event in ["a", "b"] {
+            assert!(std::fs::read_to_string(segments(event)).unwrap().contains("\"start\""));
+            std::fs::write(segments(event), "as left").unwrap();
+        }
+
+        let changes = Changes { events: ["a".to_owned()].into(), ..Changes::default() };
+        layout.mark(&changes);
+        assert!(layout.is_marked());
+        layout.flush(&out, &model, None, ExportOptions::default(), None).unwrap();
+        assert_ne!(std::fs::read_to_string(segments("a")).unwrap(), "as left", "marked: written");
+        assert_eq!(std::fs::read_to_string(segments("b")).unwrap(), "as left", "not marked");
+        assert!(!layout.is_marked(), "a flush takes the marks");
+    }
 
     #[test]
     fn in_parallel_hands_the_results_over_in_the_order_of_the_work() {
