@@ -26,9 +26,18 @@ export interface EventDoc {
   segments?: number;
 }
 
+/** An entry of `GET /api/v1/events`: the engine nests the event's view under `event` (null
+ * when only segments or detections name the event); a flat EventDoc is taken as well. */
+export interface EventListEntry extends Partial<EventDoc> {
+  event_id: string;
+  event?: EventDoc | null;
+  segments?: number;
+  version?: number;
+}
+
 export interface EventsList {
   epoch?: number;
-  events: EventDoc[];
+  events: EventListEntry[];
 }
 
 export interface RenderedClipDoc {
@@ -76,10 +85,23 @@ export interface SegmentsDoc {
   segments: SegmentDoc[];
 }
 
+/** A message of `GET /api/v1/events/{id}/changes`. The snapshot has every segment; a change
+ * has the segments that are new or changed and the starts of those `removed` (a message
+ * without `removed` is taken as the whole list). `event` is the event's view when it changed. */
+export interface EventStreamDoc {
+  event_id: string;
+  version?: number;
+  event?: EventDoc | null;
+  segments?: SegmentDoc[];
+  removed?: number[];
+}
+
 export interface EventFeature {
   attribute: string;
   value: AttrValue;
   plugin?: string | null;
+  /** How many live segments have it. */
+  segments?: number;
 }
 
 export interface FeaturesDoc {
@@ -93,6 +115,8 @@ export interface ReplaySummary {
   version: number;
   status: string;
   mode: string;
+  clips?: number;
+  total_duration?: number;
 }
 
 export interface ReplaysList {

@@ -2,11 +2,11 @@
 // selected segment's clip (thumbnail, MP4 player) with Like / Dislike. Live from the event's
 // change stream.
 
-import { api, fileUrl, streams } from '../api';
+import { api, ApiError, fileUrl, streams } from '../api';
 import { chip, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
 import { live } from '../live';
 import { eventHref, homeHref, newReplayHref } from '../routes';
-import type { EventDoc, FeatureDoc, RenderedClipDoc, SegmentDoc, SegmentsDoc } from '../types';
+import type { EventDoc, EventStreamDoc, FeatureDoc, RenderedClipDoc, SegmentDoc } from '../types';
 
 interface State {
   event: EventDoc | null;
@@ -15,10 +15,12 @@ interface State {
   selected: number | null;
   changes: number;
   scrolled: boolean;
+  /** A message of the change stream came. */
+  streamed: boolean;
 }
 
 export function eventView(root: HTMLElement, eventId: string, start: number | null, track: number | null): () => void {
-  const state: State = { event: null, segments: [], track: track ?? 1, selected: start, changes: 0, scrolled: false };
+  const state: State = { event: null, segments: [], track: track ?? 1, selected: start, changes: 0, scrolled: false, streamed: false };
   let stopped = false;
 
   const title = h('h1', { class: 'page-title' }, eventId);
@@ -28,13 +30,16 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
   const summary = h('span', { class: 'muted small', 'data-testid': 'segment-summary' }, 'Loading segments…');
   const list = h('div', { class: 'segment-list', 'data-testid': 'segment-list' });
   const detail = h('div', { class: 'detail', 'data-testid': 'segment-detail' });
-  const stream = live<SegmentsDoc>(streams.event(eventId), {
+  const stream = live<EventStreamDoc>(streams.event(eventId), {
     onDocument: (doc, kind) => {
-      state.segments = doc.segments ?? [];
-      if (kind === 'change') {
-        state.changes += 1;
-        refreshEvent();
+      if (doc.event) state.event = doc.event;
+      if (kind === 'snapshot' || !Array.isArray(doc.removed)) {
+        state.segments = sortSegments(doc.segments ?? []);
+      } else {
+        state.segments = mergeSegments(state.segments, doc.segments ?? [], doc.removed);
       }
+      state.streamed = true;
+      if (kind === 'change') state.changes += 1;
       render();
     },
   });
@@ -78,39 +83,25 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
     ),
   );
 
-  let eventRefresh = 0;
-  function refreshEvent(): void {
-    if (eventRefresh) return;
-    eventRefresh = window.setTimeout(async () => {
-      eventRefresh = 0;
-      try {
-        const doc = await api.event(eventId);
-        if (!stopped) {
-          state.event = doc;
-          renderHead();
-        }
-      } catch {
-        // The banner already showed the first failure; a later one is not news.
-      }
-    }, 500);
-  }
-
   void (async () => {
-    try {
-      const [event, segments] = await Promise.all([api.event(eventId), api.segments(eventId)]);
-      if (stopped) return;
-      state.event = event;
-      // The stream's snapshot may already have come; the newer document wins.
-      if (state.segments.length === 0) state.segments = segments.segments ?? [];
-      const tracks = event.audio_tracks ?? [];
+    const [event, segments] = await Promise.allSettled([api.event(eventId), api.segments(eventId)]);
+    if (stopped) return;
+    if (event.status === 'fulfilled') {
+      state.event = state.event ?? event.value;
+      const tracks = event.value.audio_tracks ?? [];
       if (track === null && tracks.length > 0 && tracks[0] !== undefined) state.track = tracks[0];
-      render();
-    } catch (e) {
-      if (!stopped) {
-        showError(e, `Loading event ${eventId}`);
-        summary.textContent = 'Could not load the segments.';
-      }
     }
+    if (segments.status === 'fulfilled') {
+      // The stream's first message may have come already: it is newer.
+      if (!state.streamed) state.segments = sortSegments(segments.value.segments ?? []);
+    } else {
+      showError(segments.reason, `Loading the segments of ${eventId}`);
+      summary.textContent = 'Could not load the segments.';
+    }
+    if (event.status === 'rejected' && !(event.reason instanceof ApiError && event.reason.status === 404)) {
+      showError(event.reason, `Loading event ${eventId}`);
+    }
+    render();
   })();
 
   function select(start: number): void {
@@ -350,7 +341,6 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
 
   return () => {
     stopped = true;
-    window.clearTimeout(eventRefresh);
     stream.close();
     detail.querySelectorAll('video').forEach((v) => {
       v.pause();
@@ -363,6 +353,21 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
 function featureChips(features: FeatureDoc[]): HTMLElement[] {
   if (features.length === 0) return [h('span', { class: 'muted small' }, 'no features')];
   return features.map((f) => chip(f));
+}
+
+const ms = (seconds: number): number => Math.round(seconds * 1000);
+
+function sortSegments(segments: SegmentDoc[]): SegmentDoc[] {
+  return [...segments].sort((a, b) => a.start - b.start);
+}
+
+/** The segments after a change: `changed` replace those with the same start, `removed` go. */
+function mergeSegments(current: SegmentDoc[], changed: SegmentDoc[], removed: number[]): SegmentDoc[] {
+  const byStart = new Map<number, SegmentDoc>();
+  for (const seg of current) byStart.set(ms(seg.start), seg);
+  for (const start of removed) byStart.delete(ms(start));
+  for (const seg of changed) byStart.set(ms(seg.start), seg);
+  return sortSegments([...byStart.values()]);
 }
 
 function sameTime(a: number, b: number): boolean {

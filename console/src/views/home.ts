@@ -2,9 +2,9 @@
 // Refreshed every few seconds while shown.
 
 import { api } from '../api';
-import { clearError, fill, h, showError, statusBadge } from '../dom';
+import { clearError, duration, fill, h, showError, statusBadge } from '../dom';
 import { eventHref, newReplayHref, replayHref } from '../routes';
-import type { EventDoc, ReplaySummary } from '../types';
+import type { EventDoc, EventListEntry, ReplaySummary } from '../types';
 
 const REFRESH_MS = 3000;
 
@@ -34,8 +34,8 @@ export function homeView(root: HTMLElement): () => void {
     try {
       const [events, replays] = await Promise.all([api.events(), api.replays()]);
       if (stopped) return;
-      fill(eventsBody, eventsTable(events.events));
-      fill(replaysBody, replaysTable(replays.replays));
+      fill(eventsBody, eventsTable((events.events ?? []).map(flatEvent)));
+      fill(replaysBody, replaysTable(replays.replays ?? []));
       if (failed) clearError();
       failed = false;
     } catch (e) {
@@ -51,6 +51,12 @@ export function homeView(root: HTMLElement): () => void {
     stopped = true;
     window.clearTimeout(timer);
   };
+}
+
+/** The list entry as one EventDoc with its segment count. */
+export function flatEvent(entry: EventListEntry): EventDoc {
+  const { event, ...rest } = entry;
+  return event ? { ...rest, ...event, event_id: entry.event_id, segments: entry.segments } : rest;
 }
 
 function eventsTable(events: EventDoc[]): HTMLElement {
@@ -101,7 +107,7 @@ function replaysTable(replays: ReplaySummary[]): HTMLElement {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', {}, 'Replay'), h('th', {}, 'Event'), h('th', {}, 'Mode'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Version')),
+      h('tr', {}, h('th', {}, 'Replay'), h('th', {}, 'Event'), h('th', {}, 'Mode'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Clips'), h('th', { class: 'num' }, 'Duration'), h('th', { class: 'num' }, 'Version')),
     ),
     h(
       'tbody',
@@ -114,6 +120,8 @@ function replaysTable(replays: ReplaySummary[]): HTMLElement {
           h('td', {}, h('a', { href: eventHref(replay.event_id) }, replay.event_id)),
           h('td', {}, replay.mode),
           h('td', {}, statusBadge(replay.status)),
+          h('td', { class: 'num' }, replay.clips ?? '–'),
+          h('td', { class: 'num' }, replay.total_duration === undefined ? '–' : duration(replay.total_duration)),
           h('td', { class: 'num', 'data-testid': 'replay-version' }, `v${replay.version}`),
         ),
       ),

@@ -152,16 +152,14 @@ export function replayFormView(root: HTMLElement, eventId: string | null): () =>
   }
 
   async function loadEvent(id: string): Promise<void> {
-    try {
-      const [event, features] = await Promise.all([api.event(id), api.features(id)]);
-      if (stopped) return;
-      fillTracks(event);
-      fillPriorities(features.features ?? []);
-    } catch (e) {
-      if (!stopped) {
-        showError(e, `Loading the features of ${id}`);
-        fill(priorityBox, h('p', { class: 'warn' }, 'Could not load the features.'));
-      }
+    const [event, features] = await Promise.allSettled([api.event(id), api.features(id)]);
+    if (stopped) return;
+    if (event.status === 'fulfilled') fillTracks(event.value);
+    if (features.status === 'fulfilled') {
+      fillPriorities(features.value.features ?? []);
+    } else {
+      showError(features.reason, `Loading the features of ${id}`);
+      fill(priorityBox, h('p', { class: 'warn' }, 'Could not load the features.'));
     }
   }
 
@@ -195,7 +193,12 @@ export function replayFormView(root: HTMLElement, eventId: string | null): () =>
             { class: 'check' },
             box,
             h('span', { class: 'chip' }, h('span', { class: 'chip-attr' }, feature.attribute), h('span', { class: 'chip-value' }, '=' + valueText(feature.value))),
-            feature.plugin ? h('span', { class: 'muted small' }, feature.plugin) : null,
+            h(
+              'span',
+              { class: 'muted small' },
+              feature.plugin ?? 'any plugin',
+              feature.segments === undefined ? null : ` · ${feature.segments} segment${feature.segments === 1 ? '' : 's'}`,
+            ),
           ),
           h('label', { class: 'weight-field' }, h('span', { class: 'muted small' }, 'weight'), weight),
         ),
