@@ -20,6 +20,21 @@ use crate::render_sink::RenderConfig;
 
 /// The built-in defaults: also the reference of every key the configuration has.
 pub const DEFAULTS: &str = r#"
+[service]
+# Where the input records are kept: "embedded" (an append-only log in data_dir, for one
+# machine, no broker needed) or "kafka" (the input topics of [kafka]).
+log = "embedded"
+# The embedded log's directory (records.jsonl, epochs.log).
+data_dir = "reeltime-data"
+# Address of the HTTP API and the console, HOST:PORT (port 0: a free port, printed at
+# start); empty: no HTTP server. Loopback only by default: exposing it is a decision.
+listen = "127.0.0.1:8080"
+# Bearer token the write routes require; empty: none. Better set in the environment
+# (REELTIME__SERVICE__TOKEN) than in a file; --print-config masks it.
+token = ""
+# Largest request body in bytes; a larger one is refused (413) before it is read whole.
+max_body_bytes = 16777216
+
 [kafka]
 # Bootstrap servers, HOST:PORT[,HOST:PORT...].
 brokers = "127.0.0.1:9092"
@@ -91,6 +106,8 @@ pub const ENV_PREFIX: &str = "REELTIME__";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The service: its log and its HTTP API.
+    pub service: ServiceConfig,
     /// Where Kafka is and how reeltime uses it.
     pub kafka: KafkaConfig,
     /// The dataflow.
@@ -99,6 +116,39 @@ pub struct Config {
     pub output: OutputConfig,
     /// Rendering.
     pub render: RenderSection,
+}
+
+/// Where a service keeps its input records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogKind {
+    /// The append-only log in `service.data_dir`.
+    Embedded,
+    /// The input topics.
+    Kafka,
+}
+
+/// `[service]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Embedded log or Kafka.
+    pub log: LogKind,
+    /// The embedded log's directory.
+    pub data_dir: PathBuf,
+    /// The HTTP address; empty: none.
+    pub listen: String,
+    /// The write routes' bearer token; empty: none.
+    pub token: String,
+    /// The request body limit in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl ServiceConfig {
+    /// The token, when one is set.
+    pub fn token(&self) -> Option<&str> {
+        Some(self.token.as_str()).filter(|token| !token.is_empty())
+    }
 }
 
 /// `[render]`.
@@ -346,7 +396,7 @@ fn merge(base: &mut Table, layer: Table) {
 impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
-        if self.kafka.brokers.trim().is_empty() {
+        if self.service.log == LogKind::Kafka && self.kafka.brokers.trim().is_empty() {
             return invalid("kafka.brokers is empty");
         }
         if self.engine.workers == 0 {
@@ -362,6 +412,12 @@ impl Config {
             return invalid("engine.until_idle_seconds must be a number of seconds >= 0");
         }
         self.render.settings.validate().map_err(ConfigError::Invalid)?;
+        if self.service.max_body_bytes == 0 {
+            return invalid("service.max_body_bytes must be at least 1");
+        }
+        if !self.service.listen.is_empty() && !is_host_port(&self.service.listen) {
+            return invalid("service.listen must be HOST:PORT (e.g. 127.0.0.1:8080) or empty");
+        }
         if !(self.output.write_interval_seconds > 0.0
             && self.output.write_interval_seconds.is_finite())
         {
@@ -375,9 +431,13 @@ impl Config {
         ClientSettings { brokers: self.kafka.brokers.clone(), extra: self.kafka.client.clone() }
     }
 
-    /// The configuration as TOML, with the secrets of `[kafka.client]` masked.
+    /// The configuration as TOML, with the service's token and the secrets of
+    /// `[kafka.client]` masked.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
+        if !shown.service.token.is_empty() {
+            shown.service.token = "********".to_owned();
+        }
         for (key, value) in &mut shown.kafka.client {
             if is_secret(key) {
                 *value = "********".to_owned();
@@ -385,6 +445,14 @@ impl Config {
         }
         toml::to_string(&shown).expect("the configuration serializes")
     }
+}
+
+/// Whether an address reads as `HOST:PORT` (a name, an IPv4 address or a bracketed IPv6
+/// one, and a port number).
+fn is_host_port(address: &str) -> bool {
+    address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 /// Whether a librdkafka setting holds a secret (passwords, keys and tokens, not file paths).
@@ -494,10 +562,28 @@ mod tests {
     }
 
     #[test]
+    fn the_service_token_is_masked_and_a_bad_listen_address_refused() {
+        let config = load(None, vars(&[("REELTIME__SERVICE__TOKEN", "hunter2")]), vec![]).unwrap();
+        assert_eq!(config.service.token(), Some("hunter2"));
+        assert_eq!(config.service.log, LogKind::Embedded);
+        let shown = config.to_masked_toml();
+        assert!(!shown.contains("hunter2") && shown.contains("********"), "{shown}");
+        for listen in ["8080", "localhost", ":8080", "127.0.0.1:http"] {
+            let error = load(None, vec![], vec![("service.listen", Value::String(listen.into()))])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("service.listen"), "{listen}: {error}");
+        }
+        let unset = load(None, vec![], vec![("service.listen", Value::String("".into()))]);
+        assert_eq!(unset.unwrap().service.listen, "");
+    }
+
+    #[test]
     fn the_docker_image_configuration_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docker/reeltime.toml");
         let config = load(Some(&path), vec![], vec![]).unwrap();
         assert_eq!(config.kafka.brokers, "kafka:19092");
+        assert_eq!(config.service.log, LogKind::Kafka);
         assert_eq!(config.output.dir, Path::new("/data/out"));
     }
 

@@ -127,14 +127,14 @@ impl Driver {
     }
 
     /// Applies an epoch of inputs that were published before (a restart rebuilding its
-    /// state): the read model only.
-    pub fn rebuild(&mut self, rows: Vec<RowChange>) -> Result<()> {
+    /// state): the read model only; returns what the epoch changed in it.
+    pub fn rebuild(&mut self, rows: Vec<RowChange>) -> Result<Changes> {
         if let Some(writer) = &mut self.writer {
             writer.epoch(rows.clone(), MediaUpdate::default())?;
         }
-        self.model.apply(rows);
+        let changes = self.model.apply(rows);
         self.rebuilt = true;
-        Ok(())
+        Ok(changes)
     }
 
     /// Applies a live epoch and plans its renders; see the module documentation.

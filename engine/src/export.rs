@@ -205,8 +205,8 @@ pub fn event_export(
     }
 }
 
-/// A live detection as the event export lists it.
-fn detection_doc(key: &DetKey) -> DetectionExportDoc {
+/// A live detection as the event export (and the API) lists it.
+pub fn detection_doc(key: &DetKey) -> DetectionExportDoc {
     DetectionExportDoc {
         plugin: key.plugin.text().to_owned(),
         start: Seconds(key.start.into()),

@@ -27,8 +27,12 @@
 //!   publish`).
 //! - [`render_sink`]: the render sink: segment clips, event playlists and replay videos made
 //!   from the views as they change, on threads beside the dataflow.
+//! - [`record_log`]: the embedded service's durable log of input records and epoch ends.
 //! - [`run`]: the service over Kafka (`reeltime run`): Kafka partitions as the source; rebuild
 //!   from the inputs, then publish each epoch's changes exactly once.
+//! - [`serve`]: the HTTP API over the views, its change streams and the web console.
+//! - [`service`]: the embedded service (`reeltime run` without Kafka): the record log as the
+//!   source, the HTTP API in front.
 //! - [`topics`]: creating reeltime's Kafka topics (`reeltime topics create`).
 
 pub mod config;
@@ -44,6 +48,9 @@ pub mod output;
 pub mod process;
 pub mod progress;
 pub mod publish;
+pub mod record_log;
 pub mod render_sink;
 pub mod run;
+pub mod serve;
+pub mod service;
 pub mod topics;

@@ -83,15 +83,25 @@ enum Command {
         #[arg(long)]
         drop_frame: bool,
     },
-    /// Run the service over Kafka: consume the input topics, publish views, notifications
-    /// and dead letters exactly once, and keep the output directory up to date.
+    /// Run the service: the embedded log in a data directory (the default) or Kafka, with the
+    /// HTTP API and the console; views, notifications and dead letters exactly once, and the
+    /// output directory kept up to date.
     Run {
         /// The configuration file (TOML); `--print-config` shows every key.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Bootstrap servers, HOST:PORT[,HOST:PORT...] (overrides kafka.brokers).
+        /// Keep the input records in this directory's append-only log (sets
+        /// service.log = "embedded" and service.data_dir).
+        #[arg(long, conflicts_with = "brokers")]
+        data_dir: Option<PathBuf>,
+        /// Bootstrap servers, HOST:PORT[,HOST:PORT...]: the input records are the Kafka
+        /// topics (sets service.log = "kafka" and kafka.brokers).
         #[arg(long)]
         brokers: Option<String>,
+        /// Address of the HTTP API and console, HOST:PORT (port 0: any free port; overrides
+        /// service.listen).
+        #[arg(long)]
+        listen: Option<String>,
         /// The output directory (overrides output.dir).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -105,6 +115,9 @@ enum Command {
         /// Print the effective configuration (secrets masked) and exit.
         #[arg(long)]
         print_config: bool,
+        /// Check the configuration (every layer, and the values) and exit.
+        #[arg(long)]
+        check_config: bool,
     },
     /// Make a synthetic match, analyse it with the built-in plugins and write every view.
     Demo {
@@ -137,6 +150,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Print the OpenAPI document of the HTTP API (`reeltime run`).
+    Openapi,
     /// Print the JSON Schema of every record reeltime reads and writes.
     Schema,
     /// Manage reeltime's Kafka topics.
@@ -313,14 +328,37 @@ fn export(from: &Path, formats: &[FormatArg], options: ExportOptions) -> anyhow:
 }
 
 /// `reeltime run`: loads the layered configuration, then runs (or prints it).
+/// What `reeltime run` does with its configuration.
+enum ConfigCheck {
+    Run,
+    Print,
+    Check,
+}
+
 fn run_service(
     file: Option<&Path>,
     overrides: Vec<(&str, toml::Value)>,
-    print_config: bool,
+    check: ConfigCheck,
 ) -> anyhow::Result<()> {
     let config = reeltime::config::load(file, std::env::vars(), overrides)?;
-    if print_config {
-        reeltime::run::print_config(&config, file);
+    match check {
+        ConfigCheck::Run => {}
+        ConfigCheck::Print => {
+            reeltime::run::print_config(&config, file);
+            return Ok(());
+        }
+        ConfigCheck::Check => {
+            println!("the configuration is valid ({:?} log)", config.service.log);
+            return Ok(());
+        }
+    }
+    if config.service.log == reeltime::config::LogKind::Embedded {
+        let summary = reeltime::service::serve(&config, print_address)?;
+        println!(
+            "rebuilt from {} records; accepted {} new records, rejected {}; {} epochs",
+            summary.rebuilt, summary.accepted, summary.rejected, summary.epochs
+        );
+        println!("wrote {}", config.output.dir.display());
         return Ok(());
     }
     let summary = reeltime::run::run(&config)?;
@@ -351,6 +389,11 @@ fn run_service(
     }
     println!("wrote {}", config.output.dir.display());
     Ok(())
+}
+
+/// Says where the HTTP API and the console are, once the server listens.
+fn print_address(address: std::net::SocketAddr) {
+    eprintln!("reeltime run: serving http://{address} (console at http://{address}/)");
 }
 
 /// Prints what the analysis of an event's media did.
@@ -475,13 +518,32 @@ fn main() -> ExitCode {
         Command::Export { from, format, drop_frame } => {
             export(&from, &format, ExportOptions { drop_frame })
         }
-        Command::Run { config, brokers, out, until_idle, workers, print_config } => {
+        Command::Run {
+            config,
+            data_dir,
+            brokers,
+            listen,
+            out,
+            until_idle,
+            workers,
+            print_config,
+            check_config,
+        } => {
+            let text = |value: String| toml::Value::String(value);
             let mut overrides = Vec::new();
+            if let Some(dir) = data_dir {
+                overrides.push(("service.log", text("embedded".into())));
+                overrides.push(("service.data_dir", text(dir.display().to_string())));
+            }
             if let Some(brokers) = brokers {
-                overrides.push(("kafka.brokers", toml::Value::String(brokers)));
+                overrides.push(("service.log", text("kafka".into())));
+                overrides.push(("kafka.brokers", text(brokers)));
+            }
+            if let Some(listen) = listen {
+                overrides.push(("service.listen", text(listen)));
             }
             if let Some(out) = out {
-                overrides.push(("output.dir", toml::Value::String(out.display().to_string())));
+                overrides.push(("output.dir", text(out.display().to_string())));
             }
             if let Some(seconds) = until_idle {
                 overrides.push(("engine.until_idle_seconds", toml::Value::Float(seconds)));
@@ -489,7 +551,14 @@ fn main() -> ExitCode {
             if let Some(workers) = workers {
                 overrides.push(("engine.workers", toml::Value::Integer(workers as i64)));
             }
-            run_service(config.as_deref(), overrides, print_config)
+            let check = if check_config {
+                ConfigCheck::Check
+            } else if print_config {
+                ConfigCheck::Print
+            } else {
+                ConfigCheck::Run
+            };
+            run_service(config.as_deref(), overrides, check)
         }
         Command::Demo { out, quiet } => demo(&out, !quiet),
         Command::Highlights { input, duration, out, priority, resolution, quiet } => {
@@ -508,6 +577,12 @@ fn main() -> ExitCode {
                 println!("highlights: {}", report.selection.display());
                 println!("wrote {}", options.out.display());
             })
+        }
+        Command::Openapi => {
+            let text = serde_json::to_string_pretty(&reeltime::serve::openapi::document())
+                .expect("the OpenAPI document serializes");
+            println!("{text}");
+            Ok(())
         }
         Command::Schema => {
             let text = serde_json::to_string_pretty(&reeltime_schemas::schema::document())

@@ -516,6 +516,18 @@ impl ReadModel {
         self.profiles.get(&Sym::lookup(name)?).map(|profile| &**profile)
     }
 
+    /// The number of live replays.
+    pub fn replay_count(&self) -> usize {
+        self.replays.len()
+    }
+
+    /// The live profiles, by name.
+    pub fn profiles(&self) -> Vec<&Profile> {
+        let mut profiles: Vec<&Profile> = self.profiles.values().map(|p| &**p).collect();
+        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        profiles
+    }
+
     /// Whether an event has live segments.
     pub fn has_segments(&self, event_id: &str) -> bool {
         Sym::lookup(event_id).is_some_and(|event| {

@@ -11,8 +11,10 @@
 //!   dataflow form and the JSON documents of SEMANTICS §6.
 //! - [`export`]: the JSON exports of events and replays (`export.json`).
 //! - [`json`], [`time`], [`value`]: strict JSON, time normalisation, attribute values.
+//! - [`api`]: the HTTP API's own documents (write answers, lists, pages, change messages).
 //! - [`schema`]: the JSON Schema of every record, printed by `reeltime schema`.
 
+pub mod api;
 pub mod document;
 pub mod error;
 pub mod export;

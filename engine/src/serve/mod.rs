@@ -1,0 +1,15 @@
+//! The HTTP service over the views: the API, its change streams and the web console.
+//!
+//! - [`state`]: the documents of the last closed epoch, as JSON text, and their changes.
+//! - [`api`]: the routes (axum), with the error shape, the token and the body limit.
+//! - [`metrics`]: the counters that `/metrics` shows.
+//! - [`console`]: the console's files, part of the binary.
+//! - [`openapi`]: the OpenAPI document of the routes, from the documents' types.
+//! - [`server`]: the tokio runtime the routes run on, beside the dataflow's threads.
+
+pub mod api;
+pub mod console;
+pub mod metrics;
+pub mod openapi;
+pub mod server;
+pub mod state;
