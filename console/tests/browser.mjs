@@ -76,6 +76,8 @@ async function until(what, probe, timeout = STEP_MS) {
  */
 async function screenshot(page, name) {
   const path = join(shots, `${name}.png`);
+  // From the top, so that the sticky header is where it belongs in a full-page picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }
@@ -197,7 +199,11 @@ async function main() {
       const wanted = offered
         .map((o, index) => ({ ...o, index }))
         .filter((o) => o.attribute === 'Excitement' && (o.value === 'high' || o.value === 'medium'));
-      const chosen = wanted.length > 0 ? wanted : offered.slice(0, 2).map((o, index) => ({ ...o, index }));
+      // One plugin's, when several plugins report Excitement (the demo's segmenter and its
+      // loudness featurer do).
+      const segmenter = wanted.filter((o) => o.plugin === 'ExcitementSegmenter');
+      const chosen =
+        segmenter.length > 0 ? segmenter : wanted.length > 0 ? wanted : offered.slice(0, 2).map((o, index) => ({ ...o, index }));
       console.log(`   ${offered.length} features offered; choosing ${chosen.map((c) => `${c.attribute}=${c.value}`).join(', ')}`);
       await page.getByTestId('replay-id').fill(replayId);
       await page.getByTestId('mode-duration').check();

@@ -149,6 +149,11 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
   }
 
   function render(): void {
+    if (state.selected === null) {
+      // The first complete segment, so that the clip panel shows something from the start.
+      const first = state.segments.find((s) => s.complete) ?? state.segments[0];
+      if (first) state.selected = first.start;
+    }
     renderHead();
     renderTimeline();
     renderList();
@@ -195,7 +200,7 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
           'data-start': seg.start,
           onclick: () => select(seg.start),
         },
-        h('span', { class: 'seg-label' }, seg.label || clock(seg.start)),
+        h('span', { class: 'seg-label' }, [clock(seg.start), seg.label || namedFeature(features)].filter(Boolean).join(' · ')),
       );
     });
     fill(
@@ -350,6 +355,12 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
   };
 }
 
+/** The first feature with a text value (`Excitement=high`), for a timeline block. */
+function namedFeature(features: FeatureDoc[]): string {
+  const f = features.find((x) => typeof x.value === 'string');
+  return f ? `${f.attribute}=${String(f.value)}` : '';
+}
+
 function featureChips(features: FeatureDoc[]): HTMLElement[] {
   if (features.length === 0) return [h('span', { class: 'muted small' }, 'no features')];
   return features.map((f) => chip(f));
@@ -401,14 +412,15 @@ function assignLanes(segments: SegmentDoc[], span: number): number[] {
   });
 }
 
-/** 0..3: how much a segment has going for it, for its colour on the timeline. */
+/** 0..3: how much a segment has going for it, for its colour on the timeline: its best
+ * high/medium/low value, else 1 when it has any feature. */
 function heat(features: FeatureDoc[]): number {
-  let score = 0;
+  let best = 0;
   for (const f of features) {
-    const v = typeof f.value === 'string' ? f.value.toLowerCase() : f.value;
-    if (v === 'high') score += 3;
-    else if (v === 'medium') score += 2;
-    else if (v === true || v === 'low') score += 1;
+    const v = typeof f.value === 'string' ? f.value.toLowerCase() : null;
+    if (v === 'high') best = Math.max(best, 3);
+    else if (v === 'medium') best = Math.max(best, 2);
+    else if (v === 'low') best = Math.max(best, 1);
   }
-  return Math.min(3, score);
+  return best > 0 ? best : features.length > 0 ? 1 : 0;
 }

@@ -182,16 +182,17 @@ export function replayFormView(root: HTMLElement, eventId: string | null): () =>
       box: h('input', { type: 'checkbox', 'data-testid': 'priority-check' }),
       weight: h('input', { type: 'number', min: 1, max: 100, step: 1, value: defaultWeight(feature), class: 'weight', 'aria-label': `Weight of ${feature.attribute}=${valueText(feature.value)}`, 'data-testid': 'priority-weight' }),
     }));
-    fill(
-      priorityBox,
-      priorities.map(({ feature, box, weight }) =>
+    const option = ({ feature, box, weight }: (typeof priorities)[number]) =>
+      h(
+        'div',
+        { class: 'priority', 'data-testid': 'priority-option', 'data-attribute': feature.attribute, 'data-value': valueText(feature.value), 'data-plugin': feature.plugin ?? '' },
         h(
-          'div',
-          { class: 'priority', 'data-testid': 'priority-option', 'data-attribute': feature.attribute, 'data-value': valueText(feature.value), 'data-plugin': feature.plugin ?? '' },
+          'label',
+          { class: 'check' },
+          box,
           h(
-            'label',
-            { class: 'check' },
-            box,
+            'span',
+            { class: 'priority-text' },
             h('span', { class: 'chip' }, h('span', { class: 'chip-attr' }, feature.attribute), h('span', { class: 'chip-value' }, '=' + valueText(feature.value))),
             h(
               'span',
@@ -200,9 +201,24 @@ export function replayFormView(root: HTMLElement, eventId: string | null): () =>
               feature.segments === undefined ? null : ` · ${feature.segments} segment${feature.segments === 1 ? '' : 's'}`,
             ),
           ),
-          h('label', { class: 'weight-field' }, h('span', { class: 'muted small' }, 'weight'), weight),
         ),
-      ),
+        h('label', { class: 'weight-field' }, h('span', { class: 'muted small' }, 'weight'), weight),
+      );
+    // Labels and flags first; measurements (numbers) are rarely what a replay looks for, so
+    // they wait behind a disclosure.
+    const named = priorities.filter((p) => typeof p.feature.value !== 'number');
+    const numeric = priorities.filter((p) => typeof p.feature.value === 'number');
+    fill(
+      priorityBox,
+      h('div', { class: 'priority-grid' }, named.map(option)),
+      numeric.length === 0
+        ? null
+        : h(
+            'details',
+            { class: 'more', open: named.length === 0 },
+            h('summary', {}, `${numeric.length} numeric feature${numeric.length === 1 ? '' : 's'}`),
+            h('div', { class: 'priority-grid' }, numeric.map(option)),
+          ),
     );
     updateMode();
   }
