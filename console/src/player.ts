@@ -8,9 +8,20 @@ export interface Player {
   destroy(): void;
 }
 
-export function attachHls(video: HTMLVideoElement, url: string, onProblem: (message: string) => void): Player {
+/** Plays the HLS playlist `url`. A replay's playlists keep their paths across its versions,
+ * so every playlist request carries `cacheKey` (the rendered version) in its query: a browser
+ * cache never answers with the previous version's. */
+export function attachHls(video: HTMLVideoElement, url: string, cacheKey: string, onProblem: (message: string) => void): Player {
+  const withKey = (u: string) => `${u}${u.includes('?') ? '&' : '?'}v=${encodeURIComponent(cacheKey)}`;
   if (Hls.isSupported()) {
-    const hls = new Hls({ enableWorker: true, lowLatencyMode: false, backBufferLength: 30 });
+    const hls = new Hls({
+      enableWorker: true,
+      lowLatencyMode: false,
+      backBufferLength: 30,
+      xhrSetup: (xhr, requestUrl) => {
+        if (/\.m3u8($|\?)/.test(requestUrl) && !/[?&]v=/.test(requestUrl)) xhr.open('GET', withKey(requestUrl), true);
+      },
+    });
     let mediaRecoveries = 0;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
@@ -27,7 +38,7 @@ export function attachHls(video: HTMLVideoElement, url: string, onProblem: (mess
       onProblem(`HLS playback failed: ${data.details}`);
       hls.destroy();
     });
-    hls.loadSource(url);
+    hls.loadSource(withKey(url));
     hls.attachMedia(video);
     return {
       destroy: () => {
@@ -38,7 +49,7 @@ export function attachHls(video: HTMLVideoElement, url: string, onProblem: (mess
     };
   }
   if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = url;
+    video.src = withKey(url);
     return {
       destroy: () => {
         video.pause();

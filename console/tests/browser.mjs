@@ -218,6 +218,19 @@ async function main() {
       }
       await page.getByTestId('resolution-720p').uncheck();
       await page.getByTestId('resolution-360p').check();
+      // First a request the engine refuses (a negative tolerance): its error must show.
+      await page.getByTestId('tolerance').fill('-1');
+      await page.getByTestId('submit-replay').click();
+      const refusal = await until('the error banner for a refused replay', async () => {
+        if (!(await page.getByTestId('error-banner').isVisible())) return false;
+        const code = (await page.getByTestId('error-code').innerText()).trim();
+        const message = (await page.getByTestId('error-message').innerText()).trim();
+        return code && message ? `${code}: ${message}` : false;
+      });
+      if (!new URL(page.url()).hash.startsWith('#/replays/new')) throw new Error('a refused replay left the form');
+      console.log(`   refused as expected, banner: ${refusal}`);
+      await screenshot(page, '03-replay-form-error');
+      await page.getByTestId('tolerance').fill('5');
       await screenshot(page, '03-replay-form');
       await page.getByTestId('submit-replay').click();
       await until(`the replay page of ${replayId} (or an error)`, async () => {

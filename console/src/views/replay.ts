@@ -141,7 +141,7 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
         const video = h('video', { class: 'player', controls: true, playsinline: true, muted: true, preload: 'auto', poster: thumb, 'data-testid': 'replay-video' });
         video.muted = true;
         fill(playerBox, video, problem);
-        player = attachHls(video, `${fileUrl(r.master)}?v=${r.version}`, (message) => {
+        player = attachHls(video, fileUrl(r.master), String(r.version), (message) => {
           problem.hidden = false;
           problem.textContent = message;
         });
