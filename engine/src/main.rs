@@ -361,7 +361,7 @@ fn run_service(
         println!("wrote {}", config.output.dir.display());
         return Ok(());
     }
-    let summary = reeltime::run::run(&config)?;
+    let summary = reeltime::run::run(&config, print_address)?;
     println!(
         "rebuilt from {} records; accepted {} new records, rejected {}; published {} messages in {} transactions",
         summary.rebuilt, summary.accepted, summary.rejected, summary.published, summary.transactions

@@ -58,6 +58,10 @@ use crate::epoch_stats::{unix_us, EpochStats, EpochTiming, TimingSummary, SUMMAR
 use crate::export::ExportOptions;
 use crate::output::RenderedMedia;
 use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
+use crate::serve::kafka_writer::KafkaWriter;
+use crate::serve::metrics::{EpochReport, Metrics};
+use crate::serve::server::start_api;
+use crate::serve::state::{everything, Served};
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,8 +94,9 @@ enum WorkerNote {
     Closed(SystemTime),
 }
 
-/// Runs the service until it is stopped or idle.
-pub fn run(config: &Config) -> Result<RunSummary> {
+/// Runs the service until it is stopped or idle; `listening` is told the HTTP address once
+/// the API listens.
+pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Result<RunSummary> {
     let settings = config.client_settings();
     let names = TopicNames::new(&config.kafka.topic_prefix);
     let wait = Duration::from_secs(config.kafka.topic_wait_seconds);
@@ -117,6 +122,22 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         workers,
         if workers == 1 { "" } else { "s" }
     );
+
+    let served = Arc::new(Served::default());
+    let metrics = Arc::new(Metrics::default());
+    let _server = match config.service.listen.as_str() {
+        "" => None,
+        _ => {
+            let writer = KafkaWriter::connect(
+                &settings,
+                &names,
+                config.engine.max_record_bytes,
+                wait.max(Duration::from_secs(10)),
+            )?;
+            let writer = Arc::new(writer);
+            start_api(config, served.clone(), writer, metrics.clone(), out.root(), listening)?
+        }
+    };
 
     let mut readers = Vec::new();
     for index in 0..workers {
@@ -175,6 +196,8 @@ pub fn run(config: &Config) -> Result<RunSummary> {
     // its next epoch takes everything that arrived meanwhile.)
     let mut last_input = Instant::now();
     let mut summary = RunSummary::default();
+    // Records the views reflect (rebuilt, accepted and rejected).
+    let mut applied = 0;
     let mut failure: Option<anyhow::Error> = None;
     let mut last_epoch = 0;
     let mut stats = EpochStats::open(&config.engine.epoch_stats_file, SUMMARY_WINDOW)?;
@@ -192,7 +215,10 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         let mut records = 0;
         for note in closed.side {
             match note {
-                WorkerNote::Rebuilt(count) => summary.rebuilt += count,
+                WorkerNote::Rebuilt(count) => {
+                    summary.rebuilt += count;
+                    applied += count;
+                }
                 WorkerNote::Accepted(count) => {
                     summary.accepted += count;
                     records += count;
@@ -208,6 +234,7 @@ pub fn run(config: &Config) -> Result<RunSummary> {
         if failure.is_some() {
             return;
         }
+        applied += records + rejected_count as u64;
         if !live {
             if let Err(error) = driver.rebuild(closed.rows) {
                 failure = Some(error);
@@ -222,6 +249,9 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 return;
             }
             live_since = Some(Instant::now());
+            // The rebuilt state, at the versions published, is served whole before the first
+            // live epoch's changes.
+            served.update(epoch, applied, driver.model(), None, &everything(driver.model()));
             eprintln!(
                 "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
                 summary.rebuilt
@@ -251,6 +281,15 @@ pub fn run(config: &Config) -> Result<RunSummary> {
                 recorded_us: unix_us(SystemTime::now()),
             };
             stats.record(timing)?;
+            served.update(epoch, applied, driver.model(), driver.media(), &outcome);
+            let model = driver.model();
+            metrics.epoch(EpochReport {
+                accepted: records,
+                rejected: rejected.len() as u64,
+                duration: SystemTime::now().duration_since(closed_at).unwrap_or_default(),
+                renders_in_flight: driver.renders_in_flight(),
+                views: (model.event_count(), model.segment_count(), model.replay_count()),
+            });
             Ok(())
         })();
         if let Err(error) = step {

@@ -31,9 +31,9 @@ use crate::driver::{Closed, Driver, DriverOptions};
 use crate::export::ExportOptions;
 use crate::output::Rejected;
 use crate::record_log::{EpochLog, LogReader, RecordLog};
-use crate::serve::api::{router, ApiState, RecordWriter};
+use crate::serve::api::RecordWriter;
 use crate::serve::metrics::{EpochReport, Metrics};
-use crate::serve::server::Server;
+use crate::serve::server::start_api;
 use crate::serve::state::Served;
 
 /// What a run did.
@@ -214,22 +214,9 @@ pub fn serve(
 
     let served = Arc::new(Served::default());
     let metrics = Arc::new(Metrics::default());
-    let _server = match config.service.listen.as_str() {
-        "" => None,
-        listen => {
-            let state = ApiState {
-                served: served.clone(),
-                writer: Arc::new(log.clone()),
-                token: config.service.token().map(Arc::from),
-                max_record_bytes: config.engine.max_record_bytes,
-                metrics: metrics.clone(),
-            };
-            let app = router(state, out.root().to_owned(), config.service.max_body_bytes);
-            let server = Server::start(listen, app)?;
-            listening(server.address());
-            Some(server)
-        }
-    };
+    let writer = Arc::new(log.clone());
+    let _server =
+        start_api(config, served.clone(), writer, metrics.clone(), out.root(), listening)?;
 
     let failure: Arc<Mutex<Option<String>>> = Arc::default();
     let source: Arc<harness::Source<WorkerNote>> = {

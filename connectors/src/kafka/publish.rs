@@ -306,6 +306,19 @@ impl Publisher {
         self.producer.context().acknowledged.load(Ordering::Relaxed)
     }
 
+    /// Waits until every record sent so far was acknowledged or given up on, and takes the
+    /// failures since the last call: the publisher goes on (a service's writes, batch after
+    /// batch).
+    pub fn flush(&self) -> Result<Vec<DeliveryFailure>, PublishError> {
+        self.producer.flush(Timeout::Never).map_err(|source| PublishError::Kafka {
+            action: format!("waiting for the records sent to {:?}", self.name),
+            brokers: self.brokers.clone(),
+            source: Box::new(source),
+        })?;
+        let failures = &self.producer.context().failures;
+        Ok(std::mem::take(&mut *failures.lock().unwrap_or_else(|p| p.into_inner())))
+    }
+
     /// Waits until every record sent was acknowledged or given up on (the producer gives up
     /// after `message.timeout.ms`, 5 minutes unless set), and says which.
     pub fn finish(self) -> Result<Delivered, PublishError> {

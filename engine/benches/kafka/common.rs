@@ -329,6 +329,8 @@ pub fn engine_command(
         command.arg("--config").arg(config);
     }
     command
+        // No HTTP API: benches run engines side by side.
+        .env("REELTIME__SERVICE__LISTEN", "")
         .env("REELTIME__KAFKA__TOPIC_PREFIX", prefix)
         .env("REELTIME__KAFKA__GROUP_ID", ids)
         .env("REELTIME__KAFKA__TRANSACTIONAL_ID", ids)

@@ -2,6 +2,7 @@
 //!
 //! - [`state`]: the documents of the last closed epoch, as JSON text, and their changes.
 //! - [`api`]: the routes (axum), with the error shape, the token and the body limit.
+//! - [`kafka_writer`]: the write routes' records published to the input topics (Kafka mode).
 //! - [`metrics`]: the counters that `/metrics` shows.
 //! - [`console`]: the console's files, part of the binary.
 //! - [`openapi`]: the OpenAPI document of the routes, from the documents' types.
@@ -9,6 +10,7 @@
 
 pub mod api;
 pub mod console;
+pub mod kafka_writer;
 pub mod metrics;
 pub mod openapi;
 pub mod server;

@@ -4,13 +4,48 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use axum::Router;
 use tokio::sync::oneshot;
 
+use super::api::{router, ApiState, RecordWriter};
+use super::metrics::Metrics;
+use super::state::Served;
+use crate::config::Config;
+
 /// Threads answering requests: reads are short, so two keep up with many clients on the
 /// machines this runs on, and leave the cores to the dataflow.
 const HTTP_THREADS: usize = 2;
+
+/// Starts the API of a service as `config` says (none when `service.listen` is empty) over
+/// `served`, writing through `writer`, serving the files of `out`; `listening` is told the
+/// address.
+pub fn start_api(
+    config: &Config,
+    served: Arc<Served>,
+    writer: Arc<dyn RecordWriter>,
+    metrics: Arc<Metrics>,
+    out: &Path,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<Option<Server>> {
+    if config.service.listen.is_empty() {
+        return Ok(None);
+    }
+    let state = ApiState {
+        served,
+        writer,
+        token: config.service.token().map(Arc::from),
+        max_record_bytes: config.engine.max_record_bytes,
+        metrics,
+    };
+    let app = router(state, out.to_owned(), config.service.max_body_bytes);
+    let server = Server::start(&config.service.listen, app)?;
+    listening(server.address());
+    Ok(Some(server))
+}
 
 /// A running HTTP server.
 pub struct Server {

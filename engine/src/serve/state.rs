@@ -592,6 +592,30 @@ fn replay_update(
     Some(ReplayUpdate::Changed { input, json: json(&doc), summary })
 }
 
+/// Changes that name everything the read model holds: served as one update, they load a
+/// whole state (a Kafka service's, rebuilt in epochs other than those it published).
+pub fn everything(model: &ReadModel) -> Closed {
+    let events: BTreeSet<String> =
+        model.event_ids().into_iter().chain(model.events_with_detections()).collect();
+    let segments = events
+        .iter()
+        .flat_map(|event| {
+            model.segment_bounds(event).into_iter().map(|b| (event.clone(), b.start_ms))
+        })
+        .collect();
+    Closed {
+        changes: reeltime_operators::read_model::Changes {
+            event_views: events.clone(),
+            detection_events: events.clone(),
+            segments,
+            replays: model.replay_ids().into_iter().collect(),
+            events,
+            ..Default::default()
+        },
+        ..Closed::default()
+    }
+}
+
 /// The JSON text of a document.
 pub fn json<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("documents serialize to JSON"))

@@ -124,6 +124,8 @@ pub fn rendering_engine_command(
     command
         .args(["run", "--brokers", brokers, "--out", out.to_str().unwrap()])
         .args(["--until-idle", until_idle])
+        // No HTTP API (tests run engines side by side); `--listen` turns it on.
+        .env("REELTIME__SERVICE__LISTEN", "")
         .env("REELTIME__KAFKA__TOPIC_PREFIX", prefix)
         .env("REELTIME__KAFKA__GROUP_ID", &ids)
         .env("REELTIME__KAFKA__TRANSACTIONAL_ID", &ids)
