@@ -111,6 +111,9 @@ export function showError(error: unknown, context?: string): void {
       h('span', { 'data-testid': 'error-message' }, message),
       ' ',
       h('code', { class: 'error-code', 'data-testid': 'error-code' }, code),
+      code === 'unauthorized'
+        ? h('button', { type: 'button', class: 'button button-small banner-action', onclick: () => window.dispatchEvent(new Event('reeltime:token')) }, 'Set the API token')
+        : null,
       details === undefined || details === null
         ? null
         : h('pre', { class: 'error-details' }, typeof details === 'string' ? details : JSON.stringify(details, null, 2)),

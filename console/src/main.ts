@@ -12,7 +12,27 @@ import { replayFormView } from './views/replayForm';
 const app = document.getElementById('app') ?? document.body;
 const banner = h('div', { class: 'banner', role: 'alert', hidden: true, 'data-testid': 'error-banner' });
 const main = h('main', { class: 'main' });
-const tokenButton = h('button', { type: 'button', class: 'button button-quiet button-small', 'data-testid': 'token-button', onclick: () => editToken() });
+const tokenButton = h('button', { type: 'button', class: 'button button-quiet button-small', 'aria-expanded': 'false', 'data-testid': 'token-button', onclick: () => toggleToken() });
+const tokenInput = h('input', { type: 'password', autocomplete: 'off', placeholder: 'Bearer token', 'aria-label': 'API token', 'data-testid': 'token-input' });
+const tokenPanel = h(
+  'form',
+  {
+    class: 'token-panel',
+    hidden: true,
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      saveToken(tokenInput.value.trim());
+    },
+  },
+  h('p', { class: 'small muted' }, 'Sent as Authorization: Bearer … with every request; kept in this browser only.'),
+  tokenInput,
+  h(
+    'div',
+    { class: 'token-actions' },
+    h('button', { type: 'button', class: 'button button-quiet button-small', onclick: () => saveToken('') }, 'Clear'),
+    h('button', { type: 'submit', class: 'button button-primary button-small' }, 'Save'),
+  ),
+);
 const nav = h(
   'nav',
   { class: 'topnav' },
@@ -27,7 +47,7 @@ fill(
     { class: 'topbar' },
     h('a', { class: 'brand', href: homeHref() }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '▶'), h('span', { class: 'brand-name' }, 'reeltime')),
     nav,
-    h('div', { class: 'topbar-end' }, tokenButton),
+    h('div', { class: 'topbar-end' }, tokenButton, tokenPanel),
   ),
   banner,
   main,
@@ -40,13 +60,24 @@ function renderTokenButton(): void {
   tokenButton.title = getToken() ? 'A bearer token is sent with every request' : 'Set the bearer token for control requests';
 }
 
-function editToken(): void {
-  const next = window.prompt('Bearer token for the engine (empty to clear):', getToken());
-  if (next === null) return;
-  setToken(next.trim());
-  renderTokenButton();
-  toast(next.trim() ? 'Token saved' : 'Token cleared');
+function toggleToken(open = tokenPanel.hidden): void {
+  tokenPanel.hidden = !open;
+  tokenButton.setAttribute('aria-expanded', String(open));
+  if (open) {
+    tokenInput.value = getToken();
+    tokenInput.focus();
+  }
 }
+
+function saveToken(token: string): void {
+  setToken(token);
+  renderTokenButton();
+  toggleToken(false);
+  toast(token ? 'Token saved' : 'Token cleared');
+}
+
+// The banner's "Set the API token" (after an `unauthorized` answer) opens the panel.
+window.addEventListener('reeltime:token', () => toggleToken(true));
 
 let cleanup: (() => void) | null = null;
 let lastHash: string | null = null;

@@ -3,7 +3,7 @@
 // change stream.
 
 import { api, ApiError, fileUrl, streams } from '../api';
-import { chip, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
+import { chip, clearError, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
 import { live } from '../live';
 import { eventHref, homeHref, newReplayHref } from '../routes';
 import type { EventDoc, EventStreamDoc, FeatureDoc, RenderedClipDoc, SegmentDoc } from '../types';
@@ -307,6 +307,7 @@ export function eventView(root: HTMLElement, eventId: string, start: number | nu
     const send = (v: 'like' | 'dislike' | 'reset') => async () => {
       try {
         await api.feedback({ event_id: eventId, start: seg.start, track: state.track, verdict: v });
+        clearError();
         toast(v === 'reset' ? 'Feedback cleared' : v === 'like' ? 'Liked' : 'Disliked');
       } catch (e) {
         showError(e, 'Sending feedback');

@@ -9,8 +9,8 @@ import type { EventDoc, EventListEntry, ReplaySummary } from '../types';
 const REFRESH_MS = 3000;
 
 export function homeView(root: HTMLElement): () => void {
-  const eventsBody = h('div', { class: 'card-body' }, h('p', { class: 'muted' }, 'Loading events…'));
-  const replaysBody = h('div', { class: 'card-body' }, h('p', { class: 'muted' }, 'Loading replays…'));
+  const eventsBody = h('div', { class: 'card-body flush table-wrap' }, h('p', { class: 'muted pad' }, 'Loading events…'));
+  const replaysBody = h('div', { class: 'card-body flush table-wrap' }, h('p', { class: 'muted pad' }, 'Loading replays…'));
   fill(
     root,
     h(
@@ -60,7 +60,7 @@ export function flatEvent(entry: EventListEntry): EventDoc {
 }
 
 function eventsTable(events: EventDoc[]): HTMLElement {
-  if (events.length === 0) return h('p', { class: 'muted' }, 'No events yet. Post records to /api/v1/records.');
+  if (events.length === 0) return h('p', { class: 'muted pad' }, 'No events yet. Post records to /api/v1/records.');
   const sorted = [...events].sort((a, b) => a.event_id.localeCompare(b.event_id));
   return h(
     'table',
@@ -68,7 +68,7 @@ function eventsTable(events: EventDoc[]): HTMLElement {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Status'), h('th', {}, 'Profile'), h('th', { class: 'num' }, 'Segments'), h('th', {}, '')),
+      h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Status'), h('th', { class: 'opt' }, 'Profile'), h('th', { class: 'num' }, 'Segments'), h('th', {}, '')),
     ),
     h(
       'tbody',
@@ -83,10 +83,10 @@ function eventsTable(events: EventDoc[]): HTMLElement {
             h('a', { href: eventHref(event.event_id), class: 'strong', 'data-testid': 'event-link' }, event.title || event.event_id),
             h('div', { class: 'muted small' }, event.title ? event.event_id : null, event.program ? ` · ${event.program}` : null),
           ),
-          h('td', {}, statusBadge(event.status)),
+          h('td', {}, event.status ? statusBadge(event.status) : h('span', { class: 'muted small', title: 'Only segments or detections name this event' }, 'no event record')),
           h(
             'td',
-            {},
+            { class: 'opt' },
             event.profile ?? '–',
             event.profile_known === false ? h('span', { class: 'warn small', title: 'No live profile of this name' }, ' (unknown)') : null,
           ),
@@ -99,7 +99,7 @@ function eventsTable(events: EventDoc[]): HTMLElement {
 }
 
 function replaysTable(replays: ReplaySummary[]): HTMLElement {
-  if (replays.length === 0) return h('p', { class: 'muted' }, 'No replays yet.');
+  if (replays.length === 0) return h('p', { class: 'muted pad' }, 'No replays yet.');
   const sorted = [...replays].sort((a, b) => a.replay_id.localeCompare(b.replay_id));
   return h(
     'table',
@@ -107,7 +107,7 @@ function replaysTable(replays: ReplaySummary[]): HTMLElement {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', {}, 'Replay'), h('th', {}, 'Event'), h('th', {}, 'Mode'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Clips'), h('th', { class: 'num' }, 'Duration'), h('th', { class: 'num' }, 'Version')),
+      h('tr', {}, h('th', {}, 'Replay'), h('th', { class: 'opt' }, 'Event'), h('th', { class: 'opt' }, 'Mode'), h('th', {}, 'Status'), h('th', { class: 'num opt' }, 'Clips'), h('th', { class: 'num' }, 'Duration'), h('th', { class: 'num' }, 'Version')),
     ),
     h(
       'tbody',
@@ -117,10 +117,10 @@ function replaysTable(replays: ReplaySummary[]): HTMLElement {
           'tr',
           { 'data-testid': 'replay-row', 'data-replay-id': replay.replay_id },
           h('td', {}, h('a', { href: replayHref(replay.replay_id), class: 'strong', 'data-testid': 'replay-link' }, replay.replay_id)),
-          h('td', {}, h('a', { href: eventHref(replay.event_id) }, replay.event_id)),
-          h('td', {}, replay.mode),
+          h('td', { class: 'opt' }, h('a', { href: eventHref(replay.event_id) }, replay.event_id)),
+          h('td', { class: 'opt' }, replay.mode),
           h('td', {}, statusBadge(replay.status)),
-          h('td', { class: 'num' }, replay.clips ?? '–'),
+          h('td', { class: 'num opt' }, replay.clips ?? '–'),
           h('td', { class: 'num' }, replay.total_duration === undefined ? '–' : duration(replay.total_duration)),
           h('td', { class: 'num', 'data-testid': 'replay-version' }, `v${replay.version}`),
         ),

@@ -2,7 +2,7 @@
 // replay's change stream.
 
 import { api, fileUrl, streams } from '../api';
-import { chip, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
+import { chip, clearError, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
 import { live } from '../live';
 import { attachHls, type Player } from '../player';
 import { eventHref, homeHref } from '../routes';
@@ -21,7 +21,7 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
   const history = h('ol', { class: 'history', 'data-testid': 'version-history' });
   const playerBox = h('div', { class: 'player-box', 'data-testid': 'replay-player' });
   const renderInfo = h('div', { class: 'render-info small' });
-  const clips = h('div', { class: 'card-body flush', 'data-testid': 'replay-clips' }, h('p', { class: 'muted pad' }, 'Loading…'));
+  const clips = h('div', { class: 'card-body flush table-wrap', 'data-testid': 'replay-clips' }, h('p', { class: 'muted pad' }, 'Loading…'));
   const removedNote = h('div', { class: 'notice', hidden: true, 'data-testid': 'replay-removed' }, 'This replay was deleted.');
   const deleteButton = h('button', { type: 'button', class: 'button button-danger', 'data-testid': 'delete-replay', onclick: () => void onDelete() }, 'Delete');
 
@@ -194,7 +194,7 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
         h(
           'thead',
           {},
-          h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Segment'), h('th', {}, 'Clip'), h('th', { class: 'num' }, 'Score'), h('th', {}, ''), h('th', {}, 'Features')),
+          h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Segment'), h('th', { class: 'opt' }, 'Clip'), h('th', { class: 'num' }, 'Score'), h('th', {}, ''), h('th', {}, 'Features')),
         ),
         h(
           'tbody',
@@ -205,7 +205,7 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
               { 'data-testid': 'replay-clip', 'data-start': c.start, 'data-forced': c.forced ? 'true' : 'false' },
               h('td', { class: 'num muted' }, i + 1),
               h('td', {}, h('a', { href: eventHref(d.event_id, c.start, d.track) }, `${clock(c.start)} – ${clock(c.end)}`)),
-              h('td', { class: 'small' }, `${clock(c.clip_start)} – ${clock(c.clip_end)}`, h('div', { class: 'muted' }, duration(c.clip_end - c.clip_start))),
+              h('td', { class: 'small opt' }, `${clock(c.clip_start)} – ${clock(c.clip_end)}`, h('div', { class: 'muted' }, duration(c.clip_end - c.clip_start))),
               h('td', { class: 'num' }, c.score ?? '–'),
               h('td', {}, c.forced ? h('span', { class: 'verdict verdict-like', title: 'Selected because liked', 'data-testid': 'forced' }, '★ liked') : null),
               h('td', {}, h('div', { class: 'chips' }, c.features.length === 0 ? h('span', { class: 'muted small' }, '–') : c.features.map((f) => chip(f)))),
@@ -220,6 +220,7 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
     if (!window.confirm(`Delete replay ${replayId}?`)) return;
     try {
       await api.deleteReplay(replayId);
+      clearError();
       toast('Replay deleted');
     } catch (e) {
       showError(e, 'Deleting the replay');
