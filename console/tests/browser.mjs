@@ -315,7 +315,8 @@ async function main() {
       return version;
     });
 
-    await step('the rendered replay plays in the HLS player', async () => {
+    // The engine renders one replay at a time: this one may wait for the demo's own two.
+    await step('the video of the liked version is rendered', async () => {
       await until(`the video of v${likedVersion} or later to be rendered`, async () => {
         await noBanner(page);
         const text = await page.getByTestId('render-status').innerText();
@@ -324,6 +325,9 @@ async function main() {
         if (text.startsWith('failed')) throw new Error(`rendering failed: ${text}`);
         return false;
       });
+    });
+
+    await step('the rendered replay plays in the HLS player', async () => {
       const state = await until('the video to play (currentTime advancing, readyState >= 2)', async () => {
         const problem = page.getByTestId('player-problem');
         if ((await problem.count()) > 0 && (await problem.isVisible())) {
