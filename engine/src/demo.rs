@@ -7,7 +7,12 @@
 //! and the render sink like `reeltime process --render` (the pipeline of
 //! [`crate::media_pipeline`]), so every view and export, every clip, the event playlist and
 //! both replay videos are written in `OUT`.
+//!
+//! With `--serve` ([`serve`]), the embedded service then takes the demo's log as its own
+//! (`OUT/service-data/`) and serves `OUT` with the HTTP API and the console, so a newcomer's
+//! first command ends in a page to open, where replays can be made and clips liked.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,6 +27,8 @@ use crate::media_pipeline::{
     analyse_to_log, default_priorities, process_log, EventPlan, LogSummary, MediaSource,
 };
 use crate::process::Summary;
+use crate::record_log::RecordLog;
+use crate::service::ServiceSummary;
 
 /// The demo event's id.
 pub const EVENT_ID: &str = "synthetic-match";
@@ -88,4 +95,42 @@ pub fn demo(out: &Path, progress: bool) -> Result<DemoReport> {
         analyse_to_log(&MediaSource::Playlist(made.playlist.clone()), &plan, &log, progress)?;
     let processed = process_log(&log, out_dir.root(), progress)?;
     Ok(DemoReport { media, log, analysis, processed, synth_seconds })
+}
+
+/// The data directory of the service that `--serve` runs, inside the demo's output.
+pub const SERVICE_DATA: &str = "service-data";
+
+/// Runs the embedded service over the demo's log (`OUT/demo-log.jsonl`, taken into
+/// `OUT/service-data/` the first time) on `listen`, serving `out`, until it is stopped;
+/// `listening` is told the address.
+pub fn serve(
+    out: &Path,
+    listen: &str,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<ServiceSummary> {
+    let data = out.join(SERVICE_DATA);
+    let text = |path: &Path| toml::Value::String(path.display().to_string());
+    let config = crate::config::load(
+        None,
+        std::env::vars(),
+        vec![
+            ("service.log", toml::Value::String("embedded".into())),
+            ("service.data_dir", text(&data)),
+            ("service.listen", toml::Value::String(listen.into())),
+            ("output.dir", text(out)),
+        ],
+    )?;
+    let records = RecordLog::open(&data)?;
+    if records.durable().records == 0 {
+        let log = out.join("demo-log.jsonl");
+        let lines = std::fs::read_to_string(&log).with_context(|| format!("reading {log:?}"))?;
+        let lines: Vec<Vec<u8>> = lines
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| line.as_bytes().to_vec())
+            .collect();
+        records.append(&lines).with_context(|| format!("taking {log:?} into {data:?}"))?;
+    }
+    drop(records);
+    crate::service::serve(&config, listening)
 }

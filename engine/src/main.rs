@@ -127,6 +127,13 @@ enum Command {
         /// Do not show progress.
         #[arg(long)]
         quiet: bool,
+        /// Then serve the demo with the HTTP API and the console (the embedded service over
+        /// the demo's log, until Ctrl-C).
+        #[arg(long)]
+        serve: bool,
+        /// With --serve: the address, HOST:PORT (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+        listen: String,
     },
     /// Highlights of a video file, a folder of chunks or an HLS playlist.
     Highlights {
@@ -560,7 +567,14 @@ fn main() -> ExitCode {
             };
             run_service(config.as_deref(), overrides, check)
         }
-        Command::Demo { out, quiet } => demo(&out, !quiet),
+        Command::Demo { out, quiet, serve, listen } => demo(&out, !quiet).and_then(|()| {
+            if !serve {
+                return Ok(());
+            }
+            let summary = reeltime::demo::serve(&out, &listen, print_address)?;
+            println!("served {} epochs; wrote {}", summary.epochs, out.display());
+            Ok(())
+        }),
         Command::Highlights { input, duration, out, priority, resolution, quiet } => {
             let options = HighlightsOptions {
                 input,
