@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::oneshot;
 
@@ -72,6 +73,11 @@ impl Server {
             .name("reeltime-http-main".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    // Answers and change messages are small writes: without TCP_NODELAY,
+                    // Nagle's algorithm would hold one back until the last is acknowledged.
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     tokio::select! {
                         served = axum::serve(listener, router) => {
                             if let Err(error) = served {
