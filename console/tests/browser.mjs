@@ -19,6 +19,9 @@ import process from 'node:process';
 import { chromium } from 'playwright-core';
 
 const STEP_MS = 60_000;
+// Rendering a replay version waits behind the renders queued before it (one at a time), which
+// on a busy 2-core machine takes longer than any other step.
+const RENDER_MS = 240_000;
 const base = (process.env.REELTIME_URL ?? '').replace(/\/+$/, '');
 const shots = process.env.REELTIME_SCREENSHOTS || join('test-output', 'screenshots');
 const eventId = process.env.REELTIME_EVENT || 'synthetic-match';
@@ -90,14 +93,15 @@ let currentPage = null;
  * @template T
  * @param {string} name
  * @param {() => Promise<T>} body
+ * @param {number} [timeout]
  * @returns {Promise<T>}
  */
-async function step(name, body) {
+async function step(name, body, timeout = STEP_MS) {
   const started = Date.now();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   const bound = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the step took more than ${seconds(STEP_MS + 5000)}`)), STEP_MS + 5000);
+    timer = setTimeout(() => reject(new Error(`the step took more than ${seconds(timeout + 5000)}`)), timeout + 5000);
   });
   try {
     const value = /** @type {T} */ (await Promise.race([body(), bound]));
@@ -324,8 +328,8 @@ async function main() {
         if (m && Number(m[1]) >= likedVersion && (await page.getByTestId('replay-video').count()) > 0) return true;
         if (text.startsWith('failed')) throw new Error(`rendering failed: ${text}`);
         return false;
-      });
-    });
+      }, RENDER_MS);
+    }, RENDER_MS);
 
     await step('the rendered replay plays in the HLS player', async () => {
       const state = await until('the video to play (currentTime advancing, readyState >= 2)', async () => {

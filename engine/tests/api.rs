@@ -424,6 +424,7 @@ fn every_route_answers_from_the_views_and_writes_through_the_log() {
         a.status == 200
     });
     assert_eq!(edl.body, fs::read(out.join(format!("events/{event}/export.json"))).unwrap());
+    assert_eq!(edl.header("cache-control"), Some("no-cache"), "files change while served");
     let part = get_with(
         &service,
         &format!("/api/v1/files/events/{event}/export.json"),
@@ -432,6 +433,12 @@ fn every_route_answers_from_the_views_and_writes_through_the_log() {
     assert_eq!(part.status, 206);
     assert_eq!(part.body, edl.body[..10]);
     assert!(part.header("content-range").unwrap().starts_with("bytes 0-9/"));
+    let table = get(&service, "/api/v1/tables/replays.arrow");
+    assert_eq!(table.status, 200);
+    assert!(table.body.starts_with(b"ARROW1"), "an Arrow IPC file");
+    let table = get(&service, "/api/v1/tables/segments.parquet");
+    assert!(table.body.starts_with(b"PAR1"), "a Parquet file");
+    get(&service, "/api/v1/tables/other.csv").assert_error(404, "not_found");
     fs::write(dir.path().join("secret.txt"), "top secret").unwrap();
     let address = service.base.trim_start_matches("http://");
     for path in [

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -25,7 +25,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 
+use reeltime_connectors::output_dir::OutputDir;
+use reeltime_connectors::tables::{write_tables, TableFormat};
 use reeltime_schemas::api::{
     DetectionsDoc, ErrorDoc, EventListDoc, FeatureCountDoc, FeaturesDoc, HealthDoc, ProfileListDoc,
     RecordsAnswer, RejectionDoc, ReplayListDoc,
@@ -60,6 +63,10 @@ pub struct ApiState {
     pub max_record_bytes: usize,
     /// The service's counters.
     pub metrics: Arc<Metrics>,
+    /// The output directory.
+    pub out: Arc<PathBuf>,
+    /// Held while the tables are made again (one at a time).
+    pub tables: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The largest request body by default (`service.max_body_bytes`).
@@ -86,7 +93,17 @@ pub fn router(state: ApiState, out: PathBuf, max_body_bytes: usize) -> Router {
         .route("/api/v1/profiles/{name}", put(put_profile).delete(delete_profile))
         .route("/api/v1/feedback", post(post_feedback))
         .route("/api/v1/notifications", get(get_notifications))
-        .nest_service("/api/v1/files", ServeDir::new(out).append_index_html_on_directories(false))
+        .route("/api/v1/tables/{file}", get(get_table))
+        .nest_service(
+            "/api/v1/files",
+            // The files change while the service runs (a replay's playlists and video, every
+            // document): a client asks again each time, and gets 304 when nothing changed.
+            SetResponseHeader::overriding(
+                ServeDir::new(out).append_index_html_on_directories(false),
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            ),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -607,6 +624,47 @@ async fn get_notifications(
     }
     json.extend_from_slice(format!("],\"next\":{next},\"oldest\":{oldest}}}").as_bytes());
     Ok(document(snapshot.epoch, Bytes::from(json)))
+}
+
+/// `GET /api/v1/tables/{file}`: a table made now from the exports in the output directory
+/// (which the service writes every `output.write_interval_seconds`), so that it is never
+/// older than they are; the tables are otherwise written when the service ends.
+async fn get_table(
+    State(state): State<ApiState>,
+    file: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(file) = file?;
+    let (table, format, media) = match file.split_once('.') {
+        Some((table @ ("segments" | "detections" | "replays"), "arrow")) => {
+            (table, TableFormat::Arrow, "application/vnd.apache.arrow.file")
+        }
+        Some((table @ ("segments" | "detections" | "replays"), "parquet")) => {
+            (table, TableFormat::Parquet, "application/vnd.apache.parquet")
+        }
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no table {file:?}: the tables are segments, detections and replays, .arrow or .parquet"
+            )))
+        }
+    };
+    let _one_at_a_time = state.tables.lock().await;
+    let out = state.out.clone();
+    let path = out.join("tables").join(format!("{table}.{}", format.extension()));
+    let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        write_tables(&OutputDir::resume(&out)?, &[format])?;
+        Ok(std::fs::read(&path)?)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .and_then(|made| made)
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the table could not be made: {e:#}"),
+        )
+    })?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(media))], bytes).into_response())
 }
 
 // ---- change streams ----

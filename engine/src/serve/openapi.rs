@@ -122,6 +122,12 @@ fn routes() -> Vec<Route> {
         },
         route(
             "get",
+            "/api/v1/tables/{file}",
+            "A table (segments, detections or replays; .arrow or .parquet) made now from the exports in the output directory.",
+            Other("application/octet-stream"),
+        ),
+        route(
+            "get",
             "/api/v1/files/{path}",
             "A file of the output directory (exports, tables, playlists, clips, thumbnails, replay videos), with range requests.",
             Other("application/octet-stream"),

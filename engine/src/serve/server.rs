@@ -41,6 +41,8 @@ pub fn start_api(
         token: config.service.token().map(Arc::from),
         max_record_bytes: config.engine.max_record_bytes,
         metrics,
+        out: Arc::new(out.to_owned()),
+        tables: Arc::default(),
     };
     let app = router(state, out.to_owned(), config.service.max_body_bytes);
     let server = Server::start(&config.service.listen, app)?;
