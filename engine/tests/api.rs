@@ -539,6 +539,8 @@ fn hostile_bodies_are_refused_with_the_error_shape_and_nothing_is_appended() {
         ("POST", "/api/v1/replays", deep.into_bytes(), 400, "bad_request"),
         ("POST", "/api/v1/feedback", b"\xff".to_vec(), 400, "bad_request"),
         ("PUT", "/api/v1/events/m", br#"{"profile": 1}"#.to_vec(), 422, "records_rejected"),
+        // Render settings are checked when the record arrives, not when a render starts.
+        ("PUT", "/api/v1/replays/r", br#"{"event_id": "m", "mode": "features", "priorities": [{"attribute": "Ace"}], "render": {"resolutions": ["4k"]}}"#.to_vec(), 422, "records_rejected"),
         ("PUT", "/api/v1/profiles/p", b"{\"name\":".to_vec(), 400, "bad_request"),
     ];
     for (method, path, body, status, code) in cases {
