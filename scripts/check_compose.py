@@ -104,8 +104,13 @@ def check_compose(compose):
         problem("reeltime: the topics must be created before the service runs")
     if "./data:/data" not in service.get("volumes", []):
         problem("reeltime: ./data is not mounted at /data")
-    if not any(str(port).endswith(":8080") for port in service.get("ports", [])):
-        problem("reeltime: port 8080 is not published")
+    # The API and console: published on the host's loopback only, where the image's
+    # configuration makes the service listen.
+    if "127.0.0.1:8080:8080" not in [str(port) for port in service.get("ports", [])]:
+        problem("reeltime: port 8080 is not published on 127.0.0.1 (127.0.0.1:8080:8080)")
+    image_config = (ROOT / "docker" / "reeltime.toml").read_text()
+    if 'listen = "0.0.0.0:8080"' not in image_config or 'log = "kafka"' not in image_config:
+        problem("docker/reeltime.toml: the service must use Kafka and listen on 0.0.0.0:8080")
     condition = ((service.get("depends_on") or {}).get("kafka") or {}).get("condition")
     if condition != "service_healthy":
         problem(f"reeltime: depends on kafka with condition {condition!r}, not 'service_healthy'")
