@@ -1,7 +1,7 @@
 // `#/replays/{id}`: a replay's status, version, clips and rendered video (HLS), live from the
 // replay's change stream.
 
-import { api, fileUrl, streams } from '../api';
+import { api, ApiError, fileUrl, streams } from '../api';
 import { chip, clearError, clock, duration, fill, h, showError, statusBadge, toast } from '../dom';
 import { live } from '../live';
 import { attachHls, type Player } from '../player';
@@ -72,7 +72,13 @@ export function replayView(root: HTMLElement, replayId: string): () => void {
       const current = doc as SelectionDoc | null;
       if (!stopped && (current === null || first.version > current.version)) take(first);
     } catch (e) {
-      if (!stopped && doc === null) showError(e, `Loading replay ${replayId}`);
+      if (stopped || doc !== null) return;
+      // A replay just written is in the views one epoch later: its change stream brings it.
+      if (e instanceof ApiError && e.status === 404) {
+        fill(status, h('span', { class: 'muted' }, 'waiting for the engine to compute it'));
+        return;
+      }
+      showError(e, `Loading replay ${replayId}`);
     }
   })();
 
