@@ -356,7 +356,7 @@ fn replays_batch(replays: &[ReplayExportDoc]) -> Result<RecordBatch, TableError>
             replay_id.append_value(&replay.replay_id);
             event_id.append_value(&replay.event_id);
             version.append_value(replay.version);
-            status.append_value(&replay.status);
+            status.append_value(replay.status.as_str());
             mode.append_value(&replay.settings.mode);
             track.append_value(replay.settings.track);
             position.append_value(index);

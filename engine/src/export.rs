@@ -228,7 +228,7 @@ fn replay_export(view: &ReplayView, version: u64, settings: ReplaySettingsDoc) -
         replay_id: view.replay_id.clone(),
         event_id: view.event_id.clone(),
         version,
-        status: view.status.as_str().to_owned(),
+        status: view.status,
         settings,
         total_duration: Seconds(view.total_duration_ms),
         total_score: view.total_score,

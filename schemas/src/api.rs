@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::{EventDoc, FeatureDoc, NotificationDoc, SegmentDoc};
 use crate::export::{DetectionExportDoc, ProfileSummaryDoc};
+use crate::record::ReplayMode;
 use crate::time::Seconds;
+use crate::view::ReplayStatus;
 
 /// Every error of the API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -76,9 +78,9 @@ pub struct ReplaySummaryDoc {
     /// Its version.
     pub version: u64,
     /// `waiting_for_event`, `queued`, `in_progress` or `complete`.
-    pub status: String,
+    pub status: ReplayStatus,
     /// `duration`, `features` or `timestamps`.
-    pub mode: String,
+    pub mode: ReplayMode,
     /// Its clips.
     pub clips: u64,
     /// Sum of the clips' durations in seconds.

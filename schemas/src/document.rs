@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::record::{EventStatus, ReplayMode, Verdict};
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
 use crate::view::{
-    ClipView, EventView, Feature, Notification, OptoBounds, ReplayView, SegmentView,
+    ClipView, EventView, Feature, Notification, OptoBounds, ReplayStatus, ReplayView, SegmentView,
 };
 
 /// A feature: `{"plugin", "attribute", "value"}`.
@@ -72,7 +73,7 @@ pub struct SegmentDoc {
     /// Features per track, sorted by plugin, attribute, value.
     pub features: BTreeMap<String, Vec<FeatureDoc>>,
     /// Feedback per track: `like` or `dislike`.
-    pub feedback: BTreeMap<String, String>,
+    pub feedback: BTreeMap<String, Verdict>,
     /// Rendered clips per track (keys are track numbers), once rendering made them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clips: BTreeMap<String, TrackClipsDoc>,
@@ -99,11 +100,7 @@ impl From<&SegmentView> for SegmentDoc {
                 .iter()
                 .map(|(t, fs)| (t.to_string(), fs.iter().map(FeatureDoc::from).collect()))
                 .collect(),
-            feedback: s
-                .feedback
-                .iter()
-                .map(|(t, v)| (t.to_string(), v.as_str().to_owned()))
-                .collect(),
+            feedback: s.feedback.iter().map(|(t, v)| (t.to_string(), *v)).collect(),
             clips: BTreeMap::new(),
         }
     }
@@ -193,9 +190,9 @@ pub struct SelectionDoc {
     /// Its version: 1, 2, ... one per change of the view.
     pub version: u64,
     /// `waiting_for_event`, `queued`, `in_progress` or `complete`.
-    pub status: String,
+    pub status: ReplayStatus,
     /// `duration`, `features` or `timestamps`.
-    pub mode: String,
+    pub mode: ReplayMode,
     /// The audio track.
     pub track: u32,
     /// Sum of the clips' durations in seconds.
@@ -209,6 +206,20 @@ pub struct SelectionDoc {
     pub rendered: Option<RenderedReplayDoc>,
 }
 
+/// Where the video of a replay's clip list is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RenderStatus {
+    /// Waiting for the chunks its clips need.
+    Waiting,
+    /// Being rendered.
+    Rendering,
+    /// Ready.
+    Rendered,
+    /// It could not be made (`error` says why).
+    Failed,
+}
+
 /// The video of a replay's clip list. Paths are relative to the output directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RenderedReplayDoc {
@@ -216,7 +227,7 @@ pub struct RenderedReplayDoc {
     /// its video).
     pub version: u64,
     /// `waiting` (for the chunks), `rendering`, `rendered` or `failed`.
-    pub status: String,
+    pub status: RenderStatus,
     /// Why it failed.
     pub error: Option<String>,
     /// Length of the video in seconds.
@@ -251,8 +262,8 @@ impl SelectionDoc {
             replay_id: view.replay_id.clone(),
             event_id: view.event_id.clone(),
             version,
-            status: view.status.as_str().to_owned(),
-            mode: view.mode.as_str().to_owned(),
+            status: view.status,
+            mode: view.mode,
             track: view.track,
             total_duration: Seconds(view.total_duration_ms),
             total_score: view.total_score,
@@ -274,7 +285,7 @@ pub struct EventDoc {
     /// Whether the profile is known.
     pub profile_known: bool,
     /// `scheduled`, `started` or `ended`.
-    pub status: String,
+    pub status: EventStatus,
     /// Frame rate, e.g. 25 or 29.97.
     pub frame_rate: Option<f64>,
     /// Audio tracks.
@@ -312,7 +323,7 @@ impl From<&EventView> for EventDoc {
             program: e.program.clone(),
             profile: e.profile.clone(),
             profile_known: e.profile_known,
-            status: e.status.as_str().to_owned(),
+            status: e.status,
             frame_rate: e.frame_rate_milli.map(crate::time::per_second),
             audio_tracks: e.audio_tracks.clone(),
             title: e.title.clone(),
@@ -396,7 +407,7 @@ pub enum NotificationDoc {
         /// The new version.
         version: u64,
         /// Its status.
-        status: String,
+        status: ReplayStatus,
         /// Whether its clip bounds changed (only then is it rendered again).
         clips_changed: bool,
         /// Number of clips.
@@ -525,7 +536,7 @@ impl NotificationDoc {
                 replay_id,
                 event_id,
                 version,
-                status: status.as_str().to_owned(),
+                status,
                 clips_changed,
                 clip_count,
                 total_duration: Seconds(total_duration_ms),

@@ -17,7 +17,7 @@ use crate::document::{ClipDoc, EventDoc, FeatureDoc, OptoDoc, RenderedReplayDoc,
 use crate::record::{Detection, Media, Priority, Profile, Replay, TimeRange};
 use crate::time::Seconds;
 use crate::value::{to_json_attributes, JsonAttributes, JsonValue};
-use crate::view::{LabelView, SegmentView};
+use crate::view::{LabelView, ReplayStatus, SegmentView};
 
 /// Unknown fields of an input record, kept for exports (SEMANTICS §2).
 pub type ExtraFields = serde_json::Map<String, serde_json::Value>;
@@ -279,7 +279,7 @@ pub struct ReplayExportDoc {
     /// Its version: 1, 2, ... one per change of the view.
     pub version: u64,
     /// `waiting_for_event`, `queued`, `in_progress` or `complete`.
-    pub status: String,
+    pub status: ReplayStatus,
     /// The settings of the replay's latest record.
     pub settings: ReplaySettingsDoc,
     /// Sum of the clips' durations in seconds.

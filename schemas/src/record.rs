@@ -5,6 +5,7 @@
 //! its serde form so it can be exchanged between workers; the JSON wire form lives in
 //! [`crate::wire`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::value::Attributes;
@@ -153,7 +154,10 @@ pub struct Profile {
 }
 
 /// Lifecycle status of an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     /// Not started yet.
     Scheduled,
@@ -315,7 +319,10 @@ impl Detection {
 }
 
 /// How a replay chooses its clips.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplayMode {
     /// The best segments under a duration budget.
     Duration,
@@ -394,7 +401,10 @@ pub struct Replay {
 }
 
 /// A reviewer's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Thumbs up.
     Like,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::record::{EventStatus, Extra, ReplayMode, Verdict};
@@ -94,7 +95,10 @@ pub struct EventView {
 }
 
 /// Where a replay is in its life (SEMANTICS §8.11).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplayStatus {
     /// Its event or the event's profile is unknown.
     WaitingForEvent,

@@ -53,8 +53,8 @@ use reeltime_connectors::output_dir::path_component;
 use reeltime_connectors::render::{Cancel, EventRange, RenderedClip, RenderedReplay};
 use reeltime_operators::read_model::{Changes, ReadModel};
 use reeltime_schemas::document::{
-    FailedChunkDoc, NotificationDoc, RenderedClipDoc, RenderedReplayDoc, RenditionDoc,
-    TrackClipsDoc,
+    FailedChunkDoc, NotificationDoc, RenderStatus, RenderedClipDoc, RenderedReplayDoc,
+    RenditionDoc, TrackClipsDoc,
 };
 use reeltime_schemas::record::{Chunk, EventStatus};
 use reeltime_schemas::time::Seconds;
@@ -283,25 +283,21 @@ impl RenderSink {
     /// The rendering of a replay's current clip list, when it asks for one.
     pub fn replay_rendered(&self, replay_id: &str) -> Option<RenderedReplayDoc> {
         let state = self.replays.get(replay_id)?;
-        let mut doc = RenderedReplayDoc {
+        let (status, error) = match &state.status {
+            ReplayStatus::Waiting => (RenderStatus::Waiting, None),
+            ReplayStatus::Rendering(_) => (RenderStatus::Rendering, None),
+            ReplayStatus::Failed(failure) => (RenderStatus::Failed, Some(failure.to_string())),
+            ReplayStatus::Done(replay) => return Some(self.replay_doc(state.version, replay)),
+        };
+        Some(RenderedReplayDoc {
             version: state.version,
-            status: String::new(),
-            error: None,
+            status,
+            error,
             duration: None,
             master: None,
             thumbnail: None,
             renditions: Vec::new(),
-        };
-        match &state.status {
-            ReplayStatus::Waiting => doc.status = "waiting".into(),
-            ReplayStatus::Rendering(_) => doc.status = "rendering".into(),
-            ReplayStatus::Failed(failure) => {
-                doc.status = "failed".into();
-                doc.error = Some(failure.to_string());
-            }
-            ReplayStatus::Done(replay) => return Some(self.replay_doc(state.version, replay)),
-        }
-        Some(doc)
+        })
     }
 
     /// An event's playlists (per track) and failed chunks.
@@ -714,7 +710,7 @@ impl RenderSink {
     fn replay_doc(&self, version: u64, replay: &RenderedReplay) -> RenderedReplayDoc {
         RenderedReplayDoc {
             version,
-            status: "rendered".into(),
+            status: RenderStatus::Rendered,
             error: None,
             duration: Some(Seconds(replay.duration_ms)),
             master: replay.master.as_deref().map(|p| self.relative(p)),

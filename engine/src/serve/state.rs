@@ -38,8 +38,10 @@ use reeltime_schemas::view::Notification;
 use crate::driver::Closed;
 use crate::output::{event_doc, segment_doc, selection_doc, RenderedMedia};
 
-/// Changes kept per stream for subscribers that reconnect.
-pub const HISTORY: usize = 256;
+/// Changes kept per stream for subscribers that reconnect: a reconnect misses a few versions;
+/// a client away longer gets a snapshot. (Each change of a replay holds its whole document,
+/// so this bounds the memory of thousands of replays.)
+pub const HISTORY: usize = 64;
 /// Notifications kept in memory for `GET /api/v1/notifications`.
 pub const NOTIFICATIONS_KEPT: usize = 10_000;
 /// Changes a slow subscriber may fall behind before it is sent a new snapshot.
