@@ -586,8 +586,8 @@ fn replay_update(
         replay_id: doc.replay_id.clone(),
         event_id: doc.event_id.clone(),
         version,
-        status: doc.status.clone(),
-        mode: doc.mode.clone(),
+        status: doc.status,
+        mode: doc.mode,
         clips: doc.clips.len() as u64,
         total_duration: doc.total_duration,
     };
