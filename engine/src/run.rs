@@ -286,6 +286,7 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
             metrics.epoch(EpochReport {
                 accepted: records,
                 rejected: rejected.len() as u64,
+                views_out: (outcome.changes.segments.len() + outcome.changes.replays.len()) as u64,
                 duration: SystemTime::now().duration_since(closed_at).unwrap_or_default(),
                 renders_in_flight: driver.renders_in_flight(),
                 views: (model.event_count(), model.segment_count(), model.replay_count()),

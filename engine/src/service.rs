@@ -299,6 +299,7 @@ pub fn serve(
             metrics.epoch(EpochReport {
                 accepted,
                 rejected: rejected.len() as u64,
+                views_out: (outcome.changes.segments.len() + outcome.changes.replays.len()) as u64,
                 duration: started.elapsed(),
                 renders_in_flight: driver.renders_in_flight(),
                 views: (model.event_count(), model.segment_count(), model.replay_count()),

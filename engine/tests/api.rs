@@ -355,6 +355,7 @@ fn every_route_answers_from_the_views_and_writes_through_the_log() {
         // The line that is not JSON was left out of the array.
         "reeltime_records_rejected_total{source=\"api\"} 4",
         "reeltime_epoch_lag_records 0",
+        "reeltime_views_out_total ",
         "reeltime_epoch_duration_seconds_bucket{le=\"+Inf\"}",
         "reeltime_views{kind=\"replay\"} 2",
         "reeltime_sse_subscribers 0",

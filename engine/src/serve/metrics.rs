@@ -17,6 +17,7 @@ pub struct Metrics {
     api_rejected: AtomicU64,
     log_accepted: AtomicU64,
     log_rejected: AtomicU64,
+    views_out: AtomicU64,
     epochs: AtomicU64,
     /// Counts per bucket (the last one is +Inf), and the sum in microseconds.
     epoch_buckets: [AtomicU64; EPOCH_BUCKETS.len() + 1],
@@ -44,6 +45,8 @@ pub struct EpochReport {
     pub accepted: u64,
     /// Records of the epoch that were dead-lettered.
     pub rejected: u64,
+    /// Segment and replay views the epoch changed (what the outputs carry).
+    pub views_out: u64,
     /// From the epoch's close to its views being served.
     pub duration: Duration,
     /// Renders queued or running.
@@ -64,6 +67,7 @@ impl Metrics {
         self.epochs.fetch_add(1, Ordering::Relaxed);
         self.log_accepted.fetch_add(report.accepted, Ordering::Relaxed);
         self.log_rejected.fetch_add(report.rejected, Ordering::Relaxed);
+        self.views_out.fetch_add(report.views_out, Ordering::Relaxed);
         let seconds = report.duration.as_secs_f64();
         let bucket =
             EPOCH_BUCKETS.iter().position(|&le| seconds <= le).unwrap_or(EPOCH_BUCKETS.len());
@@ -110,6 +114,12 @@ impl Metrics {
                 ("{source=\"api\"}", get(&self.api_rejected)),
                 ("{source=\"log\"}", get(&self.log_rejected)),
             ],
+        );
+        metric(
+            "reeltime_views_out_total",
+            "counter",
+            "Segment and replay views changed by the epochs: the documents the outputs carry.",
+            &[("", get(&self.views_out))],
         );
         metric(
             "reeltime_epoch_lag_records",
