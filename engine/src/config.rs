@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -16,6 +17,8 @@ use toml::{Table, Value};
 
 use reeltime_connectors::kafka::ClientSettings;
 
+use crate::driver::DriverOptions;
+use crate::export::ExportOptions;
 use crate::render_sink::RenderConfig;
 
 /// The built-in defaults: also the reference of every key the configuration has.
@@ -424,6 +427,17 @@ impl Config {
             return invalid("output.write_interval_seconds must be a number of seconds > 0");
         }
         Ok(())
+    }
+
+    /// How a service's epochs are sunk: rendering as `[render]` says, the exports as
+    /// `[output]` says, the files written every `output.write_interval_seconds`.
+    pub fn driver_options(&self) -> DriverOptions {
+        DriverOptions {
+            render: self.render.enabled.then(|| self.render.settings.clone()),
+            export: ExportOptions { drop_frame: self.output.drop_frame },
+            progress: false,
+            write_every: Some(Duration::from_secs_f64(self.output.write_interval_seconds)),
+        }
     }
 
     /// The Kafka client settings every client of the run starts from.

@@ -34,11 +34,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 
 use reeltime_connectors::kafka::sink::{OutputMessage, TransactionalSink};
 use reeltime_connectors::kafka::source::{
@@ -53,15 +53,15 @@ use reeltime_schemas::view::Notification;
 
 use crate::config::Config;
 use crate::decode::decode_compact;
-use crate::driver::{Closed, Driver, DriverOptions};
+use crate::driver::{Closed, Driver};
 use crate::epoch_stats::{unix_us, EpochStats, EpochTiming, TimingSummary, SUMMARY_WINDOW};
-use crate::export::ExportOptions;
 use crate::output::RenderedMedia;
 use crate::output::{now_rfc3339, segment_doc, selection_doc, Rejected};
 use crate::serve::kafka_writer::KafkaWriter;
 use crate::serve::metrics::{EpochReport, Metrics};
 use crate::serve::server::start_api;
 use crate::serve::state::{everything, Served};
+use crate::service::stop_on_signals;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -146,13 +146,7 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
     }
     let readers = Mutex::new(readers);
     let plan = Arc::new(EpochPlan::new(workers));
-    let stop_signal = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // A second signal, while the first is finishing the epoch, ends the process at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, stop_signal.clone())
-            .and_then(|_| signal_hook::flag::register(signal, stop_signal.clone()))
-            .context("installing the signal handlers")?;
-    }
+    let stop_signal = stop_on_signals()?;
 
     let source: Arc<harness::Source<WorkerNote>> = {
         let plan = plan.clone();
@@ -179,15 +173,7 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
         })
     };
 
-    let mut driver = Driver::new(
-        out,
-        DriverOptions {
-            render: config.render.enabled.then(|| config.render.settings.clone()),
-            export: ExportOptions { drop_frame: config.output.drop_frame },
-            progress: false,
-            write_every: Some(Duration::from_secs_f64(config.output.write_interval_seconds)),
-        },
-    )?;
+    let mut driver = Driver::new(out, config.driver_options())?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
     let mut published = Some(published);
     let mut live_since: Option<Instant> = None;

@@ -27,8 +27,7 @@ use reeltime_schemas::document::Position;
 
 use crate::config::Config;
 use crate::decode::decode_compact;
-use crate::driver::{Closed, Driver, DriverOptions};
-use crate::export::ExportOptions;
+use crate::driver::{Closed, Driver};
 use crate::output::Rejected;
 use crate::record_log::{EpochLog, LogReader, RecordLog};
 use crate::serve::api::RecordWriter;
@@ -176,6 +175,18 @@ impl Iterator for WorkerEpochs {
     }
 }
 
+/// A flag that SIGTERM and Ctrl-C set: a service finishes its epoch, then stops. A second
+/// signal, while the first is finishing the epoch, ends the process at once.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+            .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
+}
+
 /// Runs the embedded service until it is stopped or idle; `listening` is told the HTTP
 /// address once the server listens.
 pub fn serve(
@@ -195,13 +206,7 @@ pub fn serve(
         if workers == 1 { "" } else { "s" }
     );
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        // A second signal, while the first is finishing the epoch, ends the process at once.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
-            .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
-            .context("installing the signal handlers")?;
-    }
+    let stop = stop_on_signals()?;
     let rebuild_epochs = ends.len() as u64;
     let plan = Arc::new(Plan {
         log: log.clone(),
@@ -242,15 +247,7 @@ pub fn serve(
         })
     };
 
-    let mut driver = Driver::new(
-        out,
-        DriverOptions {
-            render: config.render.enabled.then(|| config.render.settings.clone()),
-            export: ExportOptions { drop_frame: config.output.drop_frame },
-            progress: false,
-            write_every: Some(Duration::from_secs_f64(config.output.write_interval_seconds)),
-        },
-    )?;
+    let mut driver = Driver::new(out, config.driver_options())?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
     let mut last_input = Instant::now();
     let mut recorded = plan.state.lock().unwrap().ends.last().copied().unwrap_or(0);

@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
@@ -81,17 +81,23 @@ pub fn router(state: ApiState, out: PathBuf, max_body_bytes: usize) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/records", post(post_records))
         .route("/api/v1/events", get(list_events))
-        .route("/api/v1/events/{id}", get(get_event).put(put_event).delete(delete_event))
+        .route(
+            "/api/v1/events/{id}",
+            get(get_event).merge(upsert("event", "event_id")).merge(remove("event")),
+        )
         .route("/api/v1/events/{id}/segments", get(get_segments))
         .route("/api/v1/events/{id}/detections", get(get_detections))
         .route("/api/v1/events/{id}/features", get(get_features))
         .route("/api/v1/events/{id}/changes", get(event_changes))
-        .route("/api/v1/replays", get(list_replays).post(post_replay))
-        .route("/api/v1/replays/{id}", get(get_replay).put(put_replay).delete(delete_replay))
+        .route("/api/v1/replays", get(list_replays).merge(create("replay")))
+        .route(
+            "/api/v1/replays/{id}",
+            get(get_replay).merge(upsert("replay", "replay_id")).merge(remove("replay")),
+        )
         .route("/api/v1/replays/{id}/changes", get(replay_changes))
         .route("/api/v1/profiles", get(list_profiles))
-        .route("/api/v1/profiles/{name}", put(put_profile).delete(delete_profile))
-        .route("/api/v1/feedback", post(post_feedback))
+        .route("/api/v1/profiles/{name}", upsert("profile", "name").merge(remove("profile")))
+        .route("/api/v1/feedback", create("feedback"))
         .route("/api/v1/notifications", get(get_notifications))
         .route("/api/v1/tables/{file}", get(get_table))
         .nest_service(
@@ -396,77 +402,38 @@ async fn delete_record(state: &ApiState, kind: &str, id: &str) -> ApiResult {
     control(state, record).await
 }
 
-async fn put_event(
-    State(state): State<ApiState>,
-    _: Authorized,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    let Path(id) = id?;
-    control(&state, control_record(&body?, "event", Some(("event_id", &id)))?).await
+/// `PUT` of one record whose id (its `field`) is the path's.
+fn upsert(record_type: &'static str, field: &'static str) -> MethodRouter<ApiState> {
+    put(
+        move |State(state): State<ApiState>,
+              _: Authorized,
+              id: Result<Path<String>, PathRejection>,
+              body: Result<Bytes, BytesRejection>| async move {
+            let Path(id) = id?;
+            control(&state, control_record(&body?, record_type, Some((field, &id)))?).await
+        },
+    )
 }
 
-async fn delete_event(
-    State(state): State<ApiState>,
-    _: Authorized,
-    id: Result<Path<String>, PathRejection>,
-) -> ApiResult {
-    let Path(id) = id?;
-    delete_record(&state, "event", &id).await
+/// `POST` of one record, its id in the body.
+fn create(record_type: &'static str) -> MethodRouter<ApiState> {
+    post(
+        move |State(state): State<ApiState>, _: Authorized, body: Result<Bytes, BytesRejection>| async move {
+            control(&state, control_record(&body?, record_type, None)?).await
+        },
+    )
 }
 
-async fn post_replay(
-    State(state): State<ApiState>,
-    _: Authorized,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    control(&state, control_record(&body?, "replay", None)?).await
-}
-
-async fn put_replay(
-    State(state): State<ApiState>,
-    _: Authorized,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    let Path(id) = id?;
-    control(&state, control_record(&body?, "replay", Some(("replay_id", &id)))?).await
-}
-
-async fn delete_replay(
-    State(state): State<ApiState>,
-    _: Authorized,
-    id: Result<Path<String>, PathRejection>,
-) -> ApiResult {
-    let Path(id) = id?;
-    delete_record(&state, "replay", &id).await
-}
-
-async fn put_profile(
-    State(state): State<ApiState>,
-    _: Authorized,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    let Path(name) = name?;
-    control(&state, control_record(&body?, "profile", Some(("name", &name)))?).await
-}
-
-async fn delete_profile(
-    State(state): State<ApiState>,
-    _: Authorized,
-    name: Result<Path<String>, PathRejection>,
-) -> ApiResult {
-    let Path(name) = name?;
-    delete_record(&state, "profile", &name).await
-}
-
-async fn post_feedback(
-    State(state): State<ApiState>,
-    _: Authorized,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult {
-    control(&state, control_record(&body?, "feedback", None)?).await
+/// `DELETE`: a delete record of `kind` for the path's id.
+fn remove(kind: &'static str) -> MethodRouter<ApiState> {
+    delete(
+        move |State(state): State<ApiState>,
+              _: Authorized,
+              id: Result<Path<String>, PathRejection>| async move {
+            let Path(id) = id?;
+            delete_record(&state, kind, &id).await
+        },
+    )
 }
 
 // ---- reads ----
