@@ -9,18 +9,18 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -37,7 +37,7 @@ use reeltime_schemas::time::seconds_to_ms;
 
 use super::console;
 use super::metrics::Metrics;
-use super::state::{json as to_json, notification_entry, Change, Served, Snapshot, StreamKey};
+use super::state::{json as to_json, notification_entry, sse_frame, Served, Snapshot, StreamKey};
 use crate::decode::decode_compact;
 use crate::export::detection_doc;
 
@@ -659,29 +659,20 @@ fn last_event_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The first messages of a stream: what was missed after `last` when the history still has
-/// it, else a snapshot (nothing when the stream's document does not exist yet); with the
-/// `seq` they reflect.
-fn first_messages(snapshot: &Snapshot, stream: &StreamKey, last: Option<&str>) -> Vec<Event> {
+/// it, else a snapshot (nothing when the stream's document does not exist yet).
+fn first_messages(snapshot: &Snapshot, stream: &StreamKey, last: Option<&str>) -> Vec<Bytes> {
     if let Some(missed) = last.and_then(|last| snapshot.changes_after(stream, last)) {
-        return missed.iter().map(|change| sse_event(change)).collect();
+        return missed.iter().map(|change| change.frame.clone()).collect();
     }
     let current = match stream {
         StreamKey::Replay(id) => snapshot.replays.get(id).map(|r| (r.last_id(), r.json.clone())),
         StreamKey::Event(id) => snapshot.event_snapshot(id),
     };
-    current
-        .map(|(id, json)| Event::default().event("snapshot").id(id).data(text(&json)))
-        .into_iter()
-        .collect()
+    current.map(|(id, json)| sse_frame("snapshot", &id, &json)).into_iter().collect()
 }
 
-fn sse_event(change: &Change) -> Event {
-    Event::default().event(change.kind.name()).id(change.id.clone()).data(text(&change.data))
-}
-
-fn text(json: &[u8]) -> &str {
-    std::str::from_utf8(json).expect("JSON documents are UTF-8")
-}
+/// How often an idle stream gets a comment, so that proxies and clients keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 fn changes(state: ApiState, stream: StreamKey, last: Option<String>) -> Response {
     // Subscribed before the snapshot is read, so that nothing falls between the two; changes
@@ -696,20 +687,28 @@ fn changes(state: ApiState, stream: StreamKey, last: Option<String>) -> Response
         (receiver, seen, state, stream, guard),
         |(mut receiver, mut seen, state, stream, guard)| async move {
             loop {
-                match receiver.recv().await {
+                let received = match tokio::time::timeout(KEEP_ALIVE, receiver.recv()).await {
+                    Ok(received) => received,
+                    Err(_) => {
+                        let comment = Bytes::from_static(b":\n\n");
+                        return Some((comment, (receiver, seen, state, stream, guard)));
+                    }
+                };
+                match received {
+                    // Every subscriber of the change sends the same frame, encoded once.
                     Ok(change) if change.seq > seen && change.stream == stream => {
                         seen = change.seq;
-                        let event = sse_event(&change);
-                        return Some((event, (receiver, seen, state, stream, guard)));
+                        let frame = change.frame.clone();
+                        return Some((frame, (receiver, seen, state, stream, guard)));
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
                         // Too far behind to be sent every change: a snapshot of now instead.
                         let snapshot = state.served.read();
                         seen = snapshot.seq;
-                        if let Some(event) = first_messages(&snapshot, &stream, None).pop() {
+                        if let Some(frame) = first_messages(&snapshot, &stream, None).pop() {
                             drop(snapshot);
-                            return Some((event, (receiver, seen, state, stream, guard)));
+                            return Some((frame, (receiver, seen, state, stream, guard)));
                         }
                     }
                     Err(RecvError::Closed) => return None,
@@ -717,14 +716,15 @@ fn changes(state: ApiState, stream: StreamKey, last: Option<String>) -> Response
             }
         },
     );
-    let events = stream::iter(first).chain(later).map(Ok::<_, Infallible>);
-    sse_response(events)
-}
-
-fn sse_response(
-    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
-) -> Response {
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+    let frames = stream::iter(first).chain(later).map(Ok::<_, Infallible>);
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        Body::from_stream(frames),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

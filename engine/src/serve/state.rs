@@ -86,8 +86,23 @@ pub struct Change {
     pub id: String,
     /// What it says.
     pub kind: ChangeKind,
-    /// The message's JSON.
-    pub data: Bytes,
+    /// The message as a Server-Sent Events frame, encoded once for every subscriber.
+    pub frame: Bytes,
+}
+
+/// A Server-Sent Events frame: `event`, `id` and the JSON on one `data` line (the documents'
+/// JSON has no line breaks).
+pub fn sse_frame(event: &str, id: &str, json: &[u8]) -> Bytes {
+    debug_assert!(!json.contains(&b'\n'));
+    let mut frame = Vec::with_capacity(json.len() + event.len() + id.len() + 24);
+    frame.extend_from_slice(b"event: ");
+    frame.extend_from_slice(event.as_bytes());
+    frame.extend_from_slice(b"\nid: ");
+    frame.extend_from_slice(id.as_bytes());
+    frame.extend_from_slice(b"\ndata: ");
+    frame.extend_from_slice(json);
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 /// A segment as served.
@@ -406,7 +421,9 @@ impl Served {
         data: Bytes,
     ) {
         snapshot.seq += 1;
-        let change = Arc::new(Change { seq: snapshot.seq, stream: stream.clone(), id, kind, data });
+        let frame = sse_frame(kind.name(), &id, &data);
+        let change =
+            Arc::new(Change { seq: snapshot.seq, stream: stream.clone(), id, kind, frame });
         let history = match &stream {
             StreamKey::Event(id) => snapshot.events.get_mut(id).map(|e| &mut e.history),
             StreamKey::Replay(id) => match snapshot.replays.get_mut(id) {
