@@ -14,7 +14,7 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::RecordError;
 use crate::json::{self, Node};
@@ -384,13 +384,59 @@ pub struct ReplayRecord {
     /// The clips of timestamps mode, in order (non-empty there).
     #[serde(default)]
     pub timestamps: Option<Vec<TimeRangeRecord>>,
-    /// Rendering settings (formats, resolutions, transitions).
+    /// What video to make of the clip list; none without it.
     #[serde(default)]
-    pub render: Option<serde_json::Map<String, serde_json::Value>>,
+    pub render: Option<ReplayRenderRecord>,
     /// Unknown fields.
     #[serde(flatten)]
     #[schemars(skip)]
     pub extra: ExtraFields,
+}
+
+/// The `render` object of a replay: the video made of each clip list.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRenderRecord {
+    // In the order of their names: the canonical JSON the render sink reads (and the names
+    // of rendered files derive from) keeps keys sorted, as it did when this was a map.
+    /// How a source of another aspect ratio fills a rendition: `pad` (default) or `crop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<FramingRecord>,
+    /// An HLS VOD playlist per resolution and a master playlist (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hls: Option<bool>,
+    /// An MP4 per resolution (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mp4: Option<bool>,
+    /// The renditions: `360p`, `480p`, `720p`, `1080p`, `1:1`, `4:5`, `9:16` (default
+    /// `["720p"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolutions: Option<Vec<String>>,
+    /// Fades at the start and the end of each clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<TransitionRecord>,
+}
+
+/// How a source of another aspect ratio fills a rendition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FramingRecord {
+    /// Scaled to fit, with bars.
+    Pad,
+    /// Scaled to fill, cut at the edges.
+    Crop,
+}
+
+/// Fades of a replay's clips, in milliseconds (at most 5000 each).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRecord {
+    /// Fade in from black at each clip's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fade_in_ms: Option<u64>,
+    /// Fade out to black at each clip's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fade_out_ms: Option<u64>,
 }
 
 /// A reviewer's verdict.
@@ -780,7 +826,11 @@ fn replay(r: ReplayRecord) -> Result<Record, Rule> {
             .into_iter()
             .map(|t| record::TimeRange { start_ms: t.start.ms(), end_ms: t.end.ms() })
             .collect(),
-        render: config(r.render),
+        // Canonical JSON of the typed object: what the render sink reads back.
+        render: r
+            .render
+            .map(|render| serde_json::to_string(&render).expect("render settings serialize"))
+            .unwrap_or_default(),
         extra: extra(r.extra),
     }))
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use reeltime_connectors::render::{
     ClipOptions, CutMode, EncodeSettings, Framing, ReplayOptions, Resolution,
 };
+use reeltime_schemas::wire::{FramingRecord, ReplayRenderRecord};
 
 /// How the render sink works: how many renders at once and how clips are cut.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,87 +77,49 @@ impl RenderConfig {
     }
 }
 
-/// The `render` object of a replay record:
-/// `{"mp4", "hls", "resolutions", "framing", "transition": {"fade_in_ms", "fade_out_ms"}}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReplayRender {
-    #[serde(default = "yes")]
-    mp4: bool,
-    #[serde(default = "yes")]
-    hls: bool,
-    #[serde(default = "default_resolutions")]
-    resolutions: Vec<String>,
-    #[serde(default)]
-    framing: FramingName,
-    #[serde(default)]
-    transition: Transition,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum FramingName {
-    #[default]
-    Pad,
-    Crop,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Transition {
-    #[serde(default)]
-    fade_in_ms: u64,
-    #[serde(default)]
-    fade_out_ms: u64,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn default_resolutions() -> Vec<String> {
-    vec!["720p".to_owned()]
-}
-
 /// The most a fade may last: longer ones would hide short clips entirely.
 const MAX_FADE_MS: u64 = 5_000;
 
-/// The render options of a replay whose record has the `render` object `text` (canonical
-/// JSON; empty when the record has none): `None` when it asks for no rendering, an error
+/// The render options of a replay whose record has the `render` object `text` (the
+/// canonical JSON of its [`ReplayRenderRecord`]; empty when the record has none): `None` when it asks for no rendering, an error
 /// naming what is wrong otherwise.
 pub fn replay_options(text: &str) -> Result<Option<ReplayOptions>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    let render: ReplayRender = serde_json::from_str(text)
+    let render: ReplayRenderRecord = serde_json::from_str(text)
         .map_err(|e| format!("the replay's `render` settings are invalid: {e}"))?;
-    if !(render.mp4 || render.hls) {
+    let (mp4, hls) = (render.mp4.unwrap_or(true), render.hls.unwrap_or(true));
+    if !(mp4 || hls) {
         return Ok(None);
     }
-    if render.resolutions.is_empty() {
+    let names = render.resolutions.unwrap_or_else(|| vec![Resolution::P720.name().to_owned()]);
+    if names.is_empty() {
         return Err("the replay's `render.resolutions` is empty".into());
     }
-    let mut resolutions = Vec::with_capacity(render.resolutions.len());
-    for name in &render.resolutions {
+    let mut resolutions = Vec::with_capacity(names.len());
+    for name in &names {
         let resolution = Resolution::from_name(name).map_err(|e| e.to_string())?;
         if !resolutions.contains(&resolution) {
             resolutions.push(resolution);
         }
     }
-    let fades = [render.transition.fade_in_ms, render.transition.fade_out_ms];
-    if fades.iter().any(|&ms| ms > MAX_FADE_MS) {
+    let transition = render.transition.unwrap_or_default();
+    let (fade_in_ms, fade_out_ms) =
+        (transition.fade_in_ms.unwrap_or(0), transition.fade_out_ms.unwrap_or(0));
+    if fade_in_ms.max(fade_out_ms) > MAX_FADE_MS {
         return Err(format!("the replay's fades may last at most {MAX_FADE_MS} ms"));
     }
     Ok(Some(ReplayOptions {
         resolutions,
-        framing: match render.framing {
-            FramingName::Pad => Framing::Pad,
-            FramingName::Crop => Framing::Crop,
+        framing: match render.framing.unwrap_or(FramingRecord::Pad) {
+            FramingRecord::Pad => Framing::Pad,
+            FramingRecord::Crop => Framing::Crop,
         },
-        mp4: render.mp4,
-        hls: render.hls,
-        fade_in_ms: render.transition.fade_in_ms,
-        fade_out_ms: render.transition.fade_out_ms,
+        mp4,
+        hls,
+        fade_in_ms,
+        fade_out_ms,
         ..ReplayOptions::default()
     }))
 }

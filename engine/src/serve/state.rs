@@ -320,11 +320,6 @@ impl Served {
         self.changes.subscribe()
     }
 
-    /// Subscribers of the change streams.
-    pub fn subscribers(&self) -> usize {
-        self.changes.receiver_count()
-    }
-
     /// The documents of the last closed epoch.
     pub fn read(&self) -> RwLockReadGuard<'_, Snapshot> {
         self.snapshot.read().unwrap_or_else(|e| e.into_inner())
