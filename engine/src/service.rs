@@ -327,3 +327,52 @@ pub fn serve(
     driver.finish(&drained)?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(dir: &std::path::Path, ends: Vec<u64>, max_epoch_records: u64) -> Plan {
+        let log = RecordLog::open(dir).unwrap();
+        Plan {
+            rebuild_epochs: ends.len() as u64,
+            log,
+            state: Mutex::new(PlanState { ends, stop_at: None }),
+            epoch_length: Duration::from_millis(5),
+            max_epoch_records,
+            stop: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn epochs_replay_the_recorded_ends_then_take_what_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan(dir.path(), vec![2, 5], 3);
+        plan.log.append(&vec![b"{}".to_vec(); 12]).unwrap();
+        // The recorded epochs, as they were.
+        assert_eq!((plan.end_of(0), plan.end_of(1)), (Some(2), Some(5)));
+        // The first live epoch at once, with what is durable, at most 3 records an epoch.
+        assert_eq!(plan.end_of(2), Some(8));
+        assert_eq!(plan.end_of(3), Some(11));
+        assert_eq!(plan.end_of(4), Some(12));
+        // Another worker asking for a decided epoch gets the same end.
+        assert_eq!(plan.end_of(3), Some(11));
+        // Nothing new: the epoch closes empty after a wait.
+        assert_eq!(plan.end_of(5), Some(12));
+    }
+
+    #[test]
+    fn a_stop_ends_every_worker_at_the_same_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan(dir.path(), vec![], 100);
+        plan.log.append(&[b"{}".to_vec()]).unwrap();
+        assert_eq!(plan.end_of(0), Some(1));
+        plan.stop();
+        assert_eq!(plan.end_of(1), None);
+        // A worker behind still runs the epochs decided before the stop, and none after.
+        assert_eq!(plan.end_of(0), Some(1));
+        plan.log.append(&[b"{}".to_vec()]).unwrap();
+        assert_eq!(plan.end_of(1), None);
+        assert_eq!(plan.end_of(2), None);
+    }
+}
