@@ -300,36 +300,41 @@ fn one_line(json: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Validates records with the engine's decoder and writes the valid ones, in order.
+/// Validates records with the engine's decoder and writes the valid ones, in order; both on
+/// a blocking thread (a large body takes a while to decode, and the write waits for the disk
+/// or the brokers), so the threads that answer reads are never held up.
 async fn write_records(state: &ApiState, records: Vec<Vec<u8>>) -> Result<RecordsAnswer, ApiError> {
-    let mut answer = RecordsAnswer::default();
-    let mut valid = Vec::with_capacity(records.len());
-    for (index, record) in records.into_iter().enumerate() {
-        match decode_compact(&record, state.max_record_bytes) {
-            Ok(_) => valid.push(record),
-            Err(error) => answer
-                .rejections
-                .push(RejectionDoc { index: index as u64, reason: error.to_string() }),
+    let (writer, metrics, max_record_bytes) =
+        (state.writer.clone(), state.metrics.clone(), state.max_record_bytes);
+    let written = tokio::task::spawn_blocking(move || {
+        let mut answer = RecordsAnswer::default();
+        let mut valid = Vec::with_capacity(records.len());
+        for (index, record) in records.into_iter().enumerate() {
+            match decode_compact(&record, max_record_bytes) {
+                Ok(_) => valid.push(record),
+                Err(error) => answer
+                    .rejections
+                    .push(RejectionDoc { index: index as u64, reason: error.to_string() }),
+            }
         }
-    }
-    answer.accepted = valid.len() as u64;
-    answer.rejected = answer.rejections.len() as u64;
-    state.metrics.api_records(answer.accepted, answer.rejected);
-    if !valid.is_empty() {
-        let writer = state.writer.clone();
-        tokio::task::spawn_blocking(move || writer.write(&valid))
-            .await
-            .map_err(|e| anyhow::anyhow!("the write was interrupted: {e}"))
-            .and_then(|written| written)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    format!("the records could not be stored: {e:#}"),
-                )
-            })?;
-    }
-    Ok(answer)
+        answer.accepted = valid.len() as u64;
+        answer.rejected = answer.rejections.len() as u64;
+        metrics.api_records(answer.accepted, answer.rejected);
+        if !valid.is_empty() {
+            writer.write(&valid)?;
+        }
+        Ok(answer)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("the write was interrupted: {e}"))
+    .and_then(|written| written);
+    written.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the records could not be stored: {e:#}"),
+        )
+    })
 }
 
 /// The answer to a write: 200 when anything was accepted (with the rejections), else 422.
