@@ -8,7 +8,7 @@
 //! `engine.epoch_ms` without any, so that renders finishing are served without waiting for
 //! input. Each epoch then goes through the [epoch driver](crate::driver), its end is
 //! recorded in `epochs.log`, and only then are its views served: a restart replays the log
-//! in the same epochs ([`Plan`]), so nothing acknowledged is lost or applied twice, and every
+//! in the same epochs, so nothing acknowledged is lost or applied twice, and every
 //! replay version a client has seen is the same version after the restart.
 //!
 //! The run ends on SIGTERM or Ctrl-C (after the current epoch; replay renders in progress
