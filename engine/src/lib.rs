@@ -20,6 +20,8 @@
 //!   the built-in plugins into an event log, then the log processed with the render sink on.
 //! - [`output`]: what every mode writes into the output directory: the notification and
 //!   dead-letter logs, the views with their exports (for what changed), and the tables.
+//! - [`playout`]: `reeltime demo --live`: the demo's log sent chunk by chunk, as a live
+//!   broadcast arrives, to a service's API or to the Kafka topics.
 //! - [`process`]: the embedded mode over an event log (`reeltime process`): a log file as the
 //!   source of the dataflow's epochs, decoded and dead-lettered by the workers.
 //! - [`progress`]: progress reporting for long work, on a terminal or in logs.
@@ -45,6 +47,7 @@ pub mod file_writer;
 pub mod highlights;
 pub mod media_pipeline;
 pub mod output;
+pub mod playout;
 pub mod process;
 pub mod progress;
 pub mod publish;

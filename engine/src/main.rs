@@ -134,6 +134,21 @@ enum Command {
         /// With --serve: the address, HOST:PORT (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
         listen: String,
+        /// Then play the demo's log live into a running service: each chunk's records when
+        /// the match's clock reaches the chunk's end (to --api, or to the topics of --brokers;
+        /// the token, if any, from REELTIME__SERVICE__TOKEN).
+        #[arg(long, conflicts_with = "serve")]
+        live: bool,
+        /// With --live: times real time.
+        #[arg(long, default_value_t = 1.0, requires = "live")]
+        speed: f64,
+        /// With --live: the service's address.
+        #[arg(long, default_value = "http://127.0.0.1:8080", requires = "live")]
+        api: String,
+        /// With --live: publish to the Kafka input topics of these brokers instead (topic
+        /// prefix from REELTIME__KAFKA__TOPIC_PREFIX, default `reeltime.`).
+        #[arg(long, requires = "live")]
+        brokers: Option<String>,
     },
     /// Highlights of a video file, a folder of chunks or an HLS playlist.
     Highlights {
@@ -398,6 +413,42 @@ fn run_service(
     Ok(())
 }
 
+/// Plays the demo's log in `out` live, to the service at `api` or to the topics of
+/// `brokers`.
+fn play_live(
+    out: &Path,
+    speed: f64,
+    api: &str,
+    brokers: Option<&str>,
+    progress: bool,
+) -> anyhow::Result<()> {
+    let log = out.join("demo-log.jsonl");
+    let token = std::env::var("REELTIME__SERVICE__TOKEN").ok().filter(|t| !t.is_empty());
+    let writer: Box<dyn reeltime::serve::api::RecordWriter> = match brokers {
+        Some(brokers) => {
+            let settings =
+                ClientSettings { brokers: brokers.to_owned(), extra: Default::default() };
+            let prefix = std::env::var("REELTIME__KAFKA__TOPIC_PREFIX")
+                .unwrap_or_else(|_| DEFAULT_TOPIC_PREFIX.to_owned());
+            Box::new(reeltime::serve::kafka_writer::KafkaWriter::connect(
+                &settings,
+                &reeltime_connectors::kafka::TopicNames::new(&prefix),
+                DEFAULT_MAX_RECORD_BYTES,
+                Duration::from_secs(30),
+            )?)
+        }
+        None => Box::new(reeltime::playout::ApiWriter::new(api, token)),
+    };
+    let summary = reeltime::playout::play(&log, speed, writer.as_ref(), progress)?;
+    println!(
+        "played {} chunks ({} records) live in {:.1} s",
+        summary.chunks,
+        summary.records,
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Says where the HTTP API and the console are, once the server listens.
 fn print_address(address: std::net::SocketAddr) {
     eprintln!("reeltime run: serving http://{address} (console at http://{address}/)");
@@ -567,14 +618,19 @@ fn main() -> ExitCode {
             };
             run_service(config.as_deref(), overrides, check)
         }
-        Command::Demo { out, quiet, serve, listen } => demo(&out, !quiet).and_then(|()| {
-            if !serve {
-                return Ok(());
-            }
-            let summary = reeltime::demo::serve(&out, &listen, print_address)?;
-            println!("served {} epochs; wrote {}", summary.epochs, out.display());
-            Ok(())
-        }),
+        Command::Demo { out, quiet, serve, listen, live, speed, api, brokers } => {
+            demo(&out, !quiet).and_then(|()| {
+                if live {
+                    return play_live(&out, speed, &api, brokers.as_deref(), !quiet);
+                }
+                if !serve {
+                    return Ok(());
+                }
+                let summary = reeltime::demo::serve(&out, &listen, print_address)?;
+                println!("served {} epochs; wrote {}", summary.epochs, out.display());
+                Ok(())
+            })
+        }
         Command::Highlights { input, duration, out, priority, resolution, quiet } => {
             let options = HighlightsOptions {
                 input,

@@ -578,14 +578,21 @@ impl Events {
     }
 
     fn next(&mut self) -> (String, String, Value) {
+        self.try_next().expect("the stream goes on")
+    }
+
+    /// The next message, or `None` when the stream ends.
+    fn try_next(&mut self) -> Option<(String, String, Value)> {
         let (mut event, mut id, mut data) = (String::new(), String::new(), String::new());
         loop {
             let mut line = String::new();
-            assert!(self.reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return None;
+            }
             let line = line.trim_end_matches(['\r', '\n']);
             if line.is_empty() {
                 if !data.is_empty() {
-                    return (event, id, serde_json::from_str(&data).unwrap());
+                    return Some((event, id, serde_json::from_str(&data).unwrap()));
                 }
                 continue;
             }
@@ -722,4 +729,52 @@ fn killed_while_records_are_written_the_restarted_service_has_every_acknowledged
         get(&service, "/health").json()["applied"].as_u64().unwrap(),
         log.lines().count() as u64
     );
+}
+
+#[test]
+fn the_demo_played_live_grows_its_catch_up_replay_version_by_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(&dir.path().join("data"), &dir.path().join("out"), &[]);
+    let replay = "demo-catchup";
+    let mut events = Events::open(&service, &format!("/api/v1/replays/{replay}/changes"), None);
+    let (seen, versions) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some((_, id, data)) = events.try_next() {
+            if seen.send((id, data, Instant::now())).is_err() {
+                return;
+            }
+        }
+    });
+    let demo = dir.path().join("demo");
+    let output = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["demo", "--quiet", "--out", demo.to_str().unwrap()])
+        .args(["--live", "--speed", "16", "--api", &service.base])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let log = fs::read_to_string(demo.join("demo-log.jsonl")).unwrap();
+    let chunks = log.lines().filter(|line| line.contains(r#""type":"chunk""#)).count();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&format!("played {chunks} chunks")), "{stdout}");
+    settle(&service);
+    let last = get(&service, &format!("/api/v1/replays/{replay}")).json();
+    let last_version = last["version"].as_u64().unwrap();
+    let mut received = Vec::new();
+    while received
+        .last()
+        .is_none_or(|(id, _, _): &(String, Value, Instant)| *id != last_version.to_string())
+    {
+        received.push(versions.recv_timeout(PATIENCE).expect("every version is streamed"));
+    }
+    // The replay grew over the match: several versions, one by one, apart in time.
+    let ids: Vec<u64> = received.iter().map(|(id, _, _)| id.parse().unwrap()).collect();
+    assert_eq!(ids, (1..=last_version).collect::<Vec<_>>());
+    assert!(last_version >= 3, "versions: {ids:?}");
+    let (first_at, last_at) = (received[0].2, received.last().unwrap().2);
+    assert!(last_at - first_at > Duration::from_secs(2), "the versions came over the playout");
+    // And it ends as the demo's own run of the same log left it.
+    let file = read_json(&demo.join(format!("replays/{replay}/selection.json")));
+    for field in ["status", "clips", "total_duration", "total_score"] {
+        assert_eq!(last[field], file[field], "{field}");
+    }
 }
