@@ -568,7 +568,14 @@ struct Events {
 
 impl Events {
     fn open(service: &Service, path: &str, last: Option<&str>) -> Events {
-        let mut request = agent().get(&service.url(path)).header("Accept", "text/event-stream");
+        // A stream lasts as long as its test (the live demo makes its match first, a minute or
+        // more on a busy machine); each test bounds what it waits for itself.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(PATIENCE * 10))
+            .build()
+            .into();
+        let mut request = agent.get(&service.url(path)).header("Accept", "text/event-stream");
         if let Some(last) = last {
             request = request.header("Last-Event-ID", last);
         }
