@@ -119,6 +119,19 @@ def check_compose(compose):
     if "kafka-data" not in (compose.get("volumes") or {}):
         problem("the kafka-data volume is not declared")
 
+    # The live demo: the image's `reeltime demo --live` into the broker, once the engine runs.
+    publisher = services.get("demo-publisher", {})
+    if publisher.get("image") != service.get("image"):
+        problem("demo-publisher: not the engine's image")
+    publisher_command = " ".join(publisher.get("command") or [])
+    if "demo" not in publisher_command or "--live --brokers kafka:19092" not in publisher_command:
+        problem("demo-publisher: the command is not `demo ... --live --brokers kafka:19092`")
+    depends = ((publisher.get("depends_on") or {}).get("reeltime") or {}).get("condition")
+    if depends != "service_healthy":
+        problem(f"demo-publisher: depends on reeltime with {depends!r}, not 'service_healthy'")
+    if "./data:/data" not in publisher.get("volumes", []):
+        problem("demo-publisher: ./data is not mounted at /data (the engine reads its chunks)")
+
 
 def check_dockerfile():
     text = (ROOT / "Dockerfile").read_text()
