@@ -69,6 +69,8 @@ impl RecordLog {
             .create(true)
             .open(&records_path)
             .with_context(|| format!("opening {records_path:?}"))?;
+        // The file's name must survive a power cut too, not only its contents.
+        sync_dir(dir)?;
         let durable = scan(&mut file).with_context(|| format!("reading {records_path:?}"))?;
         let length = file.metadata().with_context(|| format!("reading {records_path:?}"))?.len();
         if length > durable.bytes {
@@ -145,6 +147,11 @@ impl RecordLog {
     }
 }
 
+/// Flushes a directory's entries (a file created in it).
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("flushing {dir:?}"))
+}
+
 /// Finds the end of the last complete line.
 fn scan(file: &mut File) -> io::Result<Durable> {
     file.seek(SeekFrom::Start(0))?;
@@ -207,6 +214,7 @@ impl EpochLog {
             .create(true)
             .open(&path)
             .with_context(|| format!("opening {path:?}"))?;
+        sync_dir(dir)?;
         let mut text = String::new();
         file.read_to_string(&mut text).with_context(|| format!("reading {path:?}"))?;
         let mut ends = Vec::new();
