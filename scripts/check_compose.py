@@ -91,17 +91,22 @@ def check_compose(compose):
     if "healthcheck" not in kafka:
         problem("kafka: no healthcheck (reeltime waits for a healthy broker)")
 
-    service = services.get("reeltime", {})
-    dockerfile = (service.get("build") or {}).get("dockerfile", "Dockerfile")
+    # The one-shot topics service builds the image the others run.
+    topics = services.get("topics", {})
+    dockerfile = (topics.get("build") or {}).get("dockerfile", "Dockerfile")
     if not (ROOT / dockerfile).is_file():
-        problem(f"reeltime: build.dockerfile {dockerfile!r} does not exist")
-    command = " ".join(service.get("command") or [])
-    for part in ("reeltime topics create --brokers kafka:19092",
-                 "reeltime run --config /etc/reeltime/reeltime.toml"):
-        if part not in command:
-            problem(f"reeltime: the command does not run {part!r}")
-    if command.find("topics create") > command.find("reeltime run"):
-        problem("reeltime: the topics must be created before the service runs")
+        problem(f"topics: build.dockerfile {dockerfile!r} does not exist")
+    if topics.get("command") != ["topics", "create", "--brokers", "kafka:19092"]:
+        problem("topics: the command is not `topics create --brokers kafka:19092`")
+    ready = ((topics.get("depends_on") or {}).get("kafka") or {}).get("condition")
+    if ready != "service_healthy":
+        problem(f"topics: depends on kafka with condition {ready!r}, not 'service_healthy'")
+
+    service = services.get("reeltime", {})
+    if service.get("image") != topics.get("image"):
+        problem("reeltime: not the image the topics service builds")
+    if service.get("command") != ["run", "--config", "/etc/reeltime/reeltime.toml"]:
+        problem("reeltime: the command is not `run --config /etc/reeltime/reeltime.toml`")
     if "./data:/data" not in service.get("volumes", []):
         problem("reeltime: ./data is not mounted at /data")
     # The API and console: published on the host's loopback only, where the image's
@@ -111,9 +116,10 @@ def check_compose(compose):
     image_config = (ROOT / "docker" / "reeltime.toml").read_text()
     if 'listen = "0.0.0.0:8080"' not in image_config or 'log = "kafka"' not in image_config:
         problem("docker/reeltime.toml: the service must use Kafka and listen on 0.0.0.0:8080")
-    condition = ((service.get("depends_on") or {}).get("kafka") or {}).get("condition")
-    if condition != "service_healthy":
-        problem(f"reeltime: depends on kafka with condition {condition!r}, not 'service_healthy'")
+    condition = ((service.get("depends_on") or {}).get("topics") or {}).get("condition")
+    if condition != "service_completed_successfully":
+        problem(f"reeltime: depends on topics with condition {condition!r}, "
+                "not 'service_completed_successfully' (the topics must exist first)")
     if "healthcheck" not in service:
         problem("reeltime: no healthcheck")
     if "kafka-data" not in (compose.get("volumes") or {}):
