@@ -112,7 +112,7 @@ impl FrameRate {
         if milli == 0 || milli > MAX_TIMECODE_BASE * 1000 {
             return Err(unsupported);
         }
-        let (numerator, denominator, base) = if milli % 1000 == 0 {
+        let (numerator, denominator, base) = if milli.is_multiple_of(1000) {
             (milli / 1000, 1, milli / 1000)
         } else {
             let base = (milli * 1001 + 500_000) / 1_000_000;
@@ -317,7 +317,7 @@ impl TimecodeFormat {
             Some(dropped) => {
                 let skipped = timecode.seconds == 0
                     && u64::from(timecode.frames) < dropped
-                    && timecode.minutes % 10 != 0;
+                    && !timecode.minutes.is_multiple_of(10);
                 if skipped {
                     return Err(invalid("drop-frame timecode skips this label"));
                 }

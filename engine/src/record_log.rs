@@ -69,6 +69,15 @@ impl RecordLog {
             .create(true)
             .open(&records_path)
             .with_context(|| format!("opening {records_path:?}"))?;
+        // One service per data directory: two appending to one log would interleave.
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => anyhow::anyhow!(
+                "{records_path:?} is in use by another reeltime service (one per data directory)"
+            ),
+            std::fs::TryLockError::Error(e) => {
+                anyhow::Error::new(e).context(format!("locking {records_path:?}"))
+            }
+        })?;
         // The file's name must survive a power cut too, not only its contents.
         sync_dir(dir)?;
         let durable = scan(&mut file).with_context(|| format!("reading {records_path:?}"))?;
@@ -267,9 +276,20 @@ mod tests {
         assert_eq!(log.append(&[b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]).unwrap(), 0);
         assert_eq!(log.append(&[b"{\"c\":3}".to_vec()]).unwrap(), 2);
         assert_eq!(lines(&log), ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+        drop(log);
         let log = RecordLog::open(dir.path()).unwrap();
         assert_eq!(log.durable(), Durable { records: 3, bytes: 24 });
         assert_eq!(log.append(&[b"{}".to_vec()]).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_data_directory_serves_one_service_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RecordLog::open(dir.path()).unwrap();
+        let error = RecordLog::open(dir.path()).err().unwrap().to_string();
+        assert!(error.contains("in use by another reeltime service"), "{error}");
+        drop(log);
+        RecordLog::open(dir.path()).unwrap();
     }
 
     #[test]
