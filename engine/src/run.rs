@@ -25,6 +25,9 @@
 //! next epoch: the segment views with their clips, the replay views with their rendering (at
 //! the same version), and the render notifications.
 //!
+//! With `service.listen` set, the HTTP API ([`crate::serve`]) answers from the views after each
+//! epoch's transaction, and its writes are published to the input topics.
+//!
 //! The output directory gets the same layout as `reeltime process` and is resumed, not
 //! cleared, on a restart: the epoch logs are appended to after each transaction, and the files
 //! of what changed are written every `write_interval_seconds` and at exit. The run ends on
