@@ -11,6 +11,7 @@
 //! ([`crate::serve::kafka_writer::KafkaWriter`]).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -102,6 +103,7 @@ pub struct ApiWriter {
     url: String,
     token: Option<String>,
     agent: ureq::Agent,
+    accepted: AtomicU64,
 }
 
 impl ApiWriter {
@@ -113,7 +115,8 @@ impl ApiWriter {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        ApiWriter { url: format!("{}/api/v1/records", base.trim_end_matches('/')), token, agent }
+        let url = format!("{}/api/v1/records", base.trim_end_matches('/'));
+        ApiWriter { url, token, agent, accepted: AtomicU64::new(0) }
     }
 }
 
@@ -131,11 +134,12 @@ impl RecordWriter for ApiWriter {
             let text = response.body_mut().read_to_string().unwrap_or_default();
             bail!("{} answered {status}: {text}", self.url);
         }
+        self.accepted.fetch_add(records.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
     fn accepted(&self) -> u64 {
-        0
+        self.accepted.load(Ordering::Relaxed)
     }
 }
 

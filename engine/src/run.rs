@@ -128,7 +128,7 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
 
     let served = Arc::new(Served::default());
     let metrics = Arc::new(Metrics::default());
-    let _server = match config.service.listen.as_str() {
+    let server = match config.service.listen.as_str() {
         "" => None,
         _ => {
             let writer = KafkaWriter::connect(
@@ -141,6 +141,8 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
             start_api(config, served.clone(), writer, metrics.clone(), out.root(), listening)?
         }
     };
+    // Without an API nobody reads the served documents: they are not made.
+    let serving = server.is_some();
 
     let mut readers = Vec::new();
     for index in 0..workers {
@@ -240,7 +242,9 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
             live_since = Some(Instant::now());
             // The rebuilt state, at the versions published, is served whole before the first
             // live epoch's changes.
-            served.update(epoch, applied, driver.model(), None, &everything(driver.model()));
+            if serving {
+                served.update(epoch, applied, driver.model(), None, &everything(driver.model()));
+            }
             eprintln!(
                 "reeltime run: rebuilt the state from {} records; live from epoch {epoch}",
                 summary.rebuilt
@@ -270,7 +274,9 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
                 recorded_us: unix_us(SystemTime::now()),
             };
             stats.record(timing)?;
-            served.update(epoch, applied, driver.model(), driver.media(), &outcome);
+            if serving {
+                served.update(epoch, applied, driver.model(), driver.media(), &outcome);
+            }
             let model = driver.model();
             metrics.epoch(EpochReport {
                 accepted: records,

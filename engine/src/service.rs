@@ -220,8 +220,9 @@ pub fn serve(
     let served = Arc::new(Served::default());
     let metrics = Arc::new(Metrics::default());
     let writer = Arc::new(log.clone());
-    let _server =
-        start_api(config, served.clone(), writer, metrics.clone(), out.root(), listening)?;
+    let server = start_api(config, served.clone(), writer, metrics.clone(), out.root(), listening)?;
+    // Without an API nobody reads the served documents: they are not made.
+    let serving = server.is_some();
 
     let failure: Arc<Mutex<Option<String>>> = Arc::default();
     let source: Arc<harness::Source<WorkerNote>> = {
@@ -277,7 +278,9 @@ pub fn serve(
                 summary.rebuilt += accepted + rejected.len() as u64;
                 let changes = driver.rebuild(closed.rows)?;
                 let closed = Closed { changes, ..Closed::default() };
-                served.update(epoch, end, driver.model(), None, &closed);
+                if serving {
+                    served.update(epoch, end, driver.model(), None, &closed);
+                }
                 return Ok(());
             }
             summary.accepted += accepted;
@@ -291,7 +294,9 @@ pub fn serve(
                 last_input = Instant::now();
             }
             driver.record(epoch, &rejected, &outcome)?;
-            served.update(epoch, end, driver.model(), driver.media(), &outcome);
+            if serving {
+                served.update(epoch, end, driver.model(), driver.media(), &outcome);
+            }
             let model = driver.model();
             metrics.epoch(EpochReport {
                 accepted,

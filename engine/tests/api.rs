@@ -355,13 +355,19 @@ fn every_route_answers_from_the_views_and_writes_through_the_log() {
         // The line that is not JSON was left out of the array.
         "reeltime_records_rejected_total{source=\"api\"} 4",
         "reeltime_epoch_lag_records 0",
-        "reeltime_views_out_total ",
         "reeltime_epoch_duration_seconds_bucket{le=\"+Inf\"}",
         "reeltime_views{kind=\"replay\"} 2",
         "reeltime_sse_subscribers 0",
     ] {
         assert!(metrics.contains(name), "{name} in\n{metrics}");
     }
+    let views_out: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("reeltime_views_out_total "))
+        .expect("views out are counted")
+        .parse()
+        .unwrap();
+    assert!(views_out >= 26 + 2, "every segment and replay view went out: {views_out}");
     get(&service, "/api/v1/replays/nope").assert_error(404, "not_found");
     get(&service, "/api/v1/events/nope/segments").assert_error(404, "not_found");
     get(&service, "/api/v1/nothing-here").assert_error(404, "not_found");
