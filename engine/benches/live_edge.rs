@@ -84,11 +84,11 @@ impl Iterator for LiveFeed {
             match self.arrivals.next() {
                 Some(arrival) => {
                     self.due += self.every;
-                    EpochInput { records: arrival.records, side: Vec::new() }
+                    EpochInput { records: arrival.records, ..EpochInput::default() }
                 }
                 None => {
                     self.drain_until = Some(now + Duration::from_secs(3));
-                    EpochInput { records: Vec::new(), side: Vec::new() }
+                    EpochInput::default()
                 }
             }
         } else {
@@ -100,7 +100,7 @@ impl Iterator for LiveFeed {
                     .min(self.due.saturating_duration_since(now))
                     .max(Duration::from_millis(1)),
             );
-            EpochInput { records: Vec::new(), side: Vec::new() }
+            EpochInput::default()
         };
         self.handed.lock().unwrap().push(Instant::now());
         Some(input)
@@ -150,7 +150,8 @@ fn main() {
     .unwrap();
     // (segment start, bounds, in-point, out-point, edge in seconds)
     let mut edges: Vec<(f64, String, f64, f64, f64)> = Vec::new();
-    harness::run(RunOptions { workers: 1, epochs_ahead: 1, pipelined: true }, source, |closed| {
+    let options = RunOptions { workers: 1, epochs_ahead: 1, pipelined: true, cluster: None };
+    harness::run(options, source, |closed| {
         let epoch = closed.epoch;
         let outcome = driver.close(epoch, closed.rows).unwrap();
         for notification in &outcome.rendered {

@@ -73,6 +73,20 @@ until_idle_seconds = 0
 # file as JSON lines; empty: none.
 epoch_stats_file = ""
 
+[cluster]
+# Processes of one timely cluster over the Kafka topics, each started with the same
+# configuration and its own process_index; 1: this process alone. Process 0 is the one
+# writer: it publishes every epoch's outputs with the offsets the whole cluster consumed, in
+# one transaction, renders, and serves the HTTP API; every process reads its share of the
+# input partitions and computes its share of the events. If one process dies, all stop;
+# start them all again and they resume exactly once.
+processes = 1
+# This process's index, 0 to processes - 1.
+process_index = 0
+# A file with the HOST:PORT every process listens on for the others, one line per process
+# in process order (blank lines and # comments are skipped); needed when processes > 1.
+hosts = ""
+
 [output]
 # The output directory: the same layout as `reeltime process`.
 dir = "reeltime-out"
@@ -115,6 +129,8 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// The dataflow.
     pub engine: EngineConfig,
+    /// The processes of a cluster.
+    pub cluster: ClusterConfig,
     /// The output directory.
     pub output: OutputConfig,
     /// Rendering.
@@ -198,6 +214,18 @@ pub struct EngineConfig {
     pub until_idle_seconds: f64,
     /// Where each live epoch's timings are appended as JSON lines; empty: nowhere.
     pub epoch_stats_file: PathBuf,
+}
+
+/// `[cluster]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Processes in the cluster.
+    pub processes: usize,
+    /// This process's index.
+    pub process_index: usize,
+    /// The file of every process's `HOST:PORT`; empty: none.
+    pub hosts: PathBuf,
 }
 
 /// `[output]`.
@@ -414,6 +442,26 @@ impl Config {
         if !(self.engine.until_idle_seconds >= 0.0 && self.engine.until_idle_seconds.is_finite()) {
             return invalid("engine.until_idle_seconds must be a number of seconds >= 0");
         }
+        let cluster = &self.cluster;
+        if cluster.processes == 0 {
+            return invalid("cluster.processes must be at least 1");
+        }
+        if cluster.process_index >= cluster.processes {
+            return Err(ConfigError::Invalid(format!(
+                "cluster.process_index is {}; it must be below cluster.processes ({})",
+                cluster.process_index, cluster.processes
+            )));
+        }
+        if cluster.processes > 1 && self.service.log != LogKind::Kafka {
+            return invalid(
+                "a cluster (cluster.processes > 1) reads the Kafka topics: set service.log = \"kafka\" (--brokers); the embedded log belongs to one process",
+            );
+        }
+        if cluster.processes > 1 && cluster.hosts.as_os_str().is_empty() {
+            return invalid(
+                "cluster.processes > 1 needs cluster.hosts, the file of every process's HOST:PORT",
+            );
+        }
         self.render.settings.validate().map_err(ConfigError::Invalid)?;
         if self.service.max_body_bytes == 0 {
             return invalid("service.max_body_bytes must be at least 1");
@@ -463,7 +511,7 @@ impl Config {
 
 /// Whether an address reads as `HOST:PORT` (a name, an IPv4 address or a bracketed IPv6
 /// one, and a port number).
-fn is_host_port(address: &str) -> bool {
+pub(crate) fn is_host_port(address: &str) -> bool {
     address
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())

@@ -3,6 +3,7 @@
 //! This crate sits at the top of the workspace. The `reeltime` binary is a thin command line
 //! over it.
 //!
+//! - [`cluster`]: the processes of a cluster (`[cluster]` and its hosts file).
 //! - [`config`]: the layered configuration of `reeltime run` (defaults, file, environment,
 //!   flags).
 //! - [`decode`]: an input record decoded into the compact form the dataflow holds, or why it
@@ -37,6 +38,7 @@
 //!   source, the HTTP API in front.
 //! - [`topics`]: creating reeltime's Kafka topics (`reeltime topics create`).
 
+pub mod cluster;
 pub mod config;
 pub mod decode;
 pub mod demo;

@@ -109,9 +109,20 @@ enum Command {
         /// engine.until_idle_seconds; 0 runs until stopped).
         #[arg(long)]
         until_idle: Option<f64>,
-        /// Worker threads (overrides engine.workers).
+        /// Worker threads (overrides engine.workers; in a cluster, in each process).
         #[arg(long)]
         workers: Option<usize>,
+        /// Processes of one cluster, each started with its own --process-index (overrides
+        /// cluster.processes; needs --brokers and --hosts).
+        #[arg(long)]
+        processes: Option<usize>,
+        /// This process's index in the cluster, from 0 (overrides cluster.process_index).
+        #[arg(long)]
+        process_index: Option<usize>,
+        /// The file of every process's HOST:PORT, one per line in process order (overrides
+        /// cluster.hosts).
+        #[arg(long)]
+        hosts: Option<PathBuf>,
         /// Print the effective configuration (secrets masked) and exit.
         #[arg(long)]
         print_config: bool,
@@ -370,6 +381,13 @@ fn run_service(
             return Ok(());
         }
         ConfigCheck::Check => {
+            if let Some(cluster) = reeltime::cluster::cluster(&config.cluster)? {
+                println!(
+                    "cluster of {} processes: {}",
+                    cluster.processes(),
+                    cluster.addresses.join(", ")
+                );
+            }
             println!("the configuration is valid ({:?} log)", config.service.log);
             return Ok(());
         }
@@ -384,6 +402,13 @@ fn run_service(
         return Ok(());
     }
     let summary = reeltime::run::run(&config, print_address)?;
+    if config.cluster.process_index > 0 {
+        println!(
+            "process {} of {} stopped with the cluster; process 0 has the summary",
+            config.cluster.process_index, config.cluster.processes
+        );
+        return Ok(());
+    }
     println!(
         "rebuilt from {} records; accepted {} new records, rejected {}; published {} messages in {} transactions",
         summary.rebuilt, summary.accepted, summary.rejected, summary.published, summary.transactions
@@ -584,6 +609,9 @@ fn main() -> ExitCode {
             out,
             until_idle,
             workers,
+            processes,
+            process_index,
+            hosts,
             print_config,
             check_config,
         } => {
@@ -608,6 +636,15 @@ fn main() -> ExitCode {
             }
             if let Some(workers) = workers {
                 overrides.push(("engine.workers", toml::Value::Integer(workers as i64)));
+            }
+            if let Some(processes) = processes {
+                overrides.push(("cluster.processes", toml::Value::Integer(processes as i64)));
+            }
+            if let Some(index) = process_index {
+                overrides.push(("cluster.process_index", toml::Value::Integer(index as i64)));
+            }
+            if let Some(hosts) = hosts {
+                overrides.push(("cluster.hosts", text(hosts.display().to_string())));
             }
             let check = if check_config {
                 ConfigCheck::Check

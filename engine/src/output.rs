@@ -52,7 +52,7 @@ impl RenderedMedia for RenderSink {
 }
 
 /// An input record that was rejected, with where it was.
-#[derive(Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rejected {
     /// Where it was: a line of the log, or a Kafka message.
     pub position: Position,
@@ -459,7 +459,8 @@ mod tests {
                 (seq, Compact::from_record(record).unwrap())
             })
             .collect();
-        let epochs = std::sync::Mutex::new(Some(vec![EpochInput { records, side: vec![] }]));
+        let epochs =
+            std::sync::Mutex::new(Some(vec![EpochInput { records, ..EpochInput::default() }]));
         let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
             Box::new(epochs.lock().unwrap().take().unwrap_or_default().into_iter())
         });

@@ -74,6 +74,7 @@ pub struct Summary {
 }
 
 /// What a worker reports with each epoch besides its records.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum WorkerNote {
     Accepted(u64),
     /// A rejected line, by its number.
@@ -232,5 +233,5 @@ fn decode_share(
         }
     }
     side.push(WorkerNote::Accepted(records.len() as u64));
-    EpochInput { records, side }
+    EpochInput { records, side, ..EpochInput::default() }
 }

@@ -37,19 +37,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
 use reeltime_connectors::kafka::sink::{OutputMessage, TransactionalSink};
 use reeltime_connectors::kafka::source::{
-    group_metadata, input_partitions, read_latest, share, InputMessage, PartitionReader,
+    group_metadata, input_partitions, read_latest, share, InputMessage, InputPartition,
+    PartitionReader,
 };
 use reeltime_connectors::kafka::{Topic, TopicNames};
 use reeltime_connectors::output_dir::OutputDir;
-use reeltime_operators::harness::{self, EpochInput, RunOptions};
+use reeltime_operators::harness::{self, Agreed, EpochInput, EpochSource, RunOptions, Vote};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_schemas::document::{ClipMessageDoc, NotificationDoc, Position, ReplayRemovedDoc};
 use reeltime_schemas::view::Notification;
@@ -83,7 +84,9 @@ pub struct RunSummary {
     pub timings: TimingSummary,
 }
 
-/// What a worker reports with each epoch besides its view updates.
+/// What a worker reports with each epoch besides its view updates (it travels to the sink's
+/// process in a cluster).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum WorkerNote {
     /// Records of earlier runs read again.
     Rebuilt(u64),
@@ -95,18 +98,42 @@ enum WorkerNote {
     Consumed(Topic, i32, i64),
     /// When the worker closed the epoch.
     Closed(SystemTime),
+    /// The epoch is live: its records are new, its changes are published.
+    Live,
 }
 
 /// Runs the service until it is stopped or idle; `listening` is told the HTTP address once
 /// the API listens.
+///
+/// In a cluster, every process runs this with its own `cluster.process_index`: process 0 as
+/// described above, the others only reading their partitions and computing their events,
+/// until the cluster stops.
 pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Result<RunSummary> {
+    let cluster = crate::cluster::cluster(&config.cluster)?;
+    let workers = config.engine.workers;
+    let signals = stop_on_signals()?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let worker_failure: Arc<Mutex<Option<String>>> = Arc::default();
+    let source = worker_source(config, [signals, stopping.clone()], worker_failure.clone());
+    let options = RunOptions { workers, epochs_ahead: 1, pipelined: true, cluster };
+    let process = options.cluster.as_ref().map_or(0, |cluster| cluster.process);
+    if process > 0 {
+        harness::run(options, source, |_| {}).map_err(|e| anyhow!("the cluster stopped: {e}"))?;
+        if let Some(error) = worker_failure.lock().unwrap().take() {
+            return Err(anyhow!(error));
+        }
+        return Ok(RunSummary::default());
+    }
     let settings = config.client_settings();
     let names = TopicNames::new(&config.kafka.topic_prefix);
     let wait = Duration::from_secs(config.kafka.topic_wait_seconds);
-    let partitions = input_partitions(&settings, &names, &config.kafka.group_id, wait)?;
+    // The input topics are waited for (or named when missing) before anything else; their
+    // committed offsets are read again by the workers, once the writer below is registered.
+    input_partitions(&settings, &names, &config.kafka.group_id, wait)?;
     let group = group_metadata(&settings, &config.kafka.group_id)?;
     // Registering the transactional id aborts what a crashed predecessor left open, so the
-    // replays topic read next holds exactly the committed versions.
+    // replays topic read next holds exactly the committed versions, and the committed
+    // offsets the workers read once the run (or the cluster) has formed are final.
     let mut sink =
         TransactionalSink::new(&settings, &names, &config.kafka.transactional_id, group)?;
     let published = published_versions(&read_latest(
@@ -115,16 +142,6 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
         Duration::from_secs(60),
     )?);
     let out = OutputDir::resume(&config.output.dir)?;
-    let workers = config.engine.workers;
-    let committed: usize = partitions.iter().filter(|p| p.committed > 0).count();
-    eprintln!(
-        "reeltime run: {} input partitions on {} ({} with committed offsets to rebuild from), {} worker{}",
-        partitions.len(),
-        settings.brokers,
-        committed,
-        workers,
-        if workers == 1 { "" } else { "s" }
-    );
 
     let served = Arc::new(Served::default());
     let metrics = Arc::new(Metrics::default());
@@ -144,40 +161,6 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
     // Without an API nobody reads the served documents: they are not made.
     let serving = server.is_some();
 
-    let mut readers = Vec::new();
-    for index in 0..workers {
-        let mine = share(&partitions, index, workers);
-        readers.push(Some(PartitionReader::new(&settings, &names, &config.kafka.group_id, &mine)?));
-    }
-    let readers = Mutex::new(readers);
-    let plan = Arc::new(EpochPlan::new(workers));
-    let stop_signal = stop_on_signals()?;
-
-    let source: Arc<harness::Source<WorkerNote>> = {
-        let plan = plan.clone();
-        let names = names.clone();
-        let epoch_length = Duration::from_millis(config.engine.epoch_ms);
-        let max_records = config.engine.max_epoch_records;
-        let max_record_bytes = config.engine.max_record_bytes;
-        Arc::new(move |index, _peers| {
-            let reader = readers.lock().unwrap()[index].take().expect("one source per worker");
-            Box::new(WorkerEpochs {
-                index,
-                reader,
-                plan: plan.clone(),
-                epoch: 0,
-                epoch_length,
-                max_records,
-                max_record_bytes,
-                names: names.clone(),
-                phase: Phase::Rebuilding,
-                held: Vec::new(),
-                warned_at: None,
-                counts: (0, 0),
-            })
-        })
-    };
-
     let mut driver = Driver::new(out, config.driver_options())?;
     let until_idle = Duration::from_secs_f64(config.engine.until_idle_seconds);
     let mut published = Some(published);
@@ -192,13 +175,14 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
     let mut failure: Option<anyhow::Error> = None;
     let mut last_epoch = 0;
     let mut stats = EpochStats::open(&config.engine.epoch_stats_file, SUMMARY_WINDOW)?;
-    let options = RunOptions { workers, epochs_ahead: 1, pipelined: true };
+    let stop = || stopping.store(true, Ordering::Relaxed);
     harness::run(options, source, |closed| {
         let computed = SystemTime::now();
         let dataflow_finished = closed.finished;
         let epoch = closed.epoch;
         last_epoch = epoch;
-        let live = plan.is_live(epoch);
+        // Every worker goes live at the same epoch (they agree on it), and says so.
+        let live = closed.side.iter().any(|note| matches!(note, WorkerNote::Live));
         let mut rejected = Vec::new();
         let mut offsets = BTreeMap::new();
         // The latest of the workers' closing times.
@@ -219,6 +203,7 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
                     offsets.insert((topic, partition), next);
                 }
                 WorkerNote::Closed(at) => closed_at = closed_at.max(at),
+                WorkerNote::Live => {}
             }
         }
         let rejected_count = rejected.len();
@@ -229,14 +214,14 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
         if !live {
             if let Err(error) = driver.rebuild(closed.rows) {
                 failure = Some(error);
-                plan.stop();
+                stop();
             }
             return;
         }
         if let Some(published) = published.take() {
             if let Err(error) = driver.restore_versions(published) {
                 failure = Some(error);
-                plan.stop();
+                stop();
                 return;
             }
             live_since = Some(Instant::now());
@@ -290,11 +275,8 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
         })();
         if let Err(error) = step {
             failure = Some(error);
-            plan.stop();
+            stop();
             return;
-        }
-        if stop_signal.load(Ordering::Relaxed) {
-            plan.stop();
         }
         if records > 0 || rejected_count > 0 {
             last_input = Instant::now();
@@ -302,11 +284,14 @@ pub fn run(config: &Config, listening: impl FnOnce(std::net::SocketAddr)) -> Res
         if let Some(since) = live_since.filter(|_| !until_idle.is_zero()) {
             // Rendering is work too: the run is idle once its renders are done.
             if since.max(last_input).elapsed() >= until_idle && driver.renders_in_flight() == 0 {
-                plan.stop();
+                stop();
             }
         }
     })
     .map_err(|e| anyhow!("the dataflow failed: {e}"))?;
+    if let Some(error) = worker_failure.lock().unwrap().take() {
+        return Err(anyhow!(error));
+    }
     if let Some(error) = failure {
         return Err(error);
     }
@@ -443,78 +428,11 @@ fn notification_key(doc: &NotificationDoc) -> String {
     }
 }
 
-/// Where the workers are: which epochs they have begun, when the rebuild ends, when to stop.
-///
-/// Every worker must run the same epochs. A stop is decided once, under the lock, at the
-/// epoch after the latest one any worker has begun; workers that are behind run empty epochs
-/// up to it.
-struct EpochPlan {
-    state: Mutex<PlanState>,
-}
-
-struct PlanState {
-    max_started: u64,
-    stop_at: Option<u64>,
-    /// Per worker: the last epoch in which it read records of earlier runs.
-    rebuilt: Vec<Option<u64>>,
-    live_from: Option<u64>,
-}
-
-impl EpochPlan {
-    fn new(workers: usize) -> Self {
-        let state = PlanState {
-            max_started: 0,
-            stop_at: None,
-            rebuilt: vec![None; workers],
-            live_from: None,
-        };
-        EpochPlan { state: Mutex::new(state) }
-    }
-
-    /// Whether a worker may begin `epoch` (false once the run stops before it).
-    fn begin(&self, epoch: u64) -> bool {
-        let mut state = self.state.lock().unwrap();
-        if state.stop_at.is_some_and(|stop| epoch >= stop) {
-            return false;
-        }
-        state.max_started = state.max_started.max(epoch);
-        true
-    }
-
-    /// Worker `index` read its last record of earlier runs in `epoch`.
-    fn rebuilt(&self, index: usize, epoch: u64) {
-        let mut state = self.state.lock().unwrap();
-        state.rebuilt[index] = Some(epoch);
-        if let Some(last) = state.rebuilt.iter().copied().collect::<Option<Vec<u64>>>() {
-            state.live_from = Some(last.into_iter().max().unwrap_or(0) + 1);
-        }
-    }
-
-    /// The first live epoch, once every worker has rebuilt.
-    fn live_from(&self) -> Option<u64> {
-        self.state.lock().unwrap().live_from
-    }
-
-    /// Whether `epoch` is live. Asked when every worker has finished the epoch: a worker
-    /// reports its rebuild during its last rebuild epoch, so an unknown start means not yet.
-    fn is_live(&self, epoch: u64) -> bool {
-        self.live_from().is_some_and(|from| epoch >= from)
-    }
-
-    /// Ends the run after the epochs already begun.
-    fn stop(&self) {
-        let mut state = self.state.lock().unwrap();
-        if state.stop_at.is_none() {
-            state.stop_at = Some(state.max_started + 1);
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Reading records of earlier runs.
     Rebuilding,
-    /// Through with them; waiting for the other workers.
+    /// Through with them; waiting for every other worker to be.
     Waiting,
     /// Reading new records.
     Live,
@@ -522,10 +440,11 @@ enum Phase {
 
 /// A worker's epochs: what its partitions delivered in each.
 struct WorkerEpochs {
+    /// The worker's index in the cluster.
     index: usize,
     reader: PartitionReader,
-    plan: Arc<EpochPlan>,
-    epoch: u64,
+    /// The stop flags of this process (signals, and the sink's decisions).
+    stop: [Arc<AtomicBool>; 2],
     epoch_length: Duration,
     max_records: usize,
     max_record_bytes: usize,
@@ -539,25 +458,90 @@ struct WorkerEpochs {
     counts: (u64, u64),
 }
 
+/// The workers' source: each worker reads its share of the input partitions, found once the
+/// run (or the cluster) has formed. A worker that cannot start votes to stop, and the run
+/// ends with its error.
+fn worker_source(
+    config: &Config,
+    stop: [Arc<AtomicBool>; 2],
+    failure: Arc<Mutex<Option<String>>>,
+) -> Arc<harness::Source<WorkerNote>> {
+    let settings = config.client_settings();
+    let names = TopicNames::new(&config.kafka.topic_prefix);
+    let group_id = config.kafka.group_id.clone();
+    let wait = Duration::from_secs(config.kafka.topic_wait_seconds);
+    let epoch_length = Duration::from_millis(config.engine.epoch_ms);
+    let max_records = config.engine.max_epoch_records;
+    let max_record_bytes = config.engine.max_record_bytes;
+    let workers = config.engine.workers;
+    let partitions: OnceLock<Result<Vec<InputPartition>, String>> = OnceLock::new();
+    Arc::new(move |index, peers| {
+        let found = partitions.get_or_init(|| {
+            let found = input_partitions(&settings, &names, &group_id, wait);
+            if let Ok(found) = &found {
+                announce(found, &settings.brokers, index / workers, peers / workers, workers);
+            }
+            found.map_err(|e| e.to_string())
+        });
+        let reader = found.clone().and_then(|found| {
+            let mine = share(&found, index, peers);
+            PartitionReader::new(&settings, &names, &group_id, &mine).map_err(|e| e.to_string())
+        });
+        match reader {
+            Ok(reader) => Box::new(WorkerEpochs {
+                index,
+                reader,
+                stop: stop.clone(),
+                epoch_length,
+                max_records,
+                max_record_bytes,
+                names: names.clone(),
+                phase: Phase::Rebuilding,
+                held: Vec::new(),
+                warned_at: None,
+                counts: (0, 0),
+            }),
+            Err(error) => {
+                failure.lock().unwrap().get_or_insert(error);
+                let vote = Vote { ready: false, stop: true };
+                Box::new(std::iter::once(EpochInput { vote, ..EpochInput::default() }))
+            }
+        }
+    })
+}
+
+/// Says what a process reads, once it knows.
+fn announce(
+    partitions: &[InputPartition],
+    brokers: &str,
+    process: usize,
+    processes: usize,
+    workers: usize,
+) {
+    let committed = partitions.iter().filter(|p| p.committed > 0).count();
+    let cluster =
+        if processes > 1 { format!(" in process {process} of {processes}") } else { String::new() };
+    eprintln!(
+        "reeltime run: {} input partitions on {brokers} ({committed} with committed offsets to rebuild from), {workers} worker{}{cluster}",
+        partitions.len(),
+        if workers == 1 { "" } else { "s" }
+    );
+}
+
 /// How long one poll waits at most, so a worker notices the end of its epoch.
 const POLL_SLICE: Duration = Duration::from_millis(20);
 /// How often a lasting broker problem is logged.
 const WARN_EVERY: Duration = Duration::from_secs(5);
 
-impl Iterator for WorkerEpochs {
-    type Item = EpochInput<WorkerNote>;
-
-    fn next(&mut self) -> Option<EpochInput<WorkerNote>> {
-        let epoch = self.epoch;
-        if !self.plan.begin(epoch) {
-            return None;
-        }
-        self.epoch += 1;
+impl EpochSource<WorkerNote> for WorkerEpochs {
+    fn next_epoch(&mut self, agreed: Agreed) -> Option<EpochInput<WorkerNote>> {
         let deadline = Instant::now() + self.epoch_length;
         let mut epoch_input = EpochInput::default();
         let mut consumed = BTreeMap::new();
         self.counts = (0, 0);
-        if self.phase == Phase::Waiting && self.plan.live_from().is_some_and(|from| epoch >= from) {
+        // Every worker was through with its rebuild at the end of the last epoch, so every
+        // worker goes live with this one.
+        if self.phase == Phase::Waiting && agreed.ready {
             self.phase = Phase::Live;
             if let Err(error) = self.reader.resume_all() {
                 self.warn(&format!("resuming the input partitions: {error}"));
@@ -575,13 +559,19 @@ impl Iterator for WorkerEpochs {
             }
         }
         if self.phase == Phase::Rebuilding && self.reader.rebuilt() {
-            self.plan.rebuilt(self.index, epoch);
             self.phase = Phase::Waiting;
         }
+        epoch_input.vote = Vote {
+            ready: self.phase != Phase::Rebuilding,
+            stop: self.stop.iter().any(|flag| flag.load(Ordering::Relaxed)),
+        };
         let (rebuilt, accepted) = self.counts;
         epoch_input.side.push(WorkerNote::Closed(SystemTime::now()));
         epoch_input.side.push(WorkerNote::Rebuilt(rebuilt));
         epoch_input.side.push(WorkerNote::Accepted(accepted));
+        if self.phase == Phase::Live {
+            epoch_input.side.push(WorkerNote::Live);
+        }
         epoch_input.side.extend(
             consumed
                 .into_iter()

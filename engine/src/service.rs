@@ -114,6 +114,7 @@ impl Plan {
 }
 
 /// What a worker reports with each epoch besides its records.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum WorkerNote {
     Accepted(u64),
     /// A rejected record, by its number in the log.
@@ -254,7 +255,7 @@ pub fn serve(
     let mut recorded = plan.state.lock().unwrap().ends.last().copied().unwrap_or(0);
     let mut summary = ServiceSummary::default();
     let mut error: Option<anyhow::Error> = None;
-    let options = RunOptions { workers, epochs_ahead: 1, pipelined: true };
+    let options = RunOptions { workers, epochs_ahead: 1, pipelined: true, cluster: None };
     harness::run(options, source, |closed| {
         if error.is_some() {
             return;

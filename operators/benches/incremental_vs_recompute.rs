@@ -245,7 +245,7 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
                     (*seq, Compact::from_record(record.clone()).expect("a compact record"))
                 })
                 .collect(),
-            side: vec![],
+            ..EpochInput::default()
         })
         .collect();
     let epoch_sizes: Vec<usize> = epochs.iter().map(|epoch| epoch.records.len()).collect();

@@ -11,6 +11,14 @@
 //! asks its source for another epoch, so a live source that is not asked keeps its input (a
 //! Kafka consumer keeps polling into its buffer) and its next epoch takes all of it: epochs
 //! coalesce while the sink is busy, instead of queueing without bound.
+//!
+//! The workers may span several processes ([`Cluster`]): one timely cluster over TCP. The rows
+//! and side payloads of every worker then travel through the dataflow to the workers of the
+//! first process, whose thread is the one sink of the cluster (one writer, so that what it
+//! publishes and the input positions it commits stay one transaction); the other processes
+//! only read and compute. Workers decide together without sharing memory: each epoch carries
+//! every worker's [`Vote`] to every worker, so after an epoch all of them know whether all
+//! are ready and whether any asked to stop, and take the same decision at the same epoch.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,20 +27,22 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
+use serde::{Deserialize, Serialize};
 use timely::communication::allocator::thread::Thread;
 use timely::communication::Allocator;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::{Input, Probe};
-use timely::dataflow::{InputHandleVec, ProbeHandle};
+use timely::dataflow::operators::{Exchange as _, Input, Probe};
+use timely::dataflow::{InputHandleVec, ProbeHandle, StreamVec};
 use timely::logging::{TimelyEvent, TimelyEventBuilder};
 use timely::worker::Worker;
+use timely::ExchangeData;
 
 use reeltime_schemas::record::Seq;
 
 use crate::compact::Compact;
 use crate::dataflow::{self, ControlItem, Epoch, EventItem, ToEvent};
-use crate::rows::RowChange;
+use crate::rows::{Row, RowChange};
 
 /// One epoch's input at one worker.
 pub struct EpochInput<X> {
@@ -40,11 +50,62 @@ pub struct EpochInput<X> {
     pub records: Vec<(Seq, Compact)>,
     /// Anything else the caller wants back with this epoch's rows.
     pub side: Vec<X>,
+    /// What this worker tells every worker with this epoch.
+    pub vote: Vote,
 }
 
 impl<X> Default for EpochInput<X> {
     fn default() -> Self {
-        EpochInput { records: Vec::new(), side: Vec::new() }
+        EpochInput { records: Vec::new(), side: Vec::new(), vote: Vote::default() }
+    }
+}
+
+/// What a worker tells every other worker with an epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    /// Ready for what comes next (e.g. through with rebuilding its state).
+    pub ready: bool,
+    /// Asks every worker to stop after this epoch.
+    pub stop: bool,
+}
+
+impl Default for Vote {
+    /// Ready, not stopping: what a source that decides nothing with the others says.
+    fn default() -> Self {
+        Vote { ready: true, stop: false }
+    }
+}
+
+/// What all workers' votes of an epoch decided, the same at every worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreed {
+    /// Every worker voted ready (false before the first epoch).
+    pub ready: bool,
+    /// Some worker asked to stop: no worker begins another epoch.
+    pub stop: bool,
+}
+
+impl Agreed {
+    /// What the votes of one epoch decide.
+    pub fn from_votes(votes: &[Vote]) -> Agreed {
+        Agreed {
+            ready: votes.iter().all(|vote| vote.ready),
+            stop: votes.iter().any(|vote| vote.stop),
+        }
+    }
+}
+
+/// A worker's epochs: each asked for once the previous one is through the dataflow, with
+/// what the workers agreed at its end.
+pub trait EpochSource<X> {
+    /// The next epoch's input, or `None` when this worker has no more.
+    fn next_epoch(&mut self, agreed: Agreed) -> Option<EpochInput<X>>;
+}
+
+/// A source that decides nothing with the other workers: its epochs in order.
+impl<X, I: Iterator<Item = EpochInput<X>>> EpochSource<X> for I {
+    fn next_epoch(&mut self, _agreed: Agreed) -> Option<EpochInput<X>> {
+        self.next()
     }
 }
 
@@ -61,11 +122,33 @@ pub struct EpochRows<X> {
     pub finished: SystemTime,
 }
 
-/// A worker's source: given `(index, peers)`, its epochs in order.
-pub type Source<X> = dyn Fn(usize, usize) -> Box<dyn Iterator<Item = EpochInput<X>>> + Send + Sync;
+/// A worker's source: given `(index, peers)` (its index among all workers of the cluster, and
+/// their number), its epochs.
+pub type Source<X> = dyn Fn(usize, usize) -> Box<dyn EpochSource<X>> + Send + Sync;
+
+/// Several processes forming one timely cluster over TCP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// This process's index, from 0.
+    pub process: usize,
+    /// The `host:port` every process listens on, by process index.
+    pub addresses: Vec<String>,
+}
+
+impl Cluster {
+    /// The number of processes.
+    pub fn processes(&self) -> usize {
+        self.addresses.len()
+    }
+
+    /// Whether this process is the one whose thread is the sink of the cluster.
+    pub fn is_sink(&self) -> bool {
+        self.process == 0
+    }
+}
 
 /// How the dataflow runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOptions {
     /// Worker threads.
     pub workers: usize,
@@ -77,17 +160,19 @@ pub struct RunOptions {
     /// waits for another, which is cheaper when epochs are tiny and nothing is to be gained
     /// by overlapping them (several workers are always pipelined).
     pub pipelined: bool,
+    /// The processes of a cluster (`workers` threads in each), or `None` for this one alone.
+    pub cluster: Option<Cluster>,
 }
 
 impl RunOptions {
     /// `workers` threads, a few epochs ahead of the sink.
     pub fn workers(workers: usize) -> RunOptions {
-        RunOptions { workers, epochs_ahead: 4, pipelined: true }
+        RunOptions { workers, epochs_ahead: 4, pipelined: true, cluster: None }
     }
 
     /// One worker on the caller's thread, the sink between its epochs.
     pub fn sequential() -> RunOptions {
-        RunOptions { workers: 1, epochs_ahead: 1, pipelined: false }
+        RunOptions { workers: 1, epochs_ahead: 1, pipelined: false, cluster: None }
     }
 }
 
@@ -126,7 +211,7 @@ pub fn operator_count() -> usize {
                 counted.fetch_add(built.count(), std::sync::atomic::Ordering::Relaxed);
             });
         }
-        build(worker);
+        build::<()>(worker, 0);
         if let Some(mut register) = worker.log_register() {
             register.flush();
         }
@@ -135,34 +220,49 @@ pub fn operator_count() -> usize {
     count.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(1)
 }
 
-/// Runs the dataflow; calls `on_epoch` for each closed epoch in order, on this thread.
+/// Runs the dataflow; calls `on_epoch` for each closed epoch in order, on this thread (in a
+/// cluster, only on the sink's process: the others return once the workers stop).
 ///
-/// Returns an error when a worker fails (timely stops them all); `on_epoch` has then seen
-/// every epoch that closed before.
+/// Returns an error when a worker fails (timely stops them all; in a cluster, a process that
+/// loses its connection to another fails); `on_epoch` has then seen every epoch that closed
+/// before.
 pub fn run<X, F>(options: RunOptions, source: Arc<Source<X>>, mut on_epoch: F) -> Result<(), String>
 where
-    X: Send + 'static,
+    X: ExchangeData + Clone,
     F: FnMut(EpochRows<X>),
 {
     let workers = options.workers.max(1);
-    if workers == 1 && !options.pipelined {
+    if workers == 1 && !options.pipelined && options.cluster.is_none() {
         let allocator = Allocator::Thread(Thread::default());
         let mut worker =
             Worker::new(timely::WorkerConfig::default(), allocator, Some(Instant::now()));
-        drive(&mut worker, &*source, on_epoch);
+        drive(&mut worker, 1, &*source, on_epoch);
         while worker.has_dataflows() {
             worker.step_or_park(None);
         }
         return Ok(());
     }
     let ahead = options.epochs_ahead.max(1);
+    let config = match options.cluster {
+        None => timely::Config::process(workers),
+        Some(cluster) => timely::Config {
+            communication: timely::CommunicationConfig::Cluster {
+                threads: workers,
+                process: cluster.process,
+                addresses: cluster.addresses,
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        },
+    };
     let (sender, receiver) = mpsc::channel::<EpochRows<X>>();
     let sender = Mutex::new(sender);
     let sunk = Arc::new(Sunk::default());
     let worker_sunk = sunk.clone();
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+    let guards = timely::execute(config, move |worker| {
         let sender = sender.lock().expect("no worker panics while holding the sender").clone();
-        drive(worker, &*source, |rows| {
+        drive(worker, workers, &*source, |rows| {
             let next = rows.epoch + 1;
             // The caller hanging up only means nobody is listening any more.
             let _ = sender.send(rows);
@@ -204,57 +304,108 @@ where
     }
 }
 
-/// The dataflow as built on a worker: its inputs, the probe of its output, and the rows its
-/// output captured since they were last taken.
-struct Built {
+/// The dataflow as built on a worker: its inputs, the probe of its outputs, and what its
+/// outputs captured since they were last taken.
+struct Built<X: Clone + 'static> {
     events: InputHandleVec<Epoch, EventItem>,
     control: InputHandleVec<Epoch, ControlItem>,
+    /// Side payloads, each for the worker it names.
+    sides: InputHandleVec<Epoch, (u64, X)>,
+    /// Votes, one for every worker.
+    votes: InputHandleVec<Epoch, (u64, Vote)>,
     probe: ProbeHandle<Epoch>,
-    captured: Rc<RefCell<Vec<RowChange>>>,
+    rows: Captured<(Row, Epoch, isize)>,
+    side: Captured<(u64, X)>,
+    voted: Captured<(u64, Vote)>,
 }
 
-/// Builds the dataflow on `worker`.
-fn build(worker: &mut Worker) -> Built {
+/// What a sink of the dataflow received since it was last taken.
+type Captured<T> = Rc<RefCell<Vec<T>>>;
+
+/// Builds the dataflow on `worker`; its row changes go to worker `sink`.
+fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
     let probe = ProbeHandle::new();
-    let captured: Rc<RefCell<Vec<RowChange>>> = Rc::default();
     let mut events = InputHandleVec::new();
     let mut control = InputHandleVec::new();
-    worker.dataflow::<Epoch, _, _>(|scope| {
+    let mut sides = InputHandleVec::new();
+    let mut votes = InputHandleVec::new();
+    let (rows, side, voted) = worker.dataflow::<Epoch, _, _>(|scope| {
         let event_stream = scope.input_from(&mut events).container::<Vec<EventItem>>();
         let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
-        let sink = captured.clone();
-        dataflow::views(event_stream, control_stream).inner.probe_with(&probe).sink(
-            Pipeline,
-            "Capture",
-            move |(input, _frontier)| {
-                input.for_each(|_time, batch| {
-                    let mut sink = sink.borrow_mut();
-                    sink.extend(batch.drain(..).map(|(row, _time, diff)| (row, diff)));
-                });
-            },
-        );
+        let rows = dataflow::views(event_stream, control_stream).inner.exchange(move |_| sink);
+        let side_stream = scope.input_from(&mut sides).container::<Vec<(u64, X)>>();
+        let vote_stream = scope.input_from(&mut votes).container::<Vec<(u64, Vote)>>();
+        (
+            capture(rows, &probe, "Capture"),
+            capture(side_stream.exchange(|(to, _)| *to), &probe, "Side"),
+            capture(vote_stream.exchange(|(to, _)| *to), &probe, "Votes"),
+        )
     });
-    Built { events, control, probe, captured }
+    Built { events, control, sides, votes, probe, rows, side, voted }
 }
 
-/// Builds the dataflow on `worker` and runs its source's epochs through it, handing each
-/// closed epoch's rows (this worker's) to `deliver`.
-fn drive<X>(worker: &mut Worker, source: &Source<X>, mut deliver: impl FnMut(EpochRows<X>)) {
+/// A sink that keeps what reaches it at this worker, probed so that an epoch is known to be
+/// all there once the probe passes it.
+fn capture<T: ExchangeData + Clone>(
+    stream: StreamVec<'_, Epoch, T>,
+    probe: &ProbeHandle<Epoch>,
+    name: &str,
+) -> Captured<T> {
+    let captured: Captured<T> = Rc::default();
+    let sink = captured.clone();
+    stream.probe_with(probe).sink(Pipeline, name, move |(input, _frontier)| {
+        input.for_each(|_time, batch| sink.borrow_mut().append(batch));
+    });
+    captured
+}
+
+/// Builds the dataflow on `worker` and runs its source's epochs through it. A worker of the
+/// sink's process hands each closed epoch's rows and side payloads (its own, and those of the
+/// workers of other processes with its local index) to `deliver`.
+fn drive<X: ExchangeData + Clone>(
+    worker: &mut Worker,
+    local_workers: usize,
+    source: &Source<X>,
+    mut deliver: impl FnMut(EpochRows<X>),
+) {
     let (index, peers) = (worker.index(), worker.peers());
-    let Built { mut events, mut control, probe, captured } = build(worker);
-    for (epoch, epoch_input) in (source)(index, peers).enumerate() {
-        let epoch = epoch as Epoch;
+    let sink = (index % local_workers) as u64;
+    let on_sink_process = index < local_workers;
+    let Built { mut events, mut control, mut sides, mut votes, probe, rows, side, voted } =
+        build::<X>(worker, sink);
+    let mut source = (source)(index, peers);
+    let mut agreed = Agreed { ready: false, stop: false };
+    let mut epoch: Epoch = 0;
+    while let Some(epoch_input) = source.next_epoch(agreed) {
         for (seq, record) in epoch_input.records {
             match record {
                 Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
                 Compact::Control(key, input) => control.send((seq, key, input)),
             }
         }
+        for x in epoch_input.side {
+            sides.send((sink, x));
+        }
+        for peer in 0..peers as u64 {
+            votes.send((peer, epoch_input.vote));
+        }
         events.advance_to(epoch + 1);
         control.advance_to(epoch + 1);
+        sides.advance_to(epoch + 1);
+        votes.advance_to(epoch + 1);
         worker.step_while(|| probe.less_than(&(epoch + 1)));
-        let rows = std::mem::take(&mut *captured.borrow_mut());
-        deliver(EpochRows { epoch, rows, side: epoch_input.side, finished: SystemTime::now() });
+        let votes_of_epoch: Vec<Vote> = voted.borrow_mut().drain(..).map(|(_, v)| v).collect();
+        agreed = Agreed::from_votes(&votes_of_epoch);
+        let rows: Vec<RowChange> =
+            rows.borrow_mut().drain(..).map(|(row, _time, diff)| (row, diff)).collect();
+        let side: Vec<X> = side.borrow_mut().drain(..).map(|(_, x)| x).collect();
+        if on_sink_process {
+            deliver(EpochRows { epoch, rows, side, finished: SystemTime::now() });
+        }
+        epoch += 1;
+        if agreed.stop {
+            break;
+        }
     }
 }
 
@@ -287,7 +438,8 @@ mod tests {
                 }))
             })
         };
-        let options = RunOptions { workers: 1, epochs_ahead: ahead, pipelined: true };
+        let options =
+            RunOptions { workers: 1, epochs_ahead: ahead, pipelined: true, cluster: None };
         run(options, source, |rows| {
             if rows.epoch == 0 {
                 // A busy sink: a worker that did not wait for it would ask for more epochs

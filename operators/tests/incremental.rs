@@ -4,6 +4,8 @@
 //! The logs mix everything that makes incremental maintenance hard: corrections and reopened
 //! segments, duplicate and deleted detections, late detections, interleaved events, feedback,
 //! optimizer gating, profile/replay/event deletes and re-creations, and every replay mode.
+//! They run on one worker, on two, and on a cluster of two processes over loopback TCP (two
+//! timely instances in this test, each with its own threads and connections).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use reeltime_operators::compact::Compact;
-use reeltime_operators::harness::{self, EpochInput, RunOptions};
+use reeltime_operators::harness::{self, Cluster, EpochInput, RunOptions};
 use reeltime_operators::read_model::ReadModel;
 use reeltime_operators::reference;
 use reeltime_schemas::record::*;
@@ -292,8 +294,16 @@ fn epochs() -> impl Strategy<Value = Vec<Vec<Record>>> {
         })
 }
 
-/// Runs the dataflow over `epochs` on `workers` threads and checks every epoch's views.
-fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> {
+/// `count` loopback addresses that were free a moment ago.
+fn free_addresses(count: usize) -> Vec<String> {
+    let listeners: Vec<std::net::TcpListener> =
+        (0..count).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
+}
+
+/// Runs the dataflow over `epochs` on `workers` threads in each of `processes` processes and
+/// checks every epoch's views.
+fn check(workers: usize, processes: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> {
     let mut positioned = Vec::new();
     let mut seq = 0;
     for epoch in &epochs {
@@ -316,7 +326,7 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
                         (*seq, Compact::from_record(record.clone()).expect("a compact record"))
                     })
                     .collect(),
-                side: vec![],
+                ..EpochInput::default()
             }
         }))
     });
@@ -326,7 +336,21 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
     let mut previous = reference::compute(&[]);
     // The last version of each replay id, kept across deletes as versions never repeat.
     let mut versions: BTreeMap<String, u64> = BTreeMap::new();
-    harness::run(RunOptions::workers(workers), source, |updates| {
+    let addresses = free_addresses(processes);
+    let cluster =
+        |process| (processes > 1).then(|| Cluster { process, addresses: addresses.clone() });
+    // The other processes only compute: every epoch's rows reach this one.
+    let others: Vec<_> = (1..processes)
+        .map(|process| {
+            let options = RunOptions { cluster: cluster(process), ..RunOptions::workers(workers) };
+            let source = source.clone();
+            std::thread::spawn(move || {
+                harness::run(options, source, |_| panic!("only the first process sinks epochs"))
+            })
+        })
+        .collect();
+    let options = RunOptions { cluster: cluster(0), ..RunOptions::workers(workers) };
+    harness::run(options, source, |updates| {
         model.apply(updates.rows);
         log.extend(positioned[updates.epoch as usize].iter().cloned());
         let expected = reference::compute(&log);
@@ -356,6 +380,9 @@ fn check(workers: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> 
         previous = expected;
     })
     .map_err(TestCaseError::fail)?;
+    for other in others {
+        other.join().expect("a process of the cluster panicked").map_err(TestCaseError::fail)?;
+    }
     prop_assert_eq!(log.len(), seq as usize, "every epoch closed");
     if let Some(failure) = failure {
         return Err(TestCaseError::fail(failure));
@@ -368,11 +395,26 @@ proptest! {
 
     #[test]
     fn one_worker_matches_the_reference(epochs in epochs()) {
-        check(1, epochs)?;
+        check(1, 1, epochs)?;
     }
 
     #[test]
     fn two_workers_match_the_reference(epochs in epochs()) {
-        check(2, epochs)?;
+        check(2, 1, epochs)?;
+    }
+}
+
+proptest! {
+    // Each case forms a cluster over TCP, so fewer of them.
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn two_processes_match_the_reference(epochs in epochs()) {
+        check(1, 2, epochs)?;
+    }
+
+    #[test]
+    fn two_processes_of_two_workers_match_the_reference(epochs in epochs()) {
+        check(2, 2, epochs)?;
     }
 }

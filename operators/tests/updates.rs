@@ -54,7 +54,7 @@ fn run_on(workers: usize, epochs: Vec<Vec<Record>>) -> Vec<EpochUpdates> {
                     .filter(|(seq, _)| *seq as usize % peers == index)
                     .cloned()
                     .collect(),
-                side: vec![],
+                ..EpochInput::default()
             }
         }))
     });

@@ -1,9 +1,13 @@
 //! Why a record was rejected.
 
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 /// A record that cannot enter the computation, and why (SEMANTICS §7).
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+///
+/// It serializes so that a rejection can travel with the rest of an epoch between the
+/// processes of a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum RecordError {
     /// Larger than the configured limit; not parsed.
     #[error("record is {size} bytes, more than the limit of {limit} bytes")]
@@ -38,10 +42,38 @@ pub enum RecordError {
     #[error("{record_type} record: {message}")]
     Invalid {
         /// The record's `type`.
-        record_type: &'static str,
+        #[serde(deserialize_with = "known_record_type")]
+        record_type: RecordType,
         /// Which field and what rule, e.g. "field `end`: 5.0 is before `start` 10.0".
         message: String,
     },
+}
+
+/// A record's `type`, one of [`RECORD_TYPES`]. (A name of its own also keeps serde from
+/// borrowing the field from the input, as it would a `&'static str` written out.)
+pub type RecordType = &'static str;
+
+/// Every record `type`, as written on the wire.
+const RECORD_TYPES: [&str; 10] = [
+    "profile",
+    "event",
+    "chunk",
+    "segment",
+    "optimization",
+    "label",
+    "detection",
+    "replay",
+    "feedback",
+    "delete",
+];
+
+/// A record type read back: one of [`RECORD_TYPES`], which the error holds as `'static`.
+fn known_record_type<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    RECORD_TYPES
+        .into_iter()
+        .find(|known| *known == name)
+        .ok_or_else(|| D::Error::custom(format!("unknown record type {name:?}")))
 }
 
 impl RecordError {
@@ -57,5 +89,26 @@ impl RecordError {
             RecordError::UnknownType(_) => "unknown_type",
             RecordError::Invalid { .. } => "invalid",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_travels_as_json_and_comes_back_equal() {
+        let errors = [
+            RecordError::TooLarge { size: 9, limit: 8 },
+            RecordError::NotJson("trailing characters at line 1 column 3".into()),
+            RecordError::UnknownType("goal".into()),
+            RecordError::Invalid { record_type: "segment", message: "field `end`: bad".into() },
+        ];
+        for error in errors {
+            let text = serde_json::to_string(&error).unwrap();
+            assert_eq!(serde_json::from_str::<RecordError>(&text).unwrap(), error);
+        }
+        let forged = r#"{"Invalid":{"record_type":"goal","message":"m"}}"#;
+        assert!(serde_json::from_str::<RecordError>(forged).is_err());
     }
 }

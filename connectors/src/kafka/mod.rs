@@ -24,7 +24,9 @@ pub mod source;
 pub const DEFAULT_TOPIC_PREFIX: &str = "reeltime.";
 
 /// What a topic is for, which fixes its name (after the prefix) and its configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Topic {
     /// Operator input: profile, event, replay, feedback, delete.
     Control,
