@@ -243,18 +243,22 @@ where
         return Ok(());
     }
     let ahead = options.epochs_ahead.max(1);
+    let clustered = options.cluster.is_some();
     let config = match options.cluster {
         None => timely::Config::process(workers),
-        Some(cluster) => timely::Config {
-            communication: timely::CommunicationConfig::Cluster {
-                threads: workers,
-                process: cluster.process,
-                addresses: cluster.addresses,
-                report: false,
-                zerocopy: false,
-            },
-            worker: timely::WorkerConfig::default(),
-        },
+        Some(cluster) => {
+            report_lost_peers_once();
+            timely::Config {
+                communication: timely::CommunicationConfig::Cluster {
+                    threads: workers,
+                    process: cluster.process,
+                    addresses: cluster.addresses,
+                    report: false,
+                    zerocopy: false,
+                },
+                worker: timely::WorkerConfig::default(),
+            }
+        }
     };
     let (sender, receiver) = mpsc::channel::<EpochRows<X>>();
     let sender = Mutex::new(sender);
@@ -296,12 +300,55 @@ where
             sunk.finished(next);
         }
     }
-    let failures: Vec<String> = guards.join().into_iter().filter_map(Result::err).collect();
+    // Joining the guards also joins timely's network threads, which panic once more when a
+    // peer is gone; that is one more sign of the same loss, not a failure of this thread.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
+    let failures: Vec<String> = match joined {
+        Ok(results) => results.into_iter().filter_map(Result::err).collect(),
+        Err(_) => vec![format!("{LOST_PEER}: a network thread stopped")],
+    };
     if failures.is_empty() {
         Ok(())
+    } else if clustered && failures.iter().any(|f| is_lost_peer(f)) {
+        Err("the connection to another process of the cluster was lost (it stopped, or the \
+             network failed); every process of the cluster stops: start them all again and \
+             they resume where the outputs were last committed"
+            .to_owned())
     } else {
         Err(failures.join("; "))
     }
+}
+
+/// How timely's network threads begin the message of their panic when a peer is gone.
+const LOST_PEER: &str = "timely communication error";
+
+/// Whether a panic message is one of those a lost peer causes: the network thread's own,
+/// then the workers' and the other network threads' as they find its queues poisoned.
+fn is_lost_peer(message: &str) -> bool {
+    message.starts_with(LOST_PEER)
+        || message.starts_with("MergeQueue poisoned")
+        || message.starts_with("Send thread panic")
+        || message.starts_with("Recv thread panic")
+}
+
+/// Keeps the panics a lost peer causes off stderr (a dozen traces of one event, which
+/// [`run`] reports once, plainly); every other panic is shown as before.
+fn report_lost_peers_once() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or_default();
+            if !is_lost_peer(message) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// The dataflow as built on a worker: its inputs, the probe of its outputs, and what its

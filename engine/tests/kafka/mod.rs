@@ -42,8 +42,23 @@ pub fn unique_prefix(test: &str) -> String {
 /// Creates the eight topics under `prefix` with `reeltime topics create`, inputs with two
 /// partitions.
 pub fn create_topics(brokers: &str, prefix: &str) {
+    create_topics_with(brokers, prefix, 2);
+}
+
+/// Creates the eight topics under `prefix`, inputs with `partitions` partitions.
+pub fn create_topics_with(brokers: &str, prefix: &str, partitions: u32) {
+    let partitions = partitions.to_string();
     let output = reeltime(
-        &["topics", "create", "--brokers", brokers, "--prefix", prefix, "--partitions", "2"],
+        &[
+            "topics",
+            "create",
+            "--brokers",
+            brokers,
+            "--prefix",
+            prefix,
+            "--partitions",
+            &partitions,
+        ],
         &[],
     );
     assert!(output.status.success(), "topics create: {}", String::from_utf8_lossy(&output.stderr));
