@@ -20,6 +20,13 @@
 //!
 //! Goal: the engine's rate at least 0.5x the bare consumer's (not done below 0.3x).
 //!
+//! **Cluster** (`kafka/cluster.rs`). The same backlog, under a prefix of its own, through
+//! `reeltime run` as one process of one worker and as a cluster of two processes of one
+//! worker each (`--processes 2`, loopback hosts file), in turn, `--runs` times each; each run
+//! timed from the start until the group's committed offsets reach the end of every input, then
+//! stopped with SIGTERM. Reported as the ratio of the two rates, with the honest caveat that the
+//! two processes, the broker and the bench share this machine's cores.
+//!
 //! **Latency** (`kafka/latency.rs`). The engine runs live (`--until-idle 0`) over 10 synthetic
 //! matches and a probe match whose features-mode replay looks only for an attribute that no
 //! other record carries. A background producer sends the matches' detections at a steady
@@ -58,14 +65,14 @@
 //! ```text
 //! scripts/kafka-local start    # prints the broker's address
 //! cargo bench -p reeltime --bench kafka_throughput -- --brokers 127.0.0.1:PORT
-//!     [--only ingest|latency|soak] [--seed 1] [--epoch-ms 50] [--engine-config FILE]
-//!     [--records 1000000] [--events 100] [--runs 2]                       # ingest
+//!     [--only ingest|cluster|latency|soak] [--seed 1] [--epoch-ms 50] [--engine-config FILE]
+//!     [--records 1000000] [--events 100] [--runs 2]                       # ingest, cluster
 //!     [--rate 10000] [--probes 240]                                       # latency
 //!     [--soak-events 1000] [--soak-replays 10] [--soak-rate 10000]        # soak
 //!     [--soak-seconds 600] [--soak-sample-seconds 5]
 //! ```
 //!
-//! Without `--only` the three parts run in turn; the soak alone takes `--soak-seconds` plus the
+//! Without `--only` the four parts run in turn; the soak alone takes `--soak-seconds` plus the
 //! final check (`process` on every record). `--epoch-ms` goes to every engine run as
 //! `REELTIME__ENGINE__EPOCH_MS`. `--engine-config` passes a TOML file to every engine run as
 //! `--config`, to try settings (e.g. `[kafka.client]` librdkafka options); the flags and
@@ -77,6 +84,8 @@
 #[path = "../../operators/benches/common/synthetic_match.rs"]
 mod synthetic_match;
 
+#[path = "kafka/cluster.rs"]
+mod cluster;
 #[path = "kafka/common.rs"]
 mod common;
 #[path = "kafka/ingest.rs"]
@@ -91,6 +100,7 @@ use std::process::ExitCode;
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
     Ingest,
+    Cluster,
     Latency,
     Soak,
 }
@@ -163,13 +173,16 @@ impl Options {
                 "--only" => {
                     options.only = match value().as_str() {
                         "ingest" => Some(Part::Ingest),
+                        "cluster" => Some(Part::Cluster),
                         "latency" => Some(Part::Latency),
                         "soak" => Some(Part::Soak),
-                        other => panic!("--only takes ingest, latency or soak, not {other:?}"),
+                        other => panic!(
+                            "--only takes ingest, cluster, latency or soak, not {other:?}"
+                        ),
                     }
                 }
                 other => panic!(
-                    "unknown argument {other:?}; use --brokers ADDR, --only ingest|latency|soak, \
+                    "unknown argument {other:?}; use --brokers ADDR, --only ingest|cluster|latency|soak, \
                      --seed S, --epoch-ms E, --engine-config FILE, --records N, --events M, --runs R, --rate R, \
                      --probes P, --soak-events E, --soak-replays R, --soak-rate R, \
                      --soak-seconds S, --soak-sample-seconds S"
@@ -207,6 +220,9 @@ fn main() -> ExitCode {
     common::print_machine();
     if options.runs(Part::Ingest) {
         ingest::ingest(&options, dir.path());
+    }
+    if options.runs(Part::Cluster) {
+        cluster::cluster(&options, dir.path());
     }
     if options.runs(Part::Latency) {
         latency::latency(&options, dir.path());

@@ -32,7 +32,7 @@ const INGEST_LIMIT: Duration = Duration::from_secs(3_600);
 
 /// The ingest log: the matches interleaved by publication time (each starts within 30 minutes
 /// of the first), `records` detections in all.
-fn ingest_log(options: &Options) -> Vec<Outgoing> {
+pub fn ingest_log(options: &Options) -> Vec<Outgoing> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(options.seed);
     let per_match = options.records / options.events;
     let extra = options.records % options.events;
