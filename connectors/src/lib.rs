@@ -11,7 +11,7 @@
 //! - [`kafka`]: the topics and the client settings shared by every Kafka client.
 //! - [`log_file`]: the embedded mode's input, a JSON Lines event log read line by line with
 //!   1-based line numbers as positions.
-//! - [`output_dir`]: the output layout of ARCHITECTURE.md (views as JSON files, written
+//! - [`output_dir`]: the output layout of the README (views as JSON files, written
 //!   atomically; notification and dead-letter logs appended as JSON Lines).
 //! - [`render`]: clips and replays as video files: stream-copy or frame-accurate cuts of
 //!   event-time ranges from the event's chunks to MP4 and HLS segments, thumbnails, and

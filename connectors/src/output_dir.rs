@@ -1,4 +1,4 @@
-//! The output layout of ARCHITECTURE.md on disk.
+//! The output layout (the README's "Outputs") on disk.
 //!
 //! Contract: a view file is written to a temporary name in its folder and renamed into place,
 //! so a reader sees the old file or the new one, never half of one. Ids become path components

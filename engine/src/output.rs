@@ -1,4 +1,4 @@
-//! What every mode writes into the output directory (ARCHITECTURE.md, output layout): the
+//! What every mode writes into the output directory (the README's "Outputs"): the
 //! notification and dead-letter logs, appended per epoch; the views with their exports,
 //! written for what changed; and the tables, made from the exports when a run ends.
 

@@ -6,7 +6,7 @@
 //! notified. Each closed epoch goes through the [epoch driver](crate::driver) (read model,
 //! notifications, the render sink with [`ProcessOptions::render`]); when the log is done the
 //! renders are waited for and the views of the last epoch are written in the output layout of
-//! ARCHITECTURE.md, with their exports ([`crate::export`]) and, from those, the tables
+//! the README ("Outputs"), with their exports ([`crate::export`]) and, from those, the tables
 //! (`tables/*.arrow`, `tables/*.parquet`).
 
 use std::path::PathBuf;

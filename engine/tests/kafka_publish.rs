@@ -175,7 +175,7 @@ fn a_log_with_bad_lines_publishes_the_good_ones_in_order_and_names_the_bad_ones(
 }
 
 /// Publishing the example log to each input topic in turn puts every record on its topic,
-/// keyed as ARCHITECTURE.md says and in file order per key; the bad lines never go anywhere.
+/// keyed as docs/kafka.md says and in file order per key; the bad lines never go anywhere.
 #[test]
 fn the_example_log_splits_over_the_input_topics_from_standard_input() {
     let Some(brokers) = broker() else { return };

@@ -1,4 +1,4 @@
-//! Kafka: the topics of ARCHITECTURE.md and the client settings every reeltime command shares.
+//! Kafka: reeltime's topics (docs/kafka.md) and the client settings every reeltime command shares.
 //!
 //! Every Kafka client reeltime makes (admin, producer, consumer) starts from
 //! [`ClientSettings::client_config`], so `--brokers` and the pass-through librdkafka settings

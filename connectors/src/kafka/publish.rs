@@ -5,7 +5,7 @@
 //! belongs on the topic; only a record that passes becomes a [`Valid`], and only a `Valid` can
 //! be sent, so nothing the engine would dead-letter is ever produced.
 //!
-//! Contract: records are sent with an idempotent producer, keyed as ARCHITECTURE.md says
+//! Contract: records are sent with an idempotent producer, keyed as docs/kafka.md says
 //! ([`record_key`]), so records of one key land on one partition in the order they were sent,
 //! without duplicates from retries. [`Publisher::finish`] waits until the broker acknowledged
 //! every record (`acks=all`) or gave up on it; each failure is reported with the position the
@@ -90,7 +90,7 @@ pub enum Rejection {
     },
 }
 
-/// The input topic a record belongs on (ARCHITECTURE.md, Topics).
+/// The input topic a record belongs on (docs/kafka.md, "Publishing records").
 pub fn home_topic(record: &Record) -> Topic {
     match record {
         Record::Profile(_)
@@ -105,7 +105,7 @@ pub fn home_topic(record: &Record) -> Topic {
 }
 
 /// The key a record is published with: its event id; a profile's name, a replay's id and a
-/// delete's id for the records that are about those (ARCHITECTURE.md, Topics).
+/// delete's id for the records that are about those (docs/kafka.md, "Publishing records").
 pub fn record_key(record: &Record) -> &str {
     match record {
         Record::Profile(profile) => &profile.name,

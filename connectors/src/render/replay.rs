@@ -1,7 +1,7 @@
 //! A replay (highlight reel): an ordered list of ranges re-encoded into one video per
 //! resolution, as MP4 and/or an HLS VOD rendition, with a master playlist and a thumbnail.
 //!
-//! Layout under the replay's folder (ARCHITECTURE.md, "Output layout"):
+//! Layout under the replay's folder (the README's "Outputs"):
 //!
 //! ```text
 //! <dir>/master.m3u8              one variant per resolution (when HLS is asked for)
