@@ -212,3 +212,72 @@ fn bad_input_is_named() {
     let error = read_playlist(&dir.path().join("live.m3u8")).unwrap_err();
     assert!(error.to_string().contains("live.m3u8"), "{error}");
 }
+
+#[test]
+fn a_recording_mpeg_ts_cannot_hold_is_converted_once_then_cut_at_every_chunk_boundary() {
+    use reeltime_connectors::ingest::convert::{convert, needs_conversion, ConvertSettings};
+    let dir = tempfile::tempdir().unwrap();
+    // ProRes at 30000/1001 fps with two PCM tracks, mono and 5.1: the mezzanine a production
+    // hands over, nothing of which MPEG-TS holds.
+    let file = dir.path().join("mezzanine.mov");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=30000/1001:d=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:r=48000:d=10",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=220:r=44100:d=10,pan=5.1|FL=c0|FR=c0|FC=c0|LFE=c0|BL=c0|BR=c0",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-c:v",
+        "prores",
+        "-c:a",
+        "pcm_s24le",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        needs_conversion(&file).unwrap(),
+        ["video prores", "audio 1 pcm_s24le", "audio 2 pcm_s24le"]
+    );
+    let converted = dir.path().join("converted.ts");
+    let mut heard = Vec::new();
+    let done = convert(&file, &converted, 4.0, &ConvertSettings::default(), &mut |p| heard.push(p))
+        .unwrap();
+    assert!((done.done.as_secs_f64() - 10.0).abs() < 0.1, "{done:?}");
+    assert!(done.speed() > 0.0 && heard.len() >= 2, "progress is told as it goes: {heard:?}");
+    assert!(needs_conversion(&converted).unwrap().is_empty());
+
+    // A keyframe at the first frame at or after every 4 s boundary: 120 frames (4.004 s), 120,
+    // then what is left (60 of 300).
+    let chunks = split_file(&converted, &dir.path().join("chunks"), 4.0).unwrap();
+    let frames: Vec<u64> = chunks.iter().map(|c| (c.duration_ms * 30_000 / 1_001_000)).collect();
+    assert_eq!(frames, [120, 120, 60], "{chunks:?}");
+    let media = probe(&chunks[0].path).unwrap();
+    assert_eq!(media.audio_tracks, [1, 2]);
+    assert!((media.frame_rate - 29.97).abs() < 0.01, "{media:?}");
+    let streams = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name,channels", "-of", "csv=p=0"])
+        .arg(&chunks[0].path)
+        .output()
+        .unwrap();
+    let streams = String::from_utf8(streams.stdout).unwrap();
+    // MPEG-TS lists its streams again under its program: the first three lines are enough.
+    assert_eq!(streams.lines().take(3).collect::<Vec<_>>(), ["h264", "aac,1", "aac,6"]);
+
+    // Not media at all: named, and nothing is left behind.
+    let notes = dir.path().join("notes.mov");
+    std::fs::write(&notes, "not a video").unwrap();
+    let out = dir.path().join("never.ts");
+    let error = convert(&notes, &out, 4.0, &ConvertSettings::default(), &mut |_| {}).unwrap_err();
+    assert!(error.to_string().contains("notes.mov"), "{error}");
+}

@@ -2,8 +2,9 @@
 //! log, then the log processed.
 //!
 //! [`analyse_to_log`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
-//! chunks, a single file first cut into chunks at its keyframes without re-encoding, or a
-//! playlist followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
+//! chunks, a single file first cut into chunks at its keyframes without re-encoding (or, when
+//! its codecs cannot go into MPEG-TS chunks as they are, converted once to H.264/AAC first), or
+//! a playlist followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
 //! everything is written as an event log in publishing order: the profile, the event
 //! (started, with the probed frame rate and audio tracks), the replays of the
 //! [`EventPlan`], then per chunk its `chunk` record and what the plugins found, and finally
@@ -21,6 +22,9 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use reeltime_connectors::ingest::chunks::chunk_files;
+use reeltime_connectors::ingest::convert::{
+    convert, needs_conversion, ConvertProgress, ConvertSettings,
+};
 use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::ChunkIngest;
@@ -237,6 +241,55 @@ impl Run<'_> {
     }
 }
 
+/// Converts a recording whose codecs MPEG-TS chunks cannot hold into an H.264/AAC file beside
+/// the chunks (returned, for the split to cut), saying what and how fast; `None` when it can
+/// be cut as it is.
+fn convert_if_needed(path: &Path, plan: &EventPlan, progress: bool) -> Result<Option<PathBuf>> {
+    let streams = needs_conversion(path)?;
+    if streams.is_empty() {
+        return Ok(None);
+    }
+    let settings = ConvertSettings::default();
+    std::fs::create_dir_all(&plan.chunk_dir)
+        .with_context(|| format!("creating {:?}", plan.chunk_dir))?;
+    let converted = plan.chunk_dir.join("converted-source.ts");
+    eprintln!(
+        "{}: {} cannot go into MPEG-TS chunks as it is; converting it once to H.264/AAC (libx264 {}, CRF {}, a keyframe every {} s)",
+        path.display(),
+        streams.join(", "),
+        settings.preset,
+        settings.crf,
+        plan.chunk_seconds
+    );
+    let mut shown: Option<Instant> = None;
+    let mut report = |at: ConvertProgress| {
+        if progress && shown.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            shown = Some(Instant::now());
+            let total = at.total.map_or(String::new(), |t| format!(" of {:.0} s", t.as_secs_f64()));
+            eprintln!(
+                "converting: {:.0} s{total} at {:.1}x real time",
+                at.done.as_secs_f64(),
+                at.speed()
+            );
+        }
+    };
+    let done = convert(path, &converted, plan.chunk_seconds, &settings, &mut report);
+    let done = match done {
+        Ok(done) => done,
+        Err(error) => {
+            let _ = std::fs::remove_file(&converted);
+            return Err(error.into());
+        }
+    };
+    eprintln!(
+        "converted {:.1} s of media in {:.1} s ({:.1}x real time)",
+        done.done.as_secs_f64(),
+        done.elapsed.as_secs_f64(),
+        done.speed()
+    );
+    Ok(Some(converted))
+}
+
 /// Ingests and analyses `source` and writes the event log of `plan` to `log_path`.
 pub fn analyse_to_log(
     source: &MediaSource,
@@ -263,10 +316,20 @@ pub fn analyse_to_log(
             }
         }
         MediaSource::File(path) => {
+            let converted = convert_if_needed(path, plan, progress)?;
             if progress {
                 eprintln!("cutting {} into {} s chunks", path.display(), plan.chunk_seconds);
             }
-            let chunks = split_file(path, &plan.chunk_dir, plan.chunk_seconds)?;
+            let split = split_file(
+                converted.as_deref().unwrap_or(path),
+                &plan.chunk_dir,
+                plan.chunk_seconds,
+            );
+            if let Some(converted) = &converted {
+                // The chunks hold all of it now.
+                let _ = std::fs::remove_file(converted);
+            }
+            let chunks = split?;
             for chunk in &chunks {
                 run.chunk(&chunk.path, Some(chunks.len()))?;
             }

@@ -9,12 +9,15 @@
 //!
 //! - [`chunks`]: [`ChunkIngest`], which times chunks and numbers them, and the directory
 //!   source.
+//! - [`convert`]: a recording whose codecs MPEG-TS chunks cannot hold, converted once to
+//!   H.264/AAC with a keyframe at every chunk boundary.
 //! - [`hls_reader`]: a source's HLS media playlists, read once (VOD) or followed while they
 //!   grow (live).
 //! - [`probe`](mod@probe): what a media file holds (streams, frame rate, first and last video time).
 //! - [`split`]: one recording cut into chunks at keyframes, without re-encoding.
 
 pub mod chunks;
+pub mod convert;
 pub mod hls_reader;
 pub mod probe;
 pub mod split;

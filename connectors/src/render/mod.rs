@@ -22,7 +22,7 @@
 pub mod cut;
 mod encode;
 pub(crate) mod fingerprint;
-mod mux;
+pub(crate) mod mux;
 pub mod replay;
 mod source;
 mod thumbnail;

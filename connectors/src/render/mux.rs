@@ -82,7 +82,7 @@ pub(crate) fn rename_into_place(from: &Path, to: &Path) -> Result<(), RenderErro
 /// tag it does not know, and with the tag cleared it picks its own. ffmpeg-next 9 has no safe
 /// setter for it.
 #[allow(unsafe_code)]
-fn clear_codec_tag(parameters: &mut Parameters) {
+pub(crate) fn clear_codec_tag(parameters: &mut Parameters) {
     // SAFETY: `parameters` owns a valid AVCodecParameters for its whole lifetime (ffmpeg-next
     // allocates it in `Parameters::new`/`clone`), and `codec_tag` is a plain integer field.
     unsafe {
