@@ -473,3 +473,76 @@ fn highlights_names_what_is_wrong_with_its_input() {
     let error = run(&sound, &["--priority", "Loud:500"]);
     assert!(error.contains("weight \"500\" is not 1..100"), "{error}");
 }
+
+#[test]
+fn highlights_of_every_container_and_codec_a_broadcaster_hands_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    roaring_video(&source);
+    let source = source.to_str().unwrap();
+    let surround = "pan=5.1|FL=c0|FR=c0|FC=c0|LFE=c0|BL=c0|BR=c0";
+    // (file, ffmpeg options, whether MPEG-TS chunks cannot hold it as it is)
+    let cases: [(&str, &[&str], bool); 6] = [
+        ("mezzanine.mov", &["-c:v", "prores", "-c:a", "pcm_s16le"], true),
+        (
+            "web.webm",
+            &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"],
+            true,
+        ),
+        ("archive.avi", &["-c:v", "mpeg4", "-vtag", "xvid", "-c:a", "ac3"], true),
+        ("surround.mov", &["-c:v", "copy", "-af", surround, "-c:a", "pcm_s24le"], true),
+        ("dvb.ts", &["-c:v", "mpeg2video", "-q:v", "4", "-c:a", "mp2"], false),
+        (
+            "hevc.mkv",
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "log-level=error",
+                "-c:a",
+                "copy",
+            ],
+            false,
+        ),
+    ];
+    for (name, options, converted) in cases {
+        let input = dir.path().join(name);
+        let mut args = vec!["-i", source];
+        args.extend_from_slice(options);
+        args.push(input.to_str().unwrap());
+        ffmpeg(&args);
+        let out = dir.path().join(format!("out-{name}"));
+        let output = reeltime(&[
+            "highlights",
+            input.to_str().unwrap(),
+            "--duration",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+            "--priority",
+            "Loud:60",
+            "--quiet",
+        ]);
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{name}: {stderr}");
+        assert_eq!(
+            stderr.contains("converting it once to H.264/AAC"),
+            converted,
+            "{name}: {stderr}"
+        );
+        let selection = json(&out.join("replays/highlights/selection.json"));
+        let clips = selection["clips"].as_array().unwrap();
+        assert_eq!(clips.len(), 1, "{name}: {selection}");
+        let (start, end) = (seconds(&clips[0]["start"]), seconds(&clips[0]["end"]));
+        assert!(start <= 20.0 && end >= 26.0, "{name}: the clip holds the roar: {selection}");
+        let rendered = &selection["rendered"];
+        assert_eq!(rendered["status"], "rendered", "{name}: {selection}");
+        let mp4 = out.join(rendered["renditions"][0]["mp4"].as_str().unwrap());
+        let measured = video_duration_ms(&mp4) as f64 / 1000.0;
+        let total = seconds(&selection["total_duration"]);
+        assert!((measured - total).abs() <= 0.2, "{name}: {measured} s, selected {total} s");
+        assert_eq!(decode_errors(&mp4, false), "", "{name}: {mp4:?} decodes cleanly");
+    }
+}
