@@ -96,6 +96,28 @@ pub struct HighlightsReport {
     pub selection: PathBuf,
 }
 
+/// Why the analysis found no moment, when it found none (said with the empty replay, which is
+/// still written and valid).
+pub fn nothing_found(analysis: &LogSummary) -> Option<String> {
+    if analysis.segments > 0 {
+        return None;
+    }
+    Some(if analysis.audio_tracks.is_empty() {
+        "no moment was found: the source has no audio track, and the built-in segmenter finds \
+         moments in the sound (a signal from the picture alone is not built yet)"
+            .to_owned()
+    } else {
+        format!(
+            "no moment was found: the sound of {} never rose far enough above its own baseline \
+             for the built-in segmenter (docs/plugins.md gives its thresholds)",
+            match analysis.audio_tracks.len() {
+                1 => "the audio track".to_owned(),
+                n => format!("all {n} audio tracks"),
+            }
+        )
+    })
+}
+
 /// Runs `reeltime highlights`.
 pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
     let source = MediaSource::of_path(&options.input)?;
@@ -152,4 +174,19 @@ pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
         log,
         selection: out.root().join("replays").join("highlights").join("selection.json"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_selection_says_why() {
+        let mut analysis = LogSummary::default();
+        assert!(nothing_found(&analysis).unwrap().contains("no audio track"));
+        analysis.audio_tracks = vec![1, 2];
+        assert!(nothing_found(&analysis).unwrap().contains("all 2 audio tracks never rose"));
+        analysis.segments = 1;
+        assert_eq!(nothing_found(&analysis), None);
+    }
 }

@@ -680,6 +680,9 @@ fn main() -> ExitCode {
             highlights(&options).map(|report| {
                 print_analysis(&report.analysis);
                 print_processed(&report.processed);
+                if let Some(why) = reeltime::highlights::nothing_found(&report.analysis) {
+                    println!("{why}");
+                }
                 println!("event log: {}", report.log.display());
                 println!("highlights: {}", report.selection.display());
                 println!("wrote {}", options.out.display());

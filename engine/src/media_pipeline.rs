@@ -95,6 +95,8 @@ pub struct LogSummary {
     pub detections: u64,
     /// Complete segments written.
     pub segments: u64,
+    /// The audio tracks of the media, numbered from 1 (empty: video only).
+    pub audio_tracks: Vec<u32>,
     /// Lines of the log.
     pub lines: u64,
     /// Wall-clock time of the analysis.
@@ -364,6 +366,8 @@ pub fn analyse_to_log(
     }))?;
     run.log.writer.flush().with_context(|| format!("writing {log_path:?}"))?;
     run.summary.lines = run.log.lines;
+    run.summary.audio_tracks =
+        run.ingest.media().map(|m| m.audio_tracks.clone()).unwrap_or_default();
     run.summary.elapsed = run.started.elapsed();
     Ok(run.summary)
 }

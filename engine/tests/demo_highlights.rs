@@ -546,3 +546,38 @@ fn highlights_of_every_container_and_codec_a_broadcaster_hands_over() {
         assert_eq!(decode_errors(&mp4, false), "", "{name}: {mp4:?} decodes cleanly");
     }
 }
+
+#[test]
+fn highlights_of_a_source_without_a_moment_say_why_and_write_an_empty_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = dir.path().join("silent.mp4");
+    let quiet = dir.path().join("quiet.mp4");
+    let tone = "sine=f=440:r=48000:d=12";
+    for (path, audio) in [(&silent, None), (&quiet, Some(tone))] {
+        let mut args = vec!["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=12"];
+        if let Some(audio) = audio {
+            args.extend_from_slice(&["-f", "lavfi", "-i", audio, "-c:a", "aac"]);
+        }
+        args.extend_from_slice(&["-c:v", "libx264", "-preset", "ultrafast", "-shortest"]);
+        args.push(path.to_str().unwrap());
+        ffmpeg(&args);
+    }
+    for (input, why) in [(&silent, "the source has no audio track"), (&quiet, "never rose")] {
+        let out = dir.path().join("out");
+        let output = reeltime(&[
+            "highlights",
+            input.to_str().unwrap(),
+            "--duration",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(stdout.contains("no moment was found: ") && stdout.contains(why), "{stdout}");
+        let selection = json(&out.join("replays/highlights/selection.json"));
+        assert_eq!(selection["clips"], serde_json::json!([]), "{selection}");
+        assert_eq!(selection["status"], "complete", "{selection}");
+    }
+}
