@@ -4,7 +4,7 @@
 //! [`analyse_to_log`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
 //! chunks, a single file first cut into chunks at its keyframes without re-encoding (or, when
 //! its codecs cannot go into MPEG-TS chunks as they are, converted once to H.264/AAC first), or
-//! a playlist followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
+//! a playlist of MPEG-TS or fragmented MP4 (CMAF) segments followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
 //! everything is written as an event log in publishing order: the profile, the event
 //! (started, with the probed frame rate and audio tracks), the replays of the
 //! [`EventPlan`], then per chunk its `chunk` record and what the plugins found, and finally
@@ -25,7 +25,7 @@ use reeltime_connectors::ingest::chunks::chunk_files;
 use reeltime_connectors::ingest::convert::{
     convert, needs_conversion, ConvertProgress, ConvertSettings,
 };
-use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
+use reeltime_connectors::ingest::hls_reader::{follow, read_playlist, standalone};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::ChunkIngest;
 use reeltime_plugins::{optimizer, segmenter, AnalysisConfig, EventAnalyzer, PluginRecord};
@@ -172,11 +172,7 @@ impl Run<'_> {
         self.summary.chunks += 1;
         let chunk = match self.ingest.add(path) {
             Ok(chunk) => chunk,
-            Err(error) => {
-                self.log.write(&self.ingest.unreadable_record(path, &error.to_string()))?;
-                self.fail(format!("chunk {:?} skipped: {error}", path));
-                return Ok(());
-            }
+            Err(error) => return self.skip(path, &error.to_string()),
         };
         if self.analyzer.is_none() {
             let media = self.ingest.media().expect("a chunk was read");
@@ -234,6 +230,13 @@ impl Run<'_> {
             }
             self.log.write(&record.to_json(&self.plan.event_id))?;
         }
+        Ok(())
+    }
+
+    /// A chunk that cannot be read: recorded with the reason, and the event goes on.
+    fn skip(&mut self, path: &Path, reason: &str) -> Result<()> {
+        self.log.write(&self.ingest.unreadable_record(path, reason))?;
+        self.fail(format!("chunk {path:?} skipped: {reason}"));
         Ok(())
     }
 
@@ -343,7 +346,14 @@ pub fn analyse_to_log(
             let mut outcome = Ok(());
             follow(path, Duration::from_secs(1), &stop, |segment| {
                 if outcome.is_ok() {
-                    outcome = run.chunk(&segment.path, total);
+                    // A CMAF segment, or a byte range, becomes a chunk file of its own.
+                    outcome = match standalone(segment, &plan.chunk_dir) {
+                        Ok(chunk) => run.chunk(&chunk, total),
+                        Err(error) => {
+                            run.summary.chunks += 1;
+                            run.skip(&segment.path, &error.to_string())
+                        }
+                    };
                 }
             })?;
             outcome?;

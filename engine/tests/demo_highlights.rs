@@ -581,3 +581,99 @@ fn highlights_of_a_source_without_a_moment_say_why_and_write_an_empty_replay() {
         assert_eq!(selection["status"], "complete", "{selection}");
     }
 }
+
+#[test]
+fn highlights_of_cmaf_hls_vod_byte_ranges_and_live_and_past_a_missing_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    roaring_video(&source);
+    let hls = |folder: &str, extra: &[&str]| {
+        let folder = dir.path().join(folder);
+        fs::create_dir(&folder).unwrap();
+        let playlist = folder.join("list.m3u8");
+        let mut args = vec!["-i", source.to_str().unwrap(), "-c", "copy", "-f", "hls"];
+        args.extend_from_slice(&["-hls_segment_type", "fmp4", "-hls_time", "4"]);
+        args.extend_from_slice(&["-hls_playlist_type", "vod"]);
+        args.extend_from_slice(extra);
+        args.push(playlist.to_str().unwrap());
+        ffmpeg(&args);
+        playlist
+    };
+    let segments = hls("segments", &[]);
+    let ranges = hls("ranges", &["-hls_flags", "single_file"]);
+    assert!(fs::read_to_string(&ranges).unwrap().contains("#EXT-X-BYTERANGE"));
+    let run = |playlist: &Path, out: &Path| {
+        let output = reeltime(&[
+            "highlights",
+            playlist.to_str().unwrap(),
+            "--duration",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+            "--priority",
+            "Loud:60",
+            "--quiet",
+        ]);
+        assert!(output.status.success(), "{playlist:?}: {}", text(&output.stderr));
+        (json(&out.join("replays/highlights/selection.json")), text(&output.stderr))
+    };
+    let (selection, _) = run(&segments, &dir.path().join("out-segments"));
+    let clips = selection["clips"].as_array().unwrap();
+    let (start, end) = (seconds(&clips[0]["start"]), seconds(&clips[0]["end"]));
+    assert!(start <= 20.0 && end >= 26.0, "the clip holds the roar: {selection}");
+    assert_eq!(selection["rendered"]["status"], "rendered", "{selection}");
+    let (again, _) = run(&ranges, &dir.path().join("out-ranges"));
+    assert_eq!(again["clips"], selection["clips"], "byte ranges give the same selection");
+
+    // Live: the playlist grows while highlights follows it, and ends with #EXT-X-ENDLIST.
+    let full = fs::read_to_string(&segments).unwrap();
+    let live = segments.with_file_name("live.m3u8");
+    let header_and_three: String = {
+        let lines: Vec<&str> =
+            full.lines().filter(|l| !l.starts_with("#EXT-X-PLAYLIST-TYPE")).collect();
+        let third = lines.iter().position(|l| *l == "list2.m4s").unwrap();
+        lines[..=third].join("\n") + "\n"
+    };
+    fs::write(&live, &header_and_three).unwrap();
+    let out = dir.path().join("out-live");
+    let follower = {
+        let (live, out) = (live.clone(), out.clone());
+        std::thread::spawn(move || run_follow(&live, &out))
+    };
+    // Once the first chunk is in, the rest of the match arrives.
+    let first = out.join("media/chunks/segment-000000.mp4");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !first.exists() {
+        assert!(std::time::Instant::now() < deadline, "highlights never read the live playlist");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Replaced whole (renamed over), as a packager does, so no read sees half of it.
+    let grown = live.with_file_name("live.m3u8.tmp");
+    fs::write(&grown, full.replace("#EXT-X-PLAYLIST-TYPE:VOD\n", "")).unwrap();
+    fs::rename(&grown, &live).unwrap();
+    let live_selection = follower.join().unwrap();
+    assert_eq!(live_selection["clips"], selection["clips"], "live gives the same selection");
+
+    // A missing segment is named, skipped, and the event goes on.
+    fs::remove_file(segments.with_file_name("list1.m4s")).unwrap();
+    let (selection, stderr) = run(&segments, &dir.path().join("out-missing"));
+    assert!(stderr.contains("segment 1: cannot read") && stderr.contains("list1.m4s"), "{stderr}");
+    assert_eq!(selection["clips"].as_array().unwrap().len(), 1, "{selection}");
+}
+
+/// `reeltime highlights` following a live playlist into `out`; the selection it wrote.
+fn run_follow(playlist: &Path, out: &Path) -> Value {
+    let output = reeltime(&[
+        "highlights",
+        playlist.to_str().unwrap(),
+        "--duration",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+        "--priority",
+        "Loud:60",
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    json(&out.join("replays/highlights/selection.json"))
+}
