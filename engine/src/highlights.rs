@@ -33,6 +33,8 @@ pub struct HighlightsOptions {
     pub priorities: Vec<String>,
     /// Resolutions to render the highlights in (default 720p).
     pub resolutions: Vec<String>,
+    /// With a live stream: seconds without data that end it.
+    pub silence_seconds: Option<f64>,
     /// Show progress.
     pub progress: bool,
 }
@@ -120,7 +122,15 @@ pub fn nothing_found(analysis: &LogSummary) -> Option<String> {
 
 /// Runs `reeltime highlights`.
 pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
-    let source = MediaSource::of_path(&options.input)?;
+    let source = match (MediaSource::of_path(&options.input)?, options.silence_seconds) {
+        (_, Some(seconds)) if !(seconds.is_finite() && seconds > 0.0) => {
+            bail!("--silence {seconds} is not a number of seconds > 0")
+        }
+        (MediaSource::Stream { url, .. }, Some(seconds)) => {
+            MediaSource::Stream { url, silence: std::time::Duration::from_secs_f64(seconds) }
+        }
+        (source, _) => source,
+    };
     if !(options.duration_seconds.is_finite()
         && (1.0..=10_000.0).contains(&options.duration_seconds))
     {
@@ -135,7 +145,11 @@ pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
         options.priorities.iter().map(|p| parse_priority(p)).collect::<Result<_>>()?
     };
     let out = OutputDir::prepare(&options.out)?;
-    let stem = options.input.file_stem().and_then(|s| s.to_str()).unwrap_or("event");
+    let stem = match &source {
+        // A URL names a place, not the event.
+        MediaSource::Stream { .. } => "live-stream",
+        _ => options.input.file_stem().and_then(|s| s.to_str()).unwrap_or("event"),
+    };
     let event_id = id_of(stem);
     let resolutions = if options.resolutions.is_empty() {
         vec!["720p".to_owned()]

@@ -161,9 +161,10 @@ enum Command {
         #[arg(long, requires = "live")]
         brokers: Option<String>,
     },
-    /// Highlights of a video file, a folder of chunks or an HLS playlist.
+    /// Highlights of a video file, a folder of chunks, an HLS playlist or a live stream.
     Highlights {
-        /// The video file, folder of .ts/.mp4 chunks, or HLS playlist (.m3u8).
+        /// The video file, folder of .ts/.mp4 chunks, HLS playlist (.m3u8), or live MPEG-TS
+        /// stream (udp://HOST:PORT, srt://HOST:PORT?mode=listener).
         input: PathBuf,
         /// Length of the highlights, in seconds (1..10000).
         #[arg(long)]
@@ -179,6 +180,9 @@ enum Command {
         /// with commas; default 720p).
         #[arg(long, value_delimiter = ',')]
         resolution: Vec<String>,
+        /// With a live stream: seconds without data that end it (default 10).
+        #[arg(long)]
+        silence: Option<f64>,
         /// Do not show progress.
         #[arg(long)]
         quiet: bool,
@@ -668,13 +672,14 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }
-        Command::Highlights { input, duration, out, priority, resolution, quiet } => {
+        Command::Highlights { input, duration, out, priority, resolution, silence, quiet } => {
             let options = HighlightsOptions {
                 input,
                 duration_seconds: duration,
                 out,
                 priorities: priority,
                 resolutions: resolution,
+                silence_seconds: silence,
                 progress: !quiet,
             };
             highlights(&options).map(|report| {

@@ -26,7 +26,7 @@ use reeltime_connectors::ingest::convert::{
     convert, needs_conversion, ConvertProgress, ConvertSettings,
 };
 use reeltime_connectors::ingest::hls_reader::{follow, read_playlist, standalone};
-use reeltime_connectors::ingest::split::split_file;
+use reeltime_connectors::ingest::split::{is_stream, split_file, split_stream};
 use reeltime_connectors::ingest::ChunkIngest;
 use reeltime_plugins::{optimizer, segmenter, AnalysisConfig, EventAnalyzer, PluginRecord};
 
@@ -43,12 +43,24 @@ pub enum MediaSource {
     File(PathBuf),
     /// An HLS playlist, followed until it ends.
     Playlist(PathBuf),
+    /// A live MPEG-TS stream (UDP, SRT), cut as it arrives; it ends when its sender closes it
+    /// or after `silence` without data.
+    Stream {
+        /// The stream's URL, e.g. `udp://127.0.0.1:5000`.
+        url: String,
+        /// How long without data ends it.
+        silence: Duration,
+    },
 }
 
 impl MediaSource {
     /// What `path` is: a folder, a playlist (`.m3u8`) or a media file; an error when it does
     /// not exist.
     pub fn of_path(path: &Path) -> Result<Self> {
+        if let Some(url) = path.to_str().filter(|text| is_stream(text)) {
+            let silence = Duration::from_secs(DEFAULT_SILENCE_SECONDS);
+            return Ok(MediaSource::Stream { url: url.to_owned(), silence });
+        }
         if !path.exists() {
             bail!("{path:?} does not exist");
         }
@@ -62,6 +74,9 @@ impl MediaSource {
         })
     }
 }
+
+/// How long a live stream may go without data before its event ends, by default.
+pub const DEFAULT_SILENCE_SECONDS: u64 = 10;
 
 /// What an event log is made of besides the media: ids and plugin settings.
 #[derive(Clone, Debug)]
@@ -358,13 +373,28 @@ pub fn analyse_to_log(
             })?;
             outcome?;
         }
+        MediaSource::Stream { url, silence } => {
+            if progress {
+                eprintln!(
+                    "reading the live stream {url} into {} s chunks; it ends when its sender closes it or after {} s without data",
+                    plan.chunk_seconds,
+                    silence.as_secs_f64()
+                );
+            }
+            split_stream(url, &plan.chunk_dir, plan.chunk_seconds, *silence, &mut |chunk| {
+                run.chunk(&chunk.path, None).map_err(|e| format!("{e:#}"))
+            })?;
+        }
     }
     let Some(analyzer) = run.analyzer.as_mut() else {
         let path = match source {
-            MediaSource::Folder(p) | MediaSource::File(p) | MediaSource::Playlist(p) => p,
+            MediaSource::Folder(p) | MediaSource::File(p) | MediaSource::Playlist(p) => {
+                format!("{p:?}")
+            }
+            MediaSource::Stream { url, .. } => url.clone(),
         };
         let reasons = run.summary.failures.join("; ");
-        bail!("no readable video in {path:?}: {reasons}");
+        bail!("no readable video in {path}: {reasons}");
     };
     let last = analyzer.finish().map_err(|e| anyhow::anyhow!("finishing the analysis: {e}"))?;
     run.records(&last)?;

@@ -677,3 +677,58 @@ fn run_follow(playlist: &Path, out: &Path) -> Value {
     assert!(output.status.success(), "{}", text(&output.stderr));
     json(&out.join("replays/highlights/selection.json"))
 }
+
+/// A UDP port on loopback that was free a moment ago.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Highlights of a live stream: `reeltime highlights URL` listens, the ffmpeg command line
+/// plays the roaring match into `push` at 4 times real time once the port is taken, and the
+/// catch-up of the whole stream holds the roar.
+fn highlights_of_a_live_stream(listen: &str, push: &str, port: u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    roaring_video(&source);
+    let out = dir.path().join("out");
+    let mut engine = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["highlights", listen, "--duration", "20", "--priority", "Loud:60"])
+        .args(["--silence", "3", "--quiet", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Listening once the port is taken: a bind of it fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "highlights never listened on {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ffmpeg(&["-readrate", "4", "-i", source.to_str().unwrap(), "-c", "copy", "-f", "mpegts", push]);
+    let output = engine.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("analysed 10 chunks"), "{stdout}");
+    let selection = json(&out.join("replays/highlights/selection.json"));
+    let clips = selection["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), 1, "{selection}");
+    let (start, end) = (seconds(&clips[0]["start"]), seconds(&clips[0]["end"]));
+    assert!(start <= 20.0 && end >= 26.0, "the clip holds the roar: {selection}");
+    let mp4 = out.join(selection["rendered"]["renditions"][0]["mp4"].as_str().unwrap());
+    assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+}
+
+#[test]
+fn highlights_of_a_live_udp_stream() {
+    let port = free_udp_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    highlights_of_a_live_stream(&url, &format!("{url}?pkt_size=1316"), port);
+}
+
+#[test]
+fn highlights_of_a_live_srt_stream() {
+    let port = free_udp_port();
+    let listen = format!("srt://127.0.0.1:{port}?mode=listener");
+    let push = format!("srt://127.0.0.1:{port}?mode=caller&pkt_size=1316");
+    highlights_of_a_live_stream(&listen, &push, port);
+}

@@ -1,4 +1,5 @@
-//! One recording cut into chunks at keyframes, without re-encoding.
+//! One recording, or a live stream as it arrives, cut into chunks at keyframes, without
+//! re-encoding.
 //!
 //! Packets are copied into MPEG-TS chunks (`chunk-00000.ts`, ...), the container of HLS. A
 //! new chunk starts at the first video keyframe at or after each multiple of the chunk
@@ -8,8 +9,13 @@
 //! shifted so the first frame is at 1.4 s, as FFmpeg's HLS output has it, which keeps every
 //! decoding timestamp of B-frame video positive; event time is anchored on the first frame
 //! anyway ([`super::ChunkIngest`]).
+//!
+//! A live stream ([`split_stream`]: UDP or SRT carrying MPEG-TS, the ways contribution feeds
+//! arrive) is cut the same way, and each chunk is handed on as soon as the next one begins;
+//! the stream ends when its sender closes it or after a silence.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ffmpeg::{format, media, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
@@ -54,6 +60,24 @@ pub enum SplitError {
         /// FFmpeg's error.
         source: ffmpeg::Error,
     },
+    /// A live stream could not be opened (nothing arrived in time, or FFmpeg cannot read it).
+    #[error("cannot open the stream {url}: {reason} (nothing arrived within {waited:?}, or it is not MPEG-TS FFmpeg can read)")]
+    Stream {
+        /// The stream's URL.
+        url: String,
+        /// How long it was waited for.
+        waited: Duration,
+        /// FFmpeg's error (told in the message, not as a cause, so it is said once).
+        reason: ffmpeg::Error,
+    },
+    /// What a chunk was handed to failed.
+    #[error("{0}")]
+    Consumer(String),
+}
+
+/// Whether `input` names a live stream [`split_stream`] reads rather than a file.
+pub fn is_stream(input: &str) -> bool {
+    ["udp://", "srt://", "rtp://", "tcp://"].iter().any(|scheme| input.starts_with(scheme))
 }
 
 /// A chunk being written.
@@ -88,8 +112,55 @@ pub fn split_file(
     if !(chunk_seconds.is_finite() && chunk_seconds > 0.0) {
         return Err(SplitError::ChunkLength(chunk_seconds));
     }
+    let source = open(input)?;
+    let mut chunks = Vec::new();
+    split(source, input, out_dir, chunk_seconds, false, &mut |chunk| {
+        chunks.push(chunk);
+        Ok(())
+    })?;
+    Ok(chunks)
+}
+
+/// Reads the live stream at `url` (e.g. `udp://127.0.0.1:5000` or
+/// `srt://0.0.0.0:9000?mode=listener`), cuts it into chunks as it arrives and hands each to
+/// `on_chunk` once it is complete; returns when the stream ends: its sender closes it, or
+/// nothing arrives for `silence` (which is also how long its start is waited for).
+pub fn split_stream(
+    url: &str,
+    out_dir: &Path,
+    chunk_seconds: f64,
+    silence: Duration,
+    on_chunk: &mut dyn FnMut(SplitChunk) -> Result<(), String>,
+) -> Result<(), SplitError> {
+    if !(chunk_seconds.is_finite() && chunk_seconds > 0.0) {
+        return Err(SplitError::ChunkLength(chunk_seconds));
+    }
+    super::init()?;
+    let mut options = Dictionary::new();
+    let micros = silence.as_micros().to_string();
+    // Every read gives up after the silence: the end of a stream nobody closes.
+    options.set("rw_timeout", &micros);
+    options.set("timeout", &micros);
+    // A burst must not overrun the socket's buffer while a chunk is written.
+    options.set("fifo_size", "1000000");
+    options.set("overrun_nonfatal", "1");
+    let source = format::input_with_dictionary(&url, options)
+        .map_err(|reason| SplitError::Stream { url: url.to_owned(), waited: silence, reason })?;
+    split(source, Path::new(url), out_dir, chunk_seconds, true, on_chunk)
+}
+
+/// Cuts what `source` (read from `input`) holds into chunks in `out_dir`, handing each to
+/// `on_chunk` as soon as it is complete. A live source's read errors end it rather than fail
+/// it: a stream that stops is over.
+fn split(
+    mut source: format::context::Input,
+    input: &Path,
+    out_dir: &Path,
+    chunk_seconds: f64,
+    live: bool,
+    on_chunk: &mut dyn FnMut(SplitChunk) -> Result<(), String>,
+) -> Result<(), SplitError> {
     let chunk_us = (chunk_seconds * 1e6).round() as i64;
-    let mut source = open(input)?;
     let video = source
         .streams()
         .best(media::Type::Video)
@@ -140,7 +211,7 @@ pub fn split_file(
         Ok(OpenChunk { path, output, time_bases, first_video_us: None, end_video_us: None })
     };
 
-    let mut chunks = Vec::new();
+    let mut written = 0;
     let mut current = open_chunk(0)?;
     let mut first_video_us: Option<i64> = None;
     let mut next_boundary_us = chunk_us;
@@ -150,6 +221,7 @@ pub fn split_file(
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(ffmpeg::Error::InvalidData) => continue,
+            Err(_) if live => break,
             Err(source) => {
                 return Err(MediaError::Unreadable { path: input.to_owned(), source }.into())
             }
@@ -166,8 +238,9 @@ pub fn split_file(
                     && current.first_video_us.is_some()
                     && since_first + frame_us / 2 >= next_boundary_us
                 {
-                    chunks.push(current.finish()?);
-                    current = open_chunk(chunks.len())?;
+                    on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
+                    written += 1;
+                    current = open_chunk(written)?;
                     next_boundary_us = (since_first / chunk_us + 1) * chunk_us;
                 }
                 let duration = packet.duration().max(0);
@@ -190,6 +263,9 @@ pub fn split_file(
             .write_interleaved(&mut current.output)
             .map_err(|source| SplitError::Write { path: current.path.clone(), source })?;
     }
-    chunks.push(current.finish()?);
-    Ok(chunks)
+    // A stream that stopped between chunks leaves an empty one, which is not handed on.
+    if !live || current.first_video_us.is_some() {
+        on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
+    }
+    Ok(())
 }
