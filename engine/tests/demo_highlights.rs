@@ -466,6 +466,11 @@ fn highlights_names_what_is_wrong_with_its_input() {
     let error = run(&sound, &[]);
     assert!(error.contains("sound.m4a\" has no video stream"), "{error}");
 
+    let silent = format!("udp://127.0.0.1:{}", free_udp_port());
+    let error = run(Path::new(&silent), &["--silence", "1"]);
+    assert!(error.contains(&format!("cannot open the stream {silent}")), "{error}");
+    assert!(error.contains("nothing arrived within 1s"), "{error}");
+
     let error = run(&sound, &["--duration", "0"]);
     assert!(error.contains("--duration 0 is not between 1 and 10000"), "{error}");
     let error = run(&sound, &["--resolution", "4k"]);
