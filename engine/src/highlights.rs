@@ -105,8 +105,9 @@ pub fn nothing_found(analysis: &LogSummary) -> Option<String> {
         return None;
     }
     Some(if analysis.audio_tracks.is_empty() {
-        "no moment was found: the source has no audio track, and the built-in segmenter finds \
-         moments in the sound (a signal from the picture alone is not built yet)"
+        "no moment was found: the source has no audio track, and the motion of its picture never \
+         rose far enough above its own baseline for the built-in segmenter (docs/plugins.md \
+         gives its thresholds)"
             .to_owned()
     } else {
         format!(

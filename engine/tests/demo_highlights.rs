@@ -737,3 +737,58 @@ fn highlights_of_a_live_srt_stream() {
     let push = format!("srt://127.0.0.1:{port}?mode=caller&pkt_size=1316");
     highlights_of_a_live_stream(&listen, &push, port);
 }
+
+#[test]
+fn highlights_of_a_source_without_sound_follow_a_burst_of_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    // A still, grainy picture with a moving pattern over it from 20 to 26 s, and no sound.
+    let video = dir.path().join("silent-burst.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=320x240:r=25:d=40",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=25:d=40",
+        "-filter_complex",
+        "[0][1]overlay=enable='between(t,20,26)',noise=alls=4:allf=t",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        video.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("out");
+    let output = reeltime(&[
+        "highlights",
+        video.to_str().unwrap(),
+        "--duration",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let log = fs::read_to_string(out.join("highlights-log.jsonl")).unwrap();
+    let bursts: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["plugin"] == "MotionEnergy")
+        .collect();
+    assert_eq!(bursts.len(), 1, "{log}");
+    let (start, end) = (seconds(&bursts[0]["start"]), seconds(&bursts[0]["end"]));
+    // Within a sampled frame (200 ms at 5 fps) of the burst, and its half-second of fade-out.
+    assert!((start - 20.0).abs() <= 0.2 && (end - 26.0).abs() <= 0.5, "{}", bursts[0]);
+    let selection = json(&out.join("replays/highlights/selection.json"));
+    let clips = selection["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), 1, "{selection}");
+    let (start, end) = (seconds(&clips[0]["start"]), seconds(&clips[0]["end"]));
+    assert!(start <= 20.0 && end >= 26.0, "the clip holds the burst: {selection}");
+    let mp4 = out.join(selection["rendered"]["renditions"][0]["mp4"].as_str().unwrap());
+    let total = seconds(&selection["total_duration"]);
+    let measured = video_duration_ms(&mp4) as f64 / 1000.0;
+    assert!((measured - total).abs() <= 0.2, "{measured} s, selected {total} s");
+    assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+}

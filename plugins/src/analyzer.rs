@@ -29,6 +29,8 @@ pub const SCENE_CUT: &str = "SceneCut";
 pub const BLACK_FRAME: &str = "BlackFrame";
 /// Plugin name of the silence featurer.
 pub const SILENCE: &str = "Silence";
+/// Plugin name of the motion featurer (sources without sound).
+pub const MOTION_ENERGY: &str = "MotionEnergy";
 
 /// Settings of every built-in plugin of an event.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,6 +164,7 @@ impl EventAnalyzer {
     /// The event's media is over: flushes the graphs and completes everything still open.
     pub fn finish(&mut self) -> Result<Vec<PluginRecord>, String> {
         self.video.flush()?;
+        self.video.finish();
         for audio in &mut self.audio {
             audio.flush()?;
         }
@@ -208,6 +211,16 @@ impl EventAnalyzer {
                         }
                     }
                 }
+            }
+        }
+        // Without sound, the segmenter follows the motion of the picture instead.
+        let motion = self.video.take_motion();
+        if self.tracks.is_empty() {
+            for event in motion {
+                if let LoudnessEvent::RoarEnded(burst) = event {
+                    records.push(PluginRecord::Detection(motion_detection(&burst)));
+                }
+                roar_news.push(event);
             }
         }
         self.cuts.sort_unstable();
@@ -318,6 +331,21 @@ fn silence_detection(start_ms: u64, end_ms: u64, track: u32) -> Detection {
         end_ms,
         track: Some(track),
         label: "Silence",
+        attributes,
+    }
+}
+
+fn motion_detection(burst: &Roar) -> Detection {
+    let mut attributes = BTreeMap::new();
+    attributes.insert("Motion", Value::from(true));
+    attributes.insert("Excitement", Value::from(if burst.high { "high" } else { "medium" }));
+    attributes.insert("db_above_baseline", tenths(burst.excitement_lu()));
+    Detection {
+        plugin: MOTION_ENERGY,
+        start_ms: burst.start_ms,
+        end_ms: burst.end_ms,
+        track: None,
+        label: "Burst of motion",
         attributes,
     }
 }

@@ -13,7 +13,8 @@
 //! | `SceneCut` | featurer (video) | hard cuts (`scdet`, plus the edges of black) |
 //! | `BlackFrame` | featurer (video) | black pictures (`blackdetect`) |
 //! | `Silence` | featurer (audio) | digital silence (`silencedetect`) |
-//! | `ExcitementSegmenter` | classifier | segments around roars, on scene cuts |
+//! | `MotionEnergy` | featurer (video; sources without sound) | bursts of motion above the event's own baseline (`scdet`'s frame difference) |
+//! | `ExcitementSegmenter` | classifier | segments around roars (bursts of motion without sound), on scene cuts |
 //! | `CutOptimizer` | optimizer | clip bounds moved onto cuts or silences nearby |
 //!
 //! The main types: [`EventAnalyzer`] runs them all on one event, chunk by chunk, with the
@@ -41,7 +42,7 @@ pub mod segmenter;
 pub mod video;
 
 pub use analyzer::{
-    segments, AnalysisConfig, ChunkFailure, EventAnalyzer, AUDIO_LOUDNESS, BLACK_FRAME, SCENE_CUT,
-    SILENCE,
+    segments, AnalysisConfig, ChunkFailure, EventAnalyzer, AUDIO_LOUDNESS, BLACK_FRAME,
+    MOTION_ENERGY, SCENE_CUT, SILENCE,
 };
 pub use records::PluginRecord;

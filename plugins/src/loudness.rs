@@ -7,6 +7,10 @@
 //! a further 3 LU (hysteresis, so one roar is not split in two); roars shorter than
 //! `min_duration_ms` (a whistle, a shout) are dropped. Times are corrected for the 400 ms
 //! window, which lags the sound.
+//!
+//! The same tracker judges any level in decibels against its own baseline: the video
+//! analysis feeds it the motion energy of the picture ([`LoudnessTracker::with_window`]), so
+//! a burst of motion in a silent source is found as a roar is.
 
 use std::collections::VecDeque;
 
@@ -90,6 +94,8 @@ struct Current {
 #[derive(Debug)]
 pub struct LoudnessTracker {
     config: LoudnessConfig,
+    /// How far the measure lags what it measures, in milliseconds.
+    window_ms: u64,
     /// Recent momentary values outside roars: (end ms, LUFS).
     recent: VecDeque<(u64, f64)>,
     current: Option<Current>,
@@ -99,7 +105,19 @@ pub struct LoudnessTracker {
 impl LoudnessTracker {
     /// A tracker with `config`.
     pub fn new(config: LoudnessConfig) -> Self {
-        LoudnessTracker { config, recent: VecDeque::new(), current: None, last_end_ms: 0 }
+        Self::with_window(config, WINDOW_MS)
+    }
+
+    /// A tracker of a level (in dB) whose measure lags by `window_ms` (0 for one that does
+    /// not, such as the difference between two frames).
+    pub fn with_window(config: LoudnessConfig, window_ms: u64) -> Self {
+        LoudnessTracker {
+            config,
+            window_ms,
+            recent: VecDeque::new(),
+            current: None,
+            last_end_ms: 0,
+        }
     }
 
     fn baseline(&self) -> Option<f64> {
@@ -118,14 +136,14 @@ impl LoudnessTracker {
             if lufs >= current.baseline_lufs + self.config.threshold_lu - HYSTERESIS_LU {
                 current.peak_lufs = current.peak_lufs.max(lufs);
                 let confirm = !current.confirmed
-                    && end_ms.saturating_sub(WINDOW_MS)
+                    && end_ms.saturating_sub(self.window_ms)
                         >= current.start_ms + self.config.min_duration_ms;
                 current.confirmed |= confirm;
                 self.current = Some(current);
                 return confirm
                     .then_some(LoudnessEvent::RoarConfirmed { start_ms: current.start_ms });
             }
-            return self.end_roar(end_ms.saturating_sub(WINDOW_MS));
+            return self.end_roar(end_ms.saturating_sub(self.window_ms));
         }
         let baseline = self.baseline();
         match baseline {
@@ -220,5 +238,23 @@ mod tests {
         assert_eq!((roar.start_ms, roar.end_ms), (15_000, 18_000));
         assert!(!roar.high);
         assert_eq!(roar.baseline_lufs, -20.0);
+    }
+
+    #[test]
+    fn a_level_that_does_not_lag_ends_where_it_falls() {
+        // Motion energy in dB, one value per 200 ms: no window to correct for.
+        let mut tracker = LoudnessTracker::with_window(LoudnessConfig::default(), 0);
+        let mut events = Vec::new();
+        for (from, to, level) in
+            [(0, 10_000, -20.0), (10_000, 14_000, 0.0), (14_000, 20_000, -20.0)]
+        {
+            for start in (from..to).step_by(200) {
+                events.extend(tracker.push(start, start + 200, level));
+            }
+        }
+        let ended: Vec<&LoudnessEvent> =
+            events.iter().filter(|e| matches!(e, LoudnessEvent::RoarEnded(_))).collect();
+        let [LoudnessEvent::RoarEnded(burst)] = ended[..] else { panic!("{events:?}") };
+        assert_eq!((burst.start_ms, burst.end_ms), (10_000, 14_200));
     }
 }

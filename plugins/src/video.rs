@@ -6,6 +6,12 @@
 //! follows the analysis rate, not the source's. `scdet` scores a cut into black low (the
 //! picture only darkens), so the start and end of every black stretch also count as cuts,
 //! unless `scdet` found one within a sampled frame.
+//!
+//! `scdet` also measures, for every sampled frame, its mean absolute difference from the one
+//! before: the motion energy of the picture. As a level in decibels (`20·log10`), it goes to a
+//! [`LoudnessTracker`] of its own, so bursts of motion are judged against the event's own
+//! baseline as roars are against its loudness: the excitement signal of a source without
+//! sound.
 
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
@@ -13,6 +19,7 @@ use ffmpeg_next as ffmpeg;
 use reeltime_connectors::ingest::probe::to_us;
 
 use crate::graph::{feed, receive};
+use crate::loudness::{LoudnessConfig, LoudnessEvent, LoudnessTracker};
 
 /// Settings of the video analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,11 +30,25 @@ pub struct VideoConfig {
     pub scene_threshold: f64,
     /// Shortest black stretch reported, in milliseconds.
     pub black_min_ms: u64,
+    /// Bursts of motion: how far above the baseline of motion energy (in dB) one starts, and
+    /// is `high`; how long it lasts at least; how long the baseline looks back.
+    pub motion: LoudnessConfig,
 }
 
 impl Default for VideoConfig {
     fn default() -> Self {
-        VideoConfig { processing_fps: 5.0, scene_threshold: 10.0, black_min_ms: 500 }
+        VideoConfig {
+            processing_fps: 5.0,
+            scene_threshold: 10.0,
+            black_min_ms: 500,
+            // Three times the usual frame difference starts a burst, ten times is high.
+            motion: LoudnessConfig {
+                threshold_lu: 10.0,
+                high_lu: 20.0,
+                min_duration_ms: 1_000,
+                baseline_window_ms: 60_000,
+            },
+        }
     }
 }
 
@@ -68,6 +89,8 @@ pub(crate) struct VideoAnalysis {
     known_ms: u64,
     findings: Vec<VideoFinding>,
     output: frame::Video,
+    motion: LoudnessTracker,
+    motion_news: Vec<LoudnessEvent>,
 }
 
 impl VideoAnalysis {
@@ -80,6 +103,8 @@ impl VideoAnalysis {
             known_ms: 0,
             findings: Vec::new(),
             output: frame::Video::empty(),
+            motion: LoudnessTracker::with_window(config.motion, 0),
+            motion_news: Vec::new(),
         }
     }
 
@@ -117,7 +142,15 @@ impl VideoAnalysis {
             let black_start = metadata.get("lavfi.black_start").is_some();
             let black_end = metadata.get("lavfi.black_end").is_some();
             let score: Option<f64> = metadata.get("lavfi.scd.score").and_then(|s| s.parse().ok());
-            self.known_ms = self.known_ms.max(at_ms + self.step_ms());
+            let difference: Option<f64> =
+                metadata.get("lavfi.scd.mafd").and_then(|s| s.parse().ok());
+            let step = self.step_ms();
+            if let Some(difference) = difference {
+                // No difference at all is a frozen picture: below every gate, never a baseline.
+                let level = if difference > 0.0 { 20.0 * difference.log10() } else { f64::MIN };
+                self.motion_news.extend(self.motion.push(at_ms, at_ms + step, level));
+            }
+            self.known_ms = self.known_ms.max(at_ms + step);
             if black_end {
                 self.end_black(at_ms);
             }
@@ -170,6 +203,16 @@ impl VideoAnalysis {
         let known = self.known_ms;
         self.end_black(known);
         Ok(())
+    }
+
+    /// Ends a burst of motion still going at the end of the event's media.
+    pub(crate) fn finish(&mut self) {
+        self.motion_news.extend(self.motion.finish());
+    }
+
+    /// Takes what the motion energy showed since the last call: bursts confirmed and ended.
+    pub(crate) fn take_motion(&mut self) -> Vec<LoudnessEvent> {
+        std::mem::take(&mut self.motion_news)
     }
 
     /// Takes what was found since the last call.
