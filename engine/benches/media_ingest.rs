@@ -13,8 +13,8 @@
 //! Goal: reeltime within 1.05x of the command line's time.
 //!
 //! **Video-only analysis.** The built-in plugins (`EventAnalyzer`) over the chunks of a
-//! 1080p25 H.264 source without sound (`--seconds` long, a moving pattern over a grainy still
-//! picture), timed from the first chunk to the last: media seconds per wall-clock second (the
+//! 1080p25 H.264 source without sound (`--seconds` long: a grainy still picture with a moving
+//! pattern over it from 12 to 16 s of every 20, so a burst of motion every 20 s), timed from the first chunk to the last: media seconds per wall-clock second (the
 //! real-time factor), at the default 5 analysed frames per second.
 //!
 //! ```text
@@ -172,7 +172,7 @@ fn video_only_analysis(options: &Options, dir: &Path) {
         "-i",
         &format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
         "-filter_complex",
-        "[0][1]overlay=enable='lt(mod(t,30),6)',noise=alls=4:allf=t",
+        "[0][1]overlay=enable='between(mod(t,20),12,16)',noise=alls=4:allf=t",
         "-c:v",
         "libx264",
         "-preset",

@@ -487,7 +487,14 @@ fn highlights_of_every_container_and_codec_a_broadcaster_hands_over() {
     let source = source.to_str().unwrap();
     let surround = "pan=5.1|FL=c0|FR=c0|FC=c0|LFE=c0|BL=c0|BR=c0";
     // (file, ffmpeg options, whether MPEG-TS chunks cannot hold it as it is)
-    let cases: [(&str, &[&str], bool); 6] = [
+    // Phone footage: frames dropped unevenly and kept at their times (a variable frame rate).
+    let uneven = "select='not(eq(mod(n\\,7)\\,3))*not(eq(mod(n\\,11)\\,5))'";
+    let cases: [(&str, &[&str], bool); 7] = [
+        (
+            "phone.mp4",
+            &["-vf", uneven, "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "copy"],
+            true,
+        ),
         ("mezzanine.mov", &["-c:v", "prores", "-c:a", "pcm_s16le"], true),
         (
             "web.webm",
@@ -696,7 +703,7 @@ fn highlights_of_a_live_stream(listen: &str, push: &str, port: u16) {
     let source = dir.path().join("source.mp4");
     roaring_video(&source);
     let out = dir.path().join("out");
-    let mut engine = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+    let engine = Command::new(env!("CARGO_BIN_EXE_reeltime"))
         .args(["highlights", listen, "--duration", "20", "--priority", "Loud:60"])
         .args(["--silence", "3", "--quiet", "--out", out.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())

@@ -6,8 +6,10 @@
 //!
 //! - video with libx264 ([`ConvertSettings`]) at the source's size, at a constant frame rate
 //!   (the source's average: a variable frame rate, as phones record, becomes constant by
-//!   repeating or dropping frames), as 8-bit 4:2:0, with a keyframe forced at every multiple of
-//!   the chunk length from the first frame;
+//!   repeating or dropping frames; a video whose average rate differs from its nominal one by
+//!   more than 1% is taken as variable and converted even when its codec could be copied), as
+//!   8-bit 4:2:0, with a keyframe forced at every multiple of the chunk length from the first
+//!   frame;
 //! - each audio track with AAC at 48 kHz, keeping its channels (mono, stereo, 5.1).
 
 use std::path::{Path, PathBuf};
@@ -109,6 +111,24 @@ pub fn copyable(id: codec::Id) -> bool {
     )
 }
 
+/// Why a kept stream cannot be copied into MPEG-TS chunks as it is: its codec, or a video
+/// frame rate that varies (phone footage), which chunks of a constant length need constant;
+/// `None` when it can be.
+fn must_convert(stream: &format::stream::Stream) -> Option<String> {
+    let parameters = stream.parameters();
+    let codec = parameters.id().name();
+    if !copyable(parameters.id()) {
+        return Some(codec.to_owned());
+    }
+    let (average, nominal) = (stream.avg_frame_rate(), stream.rate());
+    let known = |r: Rational| r.numerator() > 0 && r.denominator() > 0;
+    let varies = parameters.medium() == media::Type::Video
+        && known(average)
+        && known(nominal)
+        && (f64::from(average) - f64::from(nominal)).abs() > 0.01 * f64::from(nominal);
+    varies.then(|| format!("{codec} at a variable frame rate"))
+}
+
 /// The streams a split keeps (the best video, every audio), by index.
 fn kept_streams(input: &format::context::Input) -> Vec<usize> {
     let video = input.streams().best(media::Type::Video).map(|s| s.index());
@@ -119,24 +139,24 @@ fn kept_streams(input: &format::context::Input) -> Vec<usize> {
         .collect()
 }
 
-/// What of `input` MPEG-TS chunks cannot hold as it is, as "video prores" or "audio 2
-/// pcm_s24le" (empty: the recording can be cut by stream copy).
+/// What of `input` MPEG-TS chunks cannot hold as it is, as "video prores", "audio 2
+/// pcm_s24le" or "video h264 at a variable frame rate" (empty: the recording can be cut by
+/// stream copy).
 pub fn needs_conversion(input: &Path) -> Result<Vec<String>, MediaError> {
     let source = open(input)?;
     let mut audio_track = 0;
     let mut found = Vec::new();
     for index in kept_streams(&source) {
         let stream = source.stream(index).expect("a kept stream exists");
-        let parameters = stream.parameters();
-        let what = match parameters.medium() {
+        let what = match stream.parameters().medium() {
             media::Type::Audio => {
                 audio_track += 1;
                 format!("audio {audio_track}")
             }
             _ => "video".to_owned(),
         };
-        if !copyable(parameters.id()) {
-            found.push(format!("{what} {}", parameters.id().name()));
+        if let Some(why) = must_convert(&stream) {
+            found.push(format!("{what} {why}"));
         }
     }
     Ok(found)
@@ -202,7 +222,7 @@ pub fn convert(
         let parameters = stream.parameters();
         let time_base = stream.time_base();
         let out_index = lanes.iter().flatten().count();
-        let lane = if copyable(parameters.id()) {
+        let lane = if must_convert(&stream).is_none() {
             let mut copied = parameters.clone();
             // The source container's tag (e.g. AVI's fourcc) means nothing in MPEG-TS.
             clear_codec_tag(&mut copied);
