@@ -260,7 +260,7 @@ fn a_recording_mpeg_ts_cannot_hold_is_converted_once_then_cut_at_every_chunk_bou
     // A keyframe at the first frame at or after every 4 s boundary: 120 frames (4.004 s), 120,
     // then what is left (60 of 300).
     let chunks = split_file(&converted, &dir.path().join("chunks"), 4.0).unwrap();
-    let frames: Vec<u64> = chunks.iter().map(|c| (c.duration_ms * 30_000 / 1_001_000)).collect();
+    let frames: Vec<u64> = chunks.iter().map(|c| c.duration_ms * 30_000 / 1_001_000).collect();
     assert_eq!(frames, [120, 120, 60], "{chunks:?}");
     let media = probe(&chunks[0].path).unwrap();
     assert_eq!(media.audio_tracks, [1, 2]);
