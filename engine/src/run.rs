@@ -519,13 +519,23 @@ fn announce(
     workers: usize,
 ) {
     let committed = partitions.iter().filter(|p| p.committed > 0).count();
-    let cluster =
-        if processes > 1 { format!(" in process {process} of {processes}") } else { String::new() };
+    let cluster = role(process, processes);
     eprintln!(
         "reeltime run: {} input partitions on {brokers} ({committed} with committed offsets to rebuild from), {workers} worker{}{cluster}",
         partitions.len(),
         if workers == 1 { "" } else { "s" }
     );
+}
+
+/// What a process of a cluster does, as its start message says it; nothing for one alone.
+fn role(process: usize, processes: usize) -> String {
+    match (process, processes) {
+        (_, 0 | 1) => String::new(),
+        (0, _) => format!(" in process 0 of {processes}, the writer"),
+        _ => format!(
+            " in process {process} of {processes} (process 0 publishes, renders and serves the API)"
+        ),
+    }
 }
 
 /// How long one poll waits at most, so a worker notices the end of its epoch.
@@ -671,4 +681,16 @@ pub fn print_config(config: &Config, path: Option<&Path>) {
         println!("# effective configuration (defaults, environment, flags)");
     }
     print!("{}", config.to_masked_toml());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_says_its_part_in_the_cluster() {
+        assert_eq!(role(0, 1), "");
+        assert_eq!(role(0, 2), " in process 0 of 2, the writer");
+        assert!(role(1, 2).starts_with(" in process 1 of 2 (process 0 publishes"));
+    }
 }

@@ -20,6 +20,15 @@ fn reeltime(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_reeltime")).args(args).output().expect("reeltime runs")
 }
 
+/// `reeltime highlights INPUT --duration SECONDS --out OUT --quiet`, and `extra`.
+fn highlights(input: &Path, seconds: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args =
+        vec!["highlights", input.to_str().unwrap(), "--duration", seconds, "--quiet", "--out"];
+    args.push(out.to_str().unwrap());
+    args.extend_from_slice(extra);
+    reeltime(&args)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -466,6 +475,15 @@ fn highlights_names_what_is_wrong_with_its_input() {
     let error = run(&sound, &[]);
     assert!(error.contains("sound.m4a\" has no video stream"), "{error}");
 
+    // A recording cut short in its copy: MP4 keeps its index at the end, which is gone.
+    let whole = dir.path().join("whole.mp4");
+    roaring_video(&whole);
+    let bytes = fs::read(&whole).unwrap();
+    let truncated = dir.path().join("truncated.mp4");
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let error = run(&truncated, &[]);
+    assert!(error.contains("truncated.mp4") && error.contains("not readable media"), "{error}");
+
     let silent = format!("udp://127.0.0.1:{}", free_udp_port());
     let error = run(Path::new(&silent), &["--silence", "1"]);
     assert!(error.contains(&format!("cannot open the stream {silent}")), "{error}");
@@ -526,17 +544,7 @@ fn highlights_of_every_container_and_codec_a_broadcaster_hands_over() {
         args.push(input.to_str().unwrap());
         ffmpeg(&args);
         let out = dir.path().join(format!("out-{name}"));
-        let output = reeltime(&[
-            "highlights",
-            input.to_str().unwrap(),
-            "--duration",
-            "20",
-            "--out",
-            out.to_str().unwrap(),
-            "--priority",
-            "Loud:60",
-            "--quiet",
-        ]);
+        let output = highlights(&input, "20", &out, &["--priority", "Loud:60"]);
         let stderr = text(&output.stderr);
         assert!(output.status.success(), "{name}: {stderr}");
         assert_eq!(
@@ -576,15 +584,7 @@ fn highlights_of_a_source_without_a_moment_say_why_and_write_an_empty_replay() {
     }
     for (input, why) in [(&silent, "the source has no audio track"), (&quiet, "never rose")] {
         let out = dir.path().join("out");
-        let output = reeltime(&[
-            "highlights",
-            input.to_str().unwrap(),
-            "--duration",
-            "10",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let output = highlights(input, "10", &out, &[]);
         assert!(output.status.success(), "{}", text(&output.stderr));
         let stdout = text(&output.stdout);
         assert!(stdout.contains("no moment was found: ") && stdout.contains(why), "{stdout}");
@@ -615,17 +615,7 @@ fn highlights_of_cmaf_hls_vod_byte_ranges_and_live_and_past_a_missing_segment() 
     let ranges = hls("ranges", &["-hls_flags", "single_file"]);
     assert!(fs::read_to_string(&ranges).unwrap().contains("#EXT-X-BYTERANGE"));
     let run = |playlist: &Path, out: &Path| {
-        let output = reeltime(&[
-            "highlights",
-            playlist.to_str().unwrap(),
-            "--duration",
-            "20",
-            "--out",
-            out.to_str().unwrap(),
-            "--priority",
-            "Loud:60",
-            "--quiet",
-        ]);
+        let output = highlights(playlist, "20", out, &["--priority", "Loud:60"]);
         assert!(output.status.success(), "{playlist:?}: {}", text(&output.stderr));
         (json(&out.join("replays/highlights/selection.json")), text(&output.stderr))
     };
@@ -650,7 +640,11 @@ fn highlights_of_cmaf_hls_vod_byte_ranges_and_live_and_past_a_missing_segment() 
     let out = dir.path().join("out-live");
     let follower = {
         let (live, out) = (live.clone(), out.clone());
-        std::thread::spawn(move || run_follow(&live, &out))
+        std::thread::spawn(move || {
+            let output = highlights(&live, "20", &out, &["--priority", "Loud:60"]);
+            assert!(output.status.success(), "{}", text(&output.stderr));
+            json(&out.join("replays/highlights/selection.json"))
+        })
     };
     // Once the first chunk is in, the rest of the match arrives.
     let first = out.join("media/chunks/segment-000000.mp4");
@@ -671,23 +665,6 @@ fn highlights_of_cmaf_hls_vod_byte_ranges_and_live_and_past_a_missing_segment() 
     let (selection, stderr) = run(&segments, &dir.path().join("out-missing"));
     assert!(stderr.contains("segment 1: cannot read") && stderr.contains("list1.m4s"), "{stderr}");
     assert_eq!(selection["clips"].as_array().unwrap().len(), 1, "{selection}");
-}
-
-/// `reeltime highlights` following a live playlist into `out`; the selection it wrote.
-fn run_follow(playlist: &Path, out: &Path) -> Value {
-    let output = reeltime(&[
-        "highlights",
-        playlist.to_str().unwrap(),
-        "--duration",
-        "20",
-        "--out",
-        out.to_str().unwrap(),
-        "--priority",
-        "Loud:60",
-        "--quiet",
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    json(&out.join("replays/highlights/selection.json"))
 }
 
 /// A UDP port on loopback that was free a moment ago.
@@ -768,15 +745,7 @@ fn highlights_of_a_source_without_sound_follow_a_burst_of_motion() {
         video.to_str().unwrap(),
     ]);
     let out = dir.path().join("out");
-    let output = reeltime(&[
-        "highlights",
-        video.to_str().unwrap(),
-        "--duration",
-        "20",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = highlights(&video, "20", &out, &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let log = fs::read_to_string(out.join("highlights-log.jsonl")).unwrap();
     let bursts: Vec<Value> = log
