@@ -140,11 +140,6 @@ impl Cluster {
     pub fn processes(&self) -> usize {
         self.addresses.len()
     }
-
-    /// Whether this process is the one whose thread is the sink of the cluster.
-    pub fn is_sink(&self) -> bool {
-        self.process == 0
-    }
 }
 
 /// How the dataflow runs.

@@ -49,7 +49,7 @@ pub enum RecordError {
     },
 }
 
-/// A record's `type`, one of [`RECORD_TYPES`]. (A name of its own also keeps serde from
+/// A record's `type`, one of the ten the wire knows. (A name of its own also keeps serde from
 /// borrowing the field from the input, as it would a `&'static str` written out.)
 pub type RecordType = &'static str;
 
