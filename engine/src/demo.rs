@@ -19,6 +19,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use reeltime_connectors::ingest::convert::ConvertSettings;
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_connectors::synth::{make_match, SynthSpec};
 use reeltime_plugins::AnalysisConfig;
@@ -89,6 +90,7 @@ pub fn demo(out: &Path, progress: bool) -> Result<DemoReport> {
             replay(AFTER_EVENT_REPLAY, false, 60, 10),
         ],
         chunk_dir: media.join("chunks"),
+        convert: ConvertSettings::default(),
     };
     let log = out_dir.root().join("demo-log.jsonl");
     let analysis =

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use reeltime_connectors::ingest::convert::ConvertSettings;
 use reeltime_connectors::ingest::MediaError;
 use reeltime_connectors::output_dir::OutputDir;
 use reeltime_plugins::AnalysisConfig;
@@ -35,6 +36,10 @@ pub struct HighlightsOptions {
     pub resolutions: Vec<String>,
     /// With a live stream: seconds without data that end it.
     pub silence_seconds: Option<f64>,
+    /// libx264's preset for a file that must be converted (default `veryfast`).
+    pub convert_preset: Option<String>,
+    /// libx264's CRF for a file that must be converted (default 20).
+    pub convert_crf: Option<u8>,
     /// Show progress.
     pub progress: bool,
 }
@@ -96,6 +101,38 @@ pub struct HighlightsReport {
     pub log: PathBuf,
     /// The replay's selection.
     pub selection: PathBuf,
+}
+
+/// libx264's presets, fastest first.
+const PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
+
+/// The conversion settings `--convert-preset` and `--convert-crf` ask for, checked.
+fn convert_settings(options: &HighlightsOptions) -> Result<ConvertSettings> {
+    let mut settings = ConvertSettings::default();
+    if let Some(preset) = &options.convert_preset {
+        if !PRESETS.contains(&preset.as_str()) {
+            bail!("--convert-preset {preset:?} is not one of {}", PRESETS.join(", "));
+        }
+        settings.preset = preset.clone();
+    }
+    if let Some(crf) = options.convert_crf {
+        if crf > 51 {
+            bail!("--convert-crf {crf} is not between 0 and 51");
+        }
+        settings.crf = crf;
+    }
+    Ok(settings)
 }
 
 /// Why the analysis found no moment, when it found none (said with the empty replay, which is
@@ -174,6 +211,7 @@ pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
         analysis: AnalysisConfig::default(),
         replays: vec![replay],
         chunk_dir: out.root().join("media").join("chunks"),
+        convert: convert_settings(options)?,
     };
     let log = out.root().join("highlights-log.jsonl");
     let analysis = analyse_to_log(&source, &plan, &log, options.progress).map_err(|e| {
@@ -194,6 +232,27 @@ pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversion_settings_are_checked() {
+        let options = |preset: &str, crf| HighlightsOptions {
+            input: PathBuf::from("in.mov"),
+            duration_seconds: 60.0,
+            out: PathBuf::from("out"),
+            priorities: Vec::new(),
+            resolutions: Vec::new(),
+            silence_seconds: None,
+            convert_preset: Some(preset.to_owned()),
+            convert_crf: Some(crf),
+            progress: false,
+        };
+        let settings = convert_settings(&options("slow", 18)).unwrap();
+        assert_eq!((settings.preset.as_str(), settings.crf), ("slow", 18));
+        let error = convert_settings(&options("quick", 18)).unwrap_err().to_string();
+        assert!(error.starts_with("--convert-preset \"quick\" is not one of ultrafast"), "{error}");
+        let error = convert_settings(&options("fast", 52)).unwrap_err().to_string();
+        assert_eq!(error, "--convert-crf 52 is not between 0 and 51");
+    }
 
     #[test]
     fn an_empty_selection_says_why() {

@@ -183,6 +183,12 @@ enum Command {
         /// With a live stream: seconds without data that end it (default 10).
         #[arg(long)]
         silence: Option<f64>,
+        /// For a file whose codecs must be converted: libx264's preset (default veryfast).
+        #[arg(long)]
+        convert_preset: Option<String>,
+        /// For a file whose codecs must be converted: libx264's CRF, 0..51 (default 20).
+        #[arg(long)]
+        convert_crf: Option<u8>,
         /// Do not show progress.
         #[arg(long)]
         quiet: bool,
@@ -672,7 +678,17 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }
-        Command::Highlights { input, duration, out, priority, resolution, silence, quiet } => {
+        Command::Highlights {
+            input,
+            duration,
+            out,
+            priority,
+            resolution,
+            silence,
+            convert_preset,
+            convert_crf,
+            quiet,
+        } => {
             let options = HighlightsOptions {
                 input,
                 duration_seconds: duration,
@@ -680,6 +696,8 @@ fn main() -> ExitCode {
                 priorities: priority,
                 resolutions: resolution,
                 silence_seconds: silence,
+                convert_preset,
+                convert_crf,
                 progress: !quiet,
             };
             highlights(&options).map(|report| {

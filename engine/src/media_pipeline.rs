@@ -95,6 +95,8 @@ pub struct EventPlan {
     pub replays: Vec<Value>,
     /// Where chunks cut from a single file go.
     pub chunk_dir: PathBuf,
+    /// How a file whose codecs MPEG-TS chunks cannot hold is converted before it is cut.
+    pub convert: ConvertSettings,
 }
 
 /// What [`analyse_to_log`] did.
@@ -269,7 +271,7 @@ fn convert_if_needed(path: &Path, plan: &EventPlan, progress: bool) -> Result<Op
     if streams.is_empty() {
         return Ok(None);
     }
-    let settings = ConvertSettings::default();
+    let settings = &plan.convert;
     std::fs::create_dir_all(&plan.chunk_dir)
         .with_context(|| format!("creating {:?}", plan.chunk_dir))?;
     let converted = plan.chunk_dir.join("converted-source.ts");
@@ -293,7 +295,7 @@ fn convert_if_needed(path: &Path, plan: &EventPlan, progress: bool) -> Result<Op
             );
         }
     };
-    let done = convert(path, &converted, plan.chunk_seconds, &settings, &mut report);
+    let done = convert(path, &converted, plan.chunk_seconds, settings, &mut report);
     let done = match done {
         Ok(done) => done,
         Err(error) => {
