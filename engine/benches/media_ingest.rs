@@ -14,8 +14,9 @@
 //!
 //! **Video-only analysis.** The built-in plugins (`EventAnalyzer`) over the chunks of a
 //! 1080p25 H.264 source without sound (`--seconds` long: a grainy still picture with a moving
-//! pattern over it from 12 to 16 s of every 20, so a burst of motion every 20 s), timed from the first chunk to the last: media seconds per wall-clock second (the
-//! real-time factor), at the default 5 analysed frames per second.
+//! pattern over it from 12 to 16 s of every 20, so a burst of motion every 20 s), timed from
+//! the first chunk to the last: media seconds per wall-clock second (the real-time factor), at
+//! the default 5 analysed frames per second.
 //!
 //! ```text
 //! cargo bench -p reeltime --bench media_ingest [-- --seconds 60 --runs 3]

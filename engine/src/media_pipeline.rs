@@ -2,9 +2,10 @@
 //! log, then the log processed.
 //!
 //! [`analyse_to_log`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
-//! chunks, a single file first cut into chunks at its keyframes without re-encoding (or, when
-//! its codecs cannot go into MPEG-TS chunks as they are, converted once to H.264/AAC first), or
-//! a playlist of MPEG-TS or fragmented MP4 (CMAF) segments followed until `#EXT-X-ENDLIST`), the built-in plugins analyse each chunk, and
+//! chunks; a single file first cut into chunks at its keyframes without re-encoding (or, when
+//! its codecs cannot go into MPEG-TS chunks as they are, converted once to H.264/AAC first); a
+//! playlist of MPEG-TS or fragmented MP4 (CMAF) segments followed until `#EXT-X-ENDLIST`; or a
+//! live MPEG-TS stream cut as it arrives), the built-in plugins analyse each chunk, and
 //! everything is written as an event log in publishing order: the profile, the event
 //! (started, with the probed frame rate and audio tracks), the replays of the
 //! [`EventPlan`], then per chunk its `chunk` record and what the plugins found, and finally

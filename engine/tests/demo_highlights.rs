@@ -1,8 +1,10 @@
 //! `reeltime demo` and `reeltime highlights` through the binary: the demo makes, analyses and
 //! processes a synthetic match into replays with clips, and renders every clip, the event
 //! playlist and the replays; the same log processed live (one record per epoch; chunks late,
-//! even after the event's end) renders the same; highlights works on a user's file, folder of chunks and HLS playlist,
-//! goes on past a damaged chunk, and names what is wrong with bad input.
+//! even after the event's end) renders the same; highlights works on a user's file in every
+//! container and codec a broadcaster hands over, a folder of chunks, MPEG-TS and CMAF HLS
+//! playlists (VOD and live) and live UDP and SRT streams, on a source without sound, goes on
+//! past a damaged chunk or a missing segment, and names what is wrong with bad input.
 
 #[path = "../../connectors/tests/render_support/mod.rs"]
 mod render_support;

@@ -74,7 +74,20 @@ fn the_engine_renders_clips_and_replays_over_kafka() {
     let count = |kind: &str| notifications.iter().filter(|n| n["type"] == kind).count();
     assert_eq!(count("clip_rendered"), segments.len() * 2, "original and optimized clips");
     assert_eq!(count("replay_rendered"), 1);
-    assert_eq!(count("clip_failed") + count("replay_render_failed"), 0);
+    // The engine reads the topics' backlogs in no set order across partitions: when the
+    // event's end is read before its chunks, a clip fails for want of them and is cut once
+    // they come (the views above have every clip). Nothing may fail for another reason.
+    let waiting_for_chunks = |reason: &str| {
+        ["no chunks to render", "is not covered by the chunks", "are not consecutive"]
+            .iter()
+            .any(|want| reason.contains(want))
+    };
+    let failed: Vec<&Value> = notifications
+        .iter()
+        .filter(|n| n["type"] == "clip_failed" || n["type"] == "replay_render_failed")
+        .filter(|n| !waiting_for_chunks(n["reason"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(failed.is_empty(), "renders failed: {failed:#?}");
 
     // The replay's latest view on the replays topic has its video, at the version it got.
     let replays = consume(&brokers, &format!("{prefix}replays"));
