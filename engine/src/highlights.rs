@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use reeltime_connectors::ingest::convert::ConvertSettings;
 use reeltime_connectors::ingest::MediaError;
 use reeltime_connectors::output_dir::OutputDir;
+use reeltime_connectors::render::cut::X264_PRESETS;
 use reeltime_plugins::AnalysisConfig;
 
 use crate::media_pipeline::{
@@ -103,26 +104,12 @@ pub struct HighlightsReport {
     pub selection: PathBuf,
 }
 
-/// libx264's presets, fastest first.
-const PRESETS: [&str; 10] = [
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-];
-
 /// The conversion settings `--convert-preset` and `--convert-crf` ask for, checked.
 fn convert_settings(options: &HighlightsOptions) -> Result<ConvertSettings> {
     let mut settings = ConvertSettings::default();
     if let Some(preset) = &options.convert_preset {
-        if !PRESETS.contains(&preset.as_str()) {
-            bail!("--convert-preset {preset:?} is not one of {}", PRESETS.join(", "));
+        if !X264_PRESETS.contains(&preset.as_str()) {
+            bail!("--convert-preset {preset:?} is not one of {}", X264_PRESETS.join(", "));
         }
         settings.preset = preset.clone();
     }

@@ -406,8 +406,7 @@ impl VideoLane {
                 self.graph = Some(self.build_graph(&decoded, input)?);
             }
             let graph = self.graph.as_mut().expect("made above");
-            let mut source = graph.get("in").expect("the graph has its input");
-            source.source().add(&decoded).map_err(failed(input, "filtering its video"))?;
+            feed(graph, &decoded, input, "filtering its video")?;
             self.encode(muxer, input)?;
         }
         Ok(())
@@ -540,8 +539,7 @@ impl AudioLane {
                 self.graph = Some(self.build_graph(&decoded, input)?);
             }
             let graph = self.graph.as_mut().expect("made above");
-            let mut source = graph.get("in").expect("the graph has its input");
-            source.source().add(&decoded).map_err(failed(input, "filtering its audio"))?;
+            feed(graph, &decoded, input, "filtering its audio")?;
             self.encode(muxer, input)?;
         }
         Ok(())
@@ -612,6 +610,17 @@ fn audio_packets(
         muxer.write(packet.clone(), out, Rational(1, AUDIO_RATE))?;
     }
     Ok(())
+}
+
+/// Hands a decoded frame to a graph's input.
+fn feed(
+    graph: &mut filter::Graph,
+    frame: &frame::Frame,
+    input: &Path,
+    stage: &str,
+) -> Result<(), ConvertError> {
+    let mut source = graph.get("in").expect("the graph has its input");
+    source.source().add(frame).map_err(failed(input, stage))
 }
 
 /// A filter graph from `source` (with `args`) through `spec` to `sink`.

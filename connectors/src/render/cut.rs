@@ -71,25 +71,27 @@ impl Default for EncodeSettings {
     }
 }
 
+/// libx264's presets, fastest first: what every encoder setting of reeltime may name.
+pub const X264_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
+
 impl EncodeSettings {
     pub(crate) fn validate(&self) -> Result<(), RenderError> {
-        const PRESETS: [&str; 10] = [
-            "ultrafast",
-            "superfast",
-            "veryfast",
-            "faster",
-            "fast",
-            "medium",
-            "slow",
-            "slower",
-            "veryslow",
-            "placebo",
-        ];
-        if !PRESETS.contains(&self.preset.as_str()) {
+        if !X264_PRESETS.contains(&self.preset.as_str()) {
             return Err(RenderError::Options(format!(
                 "unknown x264 preset {:?} (one of {})",
                 self.preset,
-                PRESETS.join(", ")
+                X264_PRESETS.join(", ")
             )));
         }
         if self.crf > 51 {
