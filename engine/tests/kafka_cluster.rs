@@ -2,7 +2,8 @@
 //! partitions, against a real Kafka broker: one process is killed with SIGKILL mid-stream, the
 //! other stops by itself (fail-stop), both are started again and run until idle. The
 //! `read_committed` output must hold every replay version exactly once and end with the views
-//! one `reeltime process` computes from the same records.
+//! one `reeltime process` computes from the same records. Then the cluster is started once more
+//! and SIGTERM to process 1 stops both cleanly, with nothing published again.
 //!
 //! The match is four matches interleaved, so that the events are spread over both processes.
 //! Which process is killed, and when, is random; the seed is printed, and
@@ -64,9 +65,17 @@ fn free_addresses(count: usize) -> Vec<String> {
     listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
 }
 
-/// Process `index` of the cluster of `hosts`, writing into `out`.
-fn cluster_process(brokers: &str, prefix: &str, out: &Path, hosts: &Path, index: usize) -> Command {
-    let mut command = engine_command(brokers, prefix, out, "3");
+/// Process `index` of the cluster of `hosts`, writing into `out`, until idle for 3 s (or until
+/// stopped, with `until_idle` "0").
+fn cluster_process(
+    brokers: &str,
+    prefix: &str,
+    out: &Path,
+    hosts: &Path,
+    index: usize,
+    until_idle: &str,
+) -> Command {
+    let mut command = engine_command(brokers, prefix, out, until_idle);
     command
         .args(["--processes", "2", "--process-index", &index.to_string()])
         .args(["--hosts", hosts.to_str().unwrap(), "--workers", "1"])
@@ -120,7 +129,7 @@ fn a_cluster_killed_in_one_process_and_restarted_publishes_every_version_once() 
     let out = [dir.path().join("run-0"), dir.path().join("run-1")];
     let notifications = out[0].join("notifications.jsonl");
     let start = |index: usize| {
-        cluster_process(&brokers, &prefix, &out[index], &hosts, index).spawn().unwrap()
+        cluster_process(&brokers, &prefix, &out[index], &hosts, index, "3").spawn().unwrap()
     };
 
     // The first run: killed in one process once process 0 has published a few epochs.
@@ -186,4 +195,45 @@ fn a_cluster_killed_in_one_process_and_restarted_publishes_every_version_once() 
             "{file} (seed {seed})"
         );
     }
+
+    // SIGTERM to one process stops the whole cluster cleanly, and publishes nothing again.
+    let mut processes = [0, 1].map(|index| {
+        cluster_process(&brokers, &prefix, &out[index], &hosts, index, "0").spawn().unwrap()
+    });
+    let port0: u16 = fs::read_to_string(&hosts)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    // Process 1 is in the cluster (its signal handlers set) once it is connected to process 0.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !connected_to(port0) {
+        assert!(Instant::now() < deadline, "the cluster never formed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status =
+        Command::new("kill").args(["-TERM", &processes[1].id().to_string()]).status().unwrap();
+    assert!(status.success());
+    for (index, process) in processes.iter_mut().enumerate() {
+        let (status, stderr) = wait_for(process, Duration::from_secs(60));
+        assert!(status.success(), "process {index} did not stop cleanly ({status}): {stderr}");
+    }
+    let again = check_replays(&brokers, &prefix, &process_out, &format!("seed {seed}"));
+    assert_eq!(again, versions, "a stopped cluster published nothing again");
+}
+
+/// Whether a TCP connection to 127.0.0.1:`port` is established on this machine.
+fn connected_to(port: u16) -> bool {
+    let table = fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let remote = format!("0100007F:{port:04X}");
+    // Columns: sl, local address, remote address, state (01: established).
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() > 3 && fields[2] == remote && fields[3] == "01"
+    })
 }
