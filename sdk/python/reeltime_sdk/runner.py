@@ -1,0 +1,384 @@
+"""``reeltime-plugins run``: a module's plugins over the Kafka topics, exactly once.
+
+The runner is one member of a consumer group over the input topics ``chunks``, ``segments``
+and ``detections`` (co-partitioned by event, so one member gets all of an event), and reads
+``control`` whole for the profiles and events. Each batch it consumed is turned into plugin
+records (:class:`reeltime_sdk.pipeline.Pipeline`) that are produced to the input topics, keyed
+by event, in one Kafka transaction together with the consumed offsets: a runner killed at any
+moment leaves either all of a batch's records and its offsets, or none.
+
+When partitions are assigned, the state of their events is rebuilt from the topics (read
+committed): the chunks before the committed offset, and every segment, optimization, label and
+detection, including the runner's own, so the segmenter's look-back state and what has been
+labelled or optimized are what the committed records say. A chunk whose plugins depend on
+plugins the module does not provide (the engine's built-in ones) waits until the next chunk of
+its event, or the event's end, has arrived: ingest publishes a chunk's records before the next
+chunk, so by then they are all there. Its offset is not committed while it waits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .pipeline import Pipeline, RetryPolicy
+from .plugin import load_module, plugins_of
+from .records import (
+    TOPIC_OF,
+    AnyRecord,
+    Chunk,
+    Detection,
+    Label,
+    Optimization,
+    Record,
+    RecordError,
+    Segment,
+    decode,
+)
+
+#: The default prefix of every topic name (the engine's).
+DEFAULT_PREFIX = "reeltime."
+#: Input topics the group consumes (after the prefix).
+GROUP_TOPICS = ("chunks", "segments", "detections")
+
+
+@dataclass
+class RunnerOptions:
+    """Settings of one runner."""
+
+    brokers: str
+    module: str
+    group: str = "reeltime-plugins"
+    prefix: str = DEFAULT_PREFIX
+    instance: str = field(default_factory=socket.gethostname)
+    batch: int = 64
+    threads: int = 4
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    until_ended: bool = False
+    extra_config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def transactional_id(self) -> str:
+        """Stable per instance, so a restarted runner fences and aborts its predecessor's
+        open transaction at once instead of leaving readers waiting for it to time out."""
+        return f"{self.group}.{self.instance}"
+
+
+@dataclass
+class _Queued:
+    chunk: Chunk
+    partition: int
+    offset: int
+
+
+class Runner:
+    """One plugin runner; :meth:`run` until stopped."""
+
+    def __init__(self, options: RunnerOptions, log: Callable[[str], None] | None = None) -> None:
+        try:
+            import confluent_kafka
+        except ImportError:
+            raise SystemExit("the runner needs the Kafka client: pip install "
+                             "'reeltime-sdk[kafka]' (confluent-kafka)") from None
+        self.kafka = confluent_kafka
+        self.options = options
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        module = load_module(options.module)
+        self.plugins = plugins_of(module)
+        if not self.plugins:
+            raise SystemExit(f"module {options.module} defines no plugins (functions marked "
+                             "with @featurer, @segmenter, @optimizer or @labeler)")
+        self.pipeline = Pipeline(self.plugins, options.retry, options.threads, self.log)
+        self.topic = {short: options.prefix + short for short in ("control", *GROUP_TOPICS)}
+        self.short = {name: short for short, name in self.topic.items()}
+        self.queues: dict[str, deque[_Queued]] = {}
+        self.event_partition: dict[str, int] = {}
+        self.skip_until: dict[tuple[str, int], int] = {}
+        self.consumed: dict[tuple[str, int], int] = {}
+        self.assigned: set[int] = set()
+        self.stopping = False
+        self.produced = 0
+        self.chunks_done = 0
+        base = {"bootstrap.servers": options.brokers, **options.extra_config}
+        self.control = confluent_kafka.Consumer({
+            **base, "group.id": f"{options.group}.control", "enable.auto.commit": False,
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
+        self.consumer = confluent_kafka.Consumer({
+            **base, "group.id": options.group, "enable.auto.commit": False,
+            "enable.auto.offset.store": False, "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest", "partition.assignment.strategy": "range"})
+        self.producer = confluent_kafka.Producer({
+            **base, "transactional.id": options.transactional_id, "linger.ms": 5,
+            "enable.idempotence": True})
+        self.base = base
+
+    # --- Startup --------------------------------------------------------------------------
+
+    def _read_to_end(self, consumer: Any, partitions: list[Any],
+                     apply: Callable[[Any], None]) -> None:
+        """Reads ``partitions`` (with their start offsets) up to their current end."""
+        ends = {}
+        for tp in partitions:
+            _, high = consumer.get_watermark_offsets(tp, timeout=30, cached=False)
+            if high > max(tp.offset, 0):
+                ends[(tp.topic, tp.partition)] = high
+        if not ends:
+            return
+        consumer.assign(partitions)
+        while ends:
+            message = consumer.poll(1.0)
+            if message is None:
+                for tp in consumer.position([self.kafka.TopicPartition(t, p)
+                                             for t, p in list(ends)]):
+                    if tp.offset >= ends[(tp.topic, tp.partition)]:
+                        ends.pop((tp.topic, tp.partition), None)
+                continue
+            if message.error():
+                if message.error().code() == self.kafka.KafkaError._PARTITION_EOF:
+                    continue
+                raise self.kafka.KafkaException(message.error())
+            key = (message.topic(), message.partition())
+            apply(message)
+            if key in ends and message.offset() + 1 >= ends[key]:
+                ends.pop(key)
+
+    def _poll_control(self, timeout: float) -> None:
+        while True:
+            message = self.control.poll(timeout)
+            timeout = 0
+            if message is None:
+                return
+            if not message.error():
+                self._observe_message(message, own_too=True)
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        numbers = sorted({tp.partition for tp in partitions})
+        self.assigned = set(numbers)
+        self._rebuild(numbers)
+        self.log(f"assigned partitions {numbers}: state of "
+                 f"{sum(1 for p in self.event_partition.values() if p in self.assigned)} "
+                 "events rebuilt")
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        gone = {tp.partition for tp in partitions}
+        for event_id in [e for e, p in self.event_partition.items() if p in gone]:
+            self.pipeline.events.pop(event_id, None)
+            self.queues.pop(event_id, None)
+            self.event_partition.pop(event_id, None)
+        self.assigned -= gone
+
+    def _rebuild(self, numbers: list[int]) -> None:
+        """Rebuilds the state of the events of these partitions from the topics."""
+        TopicPartition = self.kafka.TopicPartition
+        chunk_tps = [TopicPartition(self.topic["chunks"], p) for p in numbers]
+        committed = {tp.partition: tp.offset
+                     for tp in self.consumer.committed(chunk_tps, timeout=30)}
+        reader = self.kafka.Consumer({**self.base, "group.id": f"{self.options.group}.rebuild",
+                                      "enable.auto.commit": False,
+                                      "isolation.level": "read_committed"})
+        try:
+            chunks = []
+            for p in numbers:
+                if committed.get(p, -1) > 0:
+                    tp = TopicPartition(self.topic["chunks"], p, self.kafka.OFFSET_BEGINNING)
+                    chunks.append((tp, committed[p]))
+
+            def chunk_before_commit(message: Any) -> None:
+                if message.offset() < committed[message.partition()]:
+                    self._observe_message(message, own_too=True, processed=True)
+
+            for tp, end in chunks:
+                self._read_range(reader, tp, end, chunk_before_commit)
+            for short in ("segments", "detections"):
+                for p in numbers:
+                    tp = TopicPartition(self.topic[short], p, self.kafka.OFFSET_BEGINNING)
+                    _, high = reader.get_watermark_offsets(tp, timeout=30, cached=False)
+                    self.skip_until[(self.topic[short], p)] = high
+                    self._read_range(reader, tp, high, lambda m: self._observe_message(
+                        m, own_too=True))
+        finally:
+            reader.close()
+
+    def _read_range(self, reader: Any, tp: Any, end: int,
+                    apply: Callable[[Any], None]) -> None:
+        if end <= 0:
+            return
+        reader.assign([tp])
+        while True:
+            message = reader.poll(1.0)
+            if message is None:
+                position = reader.position([self.kafka.TopicPartition(tp.topic, tp.partition)])
+                if position[0].offset >= end:
+                    return
+                continue
+            if message.error():
+                continue
+            if message.offset() < end:
+                apply(message)
+            if message.offset() + 1 >= end:
+                return
+
+    # --- Records in -----------------------------------------------------------------------
+
+    def _decode(self, message: Any) -> AnyRecord | None:
+        try:
+            return decode(message.value() or b"")
+        except RecordError as error:
+            # The engine dead-letters it with the same reason; the runner goes on.
+            self.log(f"{message.topic()}[{message.partition()}]@{message.offset()}: "
+                     f"skipped: {error}")
+            return None
+
+    def _is_own(self, record: AnyRecord) -> bool:
+        return isinstance(record, (Detection, Segment, Label, Optimization)) and (
+            record.plugin in self.plugins)
+
+    def _observe_message(self, message: Any, own_too: bool, processed: bool = False) -> None:
+        record = self._decode(message)
+        if record is None:
+            return
+        if isinstance(record, Chunk):
+            self.event_partition[record.event_id] = message.partition()
+        # The runner's own records were observed when it made them; observing them again as
+        # they come back would, for example, reopen a segment it has completed since.
+        if own_too or not self._is_own(record):
+            self.pipeline.observe(record, processed=processed)
+
+    def _take(self, message: Any) -> None:
+        key = (message.topic(), message.partition())
+        self.consumed[key] = message.offset() + 1
+        if message.offset() < self.skip_until.get(key, 0):
+            return
+        if self.short.get(message.topic()) == "chunks":
+            record = self._decode(message)
+            if isinstance(record, Chunk):
+                self.event_partition[record.event_id] = message.partition()
+                self.queues.setdefault(record.event_id, deque()).append(
+                    _Queued(record, message.partition(), message.offset()))
+            return
+        self._observe_message(message, own_too=False)
+
+    # --- Work -----------------------------------------------------------------------------
+
+    def _ready(self, event_id: str, queue: deque[_Queued]) -> bool:
+        if self.pipeline.profile_of(event_id) is None:
+            return False
+        if not self.pipeline.needs_lookahead(event_id):
+            return True
+        return len(queue) > 1 or self.pipeline.state(event_id).ended
+
+    def _work(self) -> list[Record]:
+        out: list[Record] = []
+        for event_id, queue in self.queues.items():
+            while queue and self._ready(event_id, queue):
+                out.extend(self.pipeline.run_chunk(queue.popleft().chunk))
+                self.chunks_done += 1
+        for event_id, state in self.pipeline.events.items():
+            if self.event_partition.get(event_id) not in self.assigned:
+                continue
+            final = state.ended and not self.queues.get(event_id)
+            out.extend(self.pipeline.run_segments(event_id, final=final))
+        return out
+
+    def _offsets(self) -> list[Any]:
+        """Offsets to commit: past every consumed record, but never past a waiting chunk."""
+        waiting: dict[int, int] = {}
+        for queue in self.queues.values():
+            for item in queue:
+                waiting[item.partition] = min(waiting.get(item.partition, item.offset),
+                                              item.offset)
+        out = []
+        for (topic, partition), offset in self.consumed.items():
+            if self.short.get(topic) == "chunks" and partition in waiting:
+                offset = min(offset, waiting[partition])
+            out.append(self.kafka.TopicPartition(topic, partition, offset))
+        return out
+
+    def _publish(self, records: list[Record]) -> None:
+        offsets = self._offsets()
+        if not records and not offsets:
+            return
+        self.producer.begin_transaction()
+        for record in records:
+            topic = self.topic[TOPIC_OF[record.to_wire()["type"]]]
+            event_id = getattr(record, "event_id", "")
+            self.producer.produce(topic, key=event_id.encode(), value=record.to_json().encode())
+        if offsets:
+            self.producer.send_offsets_to_transaction(
+                offsets, self.consumer.consumer_group_metadata(), 30)
+        self.producer.commit_transaction(60)
+        self.produced += len(records)
+        self.consumed.clear()
+
+    def _caught_up(self) -> bool:
+        if not self.pipeline.events or any(self.queues.values()):
+            return False
+        if not all(s.ended for e, s in self.pipeline.events.items()
+                   if self.event_partition.get(e) in self.assigned):
+            return False
+        TopicPartition = self.kafka.TopicPartition
+        tps = [TopicPartition(self.topic[s], p) for s in GROUP_TOPICS for p in self.assigned]
+        for tp in self.consumer.position(tps):
+            _, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            if tp.offset < high and (tp.offset >= 0 or high > 0):
+                return False
+        return bool(self.assigned)
+
+    def run(self) -> int:
+        """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
+        and all its work is published); returns the exit status."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: setattr(self, "stopping", True))
+        self.producer.init_transactions(60)
+        control = self.kafka.TopicPartition(self.topic["control"], 0,
+                                            self.kafka.OFFSET_BEGINNING)
+        self._read_to_end(self.control, [control], lambda m: self._observe_message(
+            m, own_too=True))
+        self.consumer.subscribe([self.topic[s] for s in GROUP_TOPICS],
+                                on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.log(f"runner {self.options.transactional_id}: plugins "
+                 f"{', '.join(sorted(self.plugins))}; group {self.options.group}")
+        started = time.monotonic()
+        try:
+            while not self.stopping:
+                messages = self.consumer.consume(self.options.batch, 0.2)
+                self._poll_control(0)
+                for message in messages:
+                    if message.error():
+                        if message.error().code() != self.kafka.KafkaError._PARTITION_EOF:
+                            self.log(f"consumer: {message.error()}")
+                        continue
+                    self._take(message)
+                self._publish(self._work())
+                if self.options.until_ended and self._caught_up():
+                    break
+        except self.kafka.KafkaException as error:
+            self.log(f"runner stopped: Kafka: {error}; start it again to resume exactly "
+                     "where the last committed batch ended")
+            return 1
+        finally:
+            self.consumer.close()
+            self.control.close()
+            self.pipeline.close()
+        failures = self.pipeline.failures
+        self.log(f"runner stopped: {self.chunks_done} chunks, {self.produced} records "
+                 f"published in {time.monotonic() - started:.1f} s"
+                 + (f", {failures} plugin failures" if failures else ""))
+        return 0
+
+
+def main_run(options: RunnerOptions) -> int:
+    """Runs one runner (the ``run`` command)."""
+    return Runner(options).run()
+
+
+def env_default(name: str, fallback: str | None = None) -> str | None:
+    """An engine setting from the environment (``REELTIME__KAFKA__BROKERS`` ...)."""
+    return os.environ.get(name, fallback)
