@@ -47,6 +47,8 @@ from .records import (
 DEFAULT_PREFIX = "reeltime."
 #: Input topics the group consumes (after the prefix).
 GROUP_TOPICS = ("chunks", "segments", "detections")
+#: With ``until_ended``: how long nothing must have come once every event has ended.
+UNTIL_ENDED_IDLE_SECONDS = 2.0
 
 
 @dataclass
@@ -317,19 +319,15 @@ class Runner:
         self.produced += len(records)
         self.consumed.clear()
 
-    def _caught_up(self) -> bool:
-        if not self.pipeline.events or any(self.queues.values()):
+    def _caught_up(self, idle: float) -> bool:
+        """Whether every event of this runner has ended with its work published, and nothing
+        has come for ``idle`` seconds (the end of the topics, for a batch job)."""
+        if not self.assigned or not self.pipeline.events or any(self.queues.values()):
             return False
-        if not all(s.ended for e, s in self.pipeline.events.items()
-                   if self.event_partition.get(e) in self.assigned):
+        if idle < UNTIL_ENDED_IDLE_SECONDS:
             return False
-        TopicPartition = self.kafka.TopicPartition
-        tps = [TopicPartition(self.topic[s], p) for s in GROUP_TOPICS for p in self.assigned]
-        for tp in self.consumer.position(tps):
-            _, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            if tp.offset < high and (tp.offset >= 0 or high > 0):
-                return False
-        return bool(self.assigned)
+        return all(s.ended for e, s in self.pipeline.events.items()
+                   if self.event_partition.get(e) in self.assigned)
 
     def run(self) -> int:
         """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
@@ -345,10 +343,12 @@ class Runner:
                                 on_assign=self._on_assign, on_revoke=self._on_revoke)
         self.log(f"runner {self.options.transactional_id}: plugins "
                  f"{', '.join(sorted(self.plugins))}; group {self.options.group}")
-        started = time.monotonic()
+        started = last_message = time.monotonic()
         try:
             while not self.stopping:
                 messages = self.consumer.consume(self.options.batch, 0.2)
+                if messages:
+                    last_message = time.monotonic()
                 self._poll_control(0)
                 for message in messages:
                     if message.error():
@@ -357,7 +357,8 @@ class Runner:
                         continue
                     self._take(message)
                 self._publish(self._work())
-                if self.options.until_ended and self._caught_up():
+                idle = time.monotonic() - last_message
+                if self.options.until_ended and self._caught_up(idle):
                     break
         except self.kafka.KafkaException as error:
             self.log(f"runner stopped: Kafka: {error}; start it again to resume exactly "
