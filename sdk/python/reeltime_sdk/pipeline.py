@@ -280,8 +280,7 @@ class Pipeline:
         slot = profile.slot(name)
         given = ChunkInput(chunk=chunk, event=event, profile=profile, plugin=name,
                            config=spec.config(slot.config if slot else {}), track=track)
-        media = MediaReader(self._chunks(chunk.event_id), profile.processing_fps, chunk.start_ms,
-                            chunk.end_ms, track)
+        media = MediaReader([chunk], profile.processing_fps, chunk.start_ms, chunk.end_ms, track)
         deps = self.results(chunk.event_id, depends, chunk.start_ms, chunk.end_ms, track)
         where = f"chunk {chunk.seq_no}" + (f", track {track}" if track is not None else "")
         return self._call(spec, name, chunk.event_id, where, chunk.start_ms, chunk.end_ms,
@@ -308,8 +307,10 @@ class Pipeline:
             self.observe(record)
         return records
 
-    def _chunks(self, event_id: str) -> list[Chunk]:
-        return list(self.state(event_id).chunks.values())
+    def _chunks(self, event_id: str, start_ms: int, end_ms: int) -> list[Chunk]:
+        """The event's chunks that hold some of ``[start_ms, end_ms)``."""
+        return [c for c in self.state(event_id).chunks.values()
+                if c.start_ms < end_ms and c.end_ms > start_ms]
 
     def run_segments(self, event_id: str, final: bool = False) -> list[Record]:
         """Runs the optimizer and labeler on the event's complete segments whose media has been
@@ -377,8 +378,8 @@ class Pipeline:
         name = profile.labeler.plugin
         given = SegmentInput(segment=segment, event=state.event, profile=profile, plugin=name,
                              config=spec.config(profile.labeler.config))
-        media = MediaReader(self._chunks(segment.event_id), profile.processing_fps,
-                            segment.start_ms, segment.end_ms)
+        media = MediaReader(self._chunks(segment.event_id, segment.start_ms, segment.end_ms),
+                            profile.processing_fps, segment.start_ms, segment.end_ms)
         deps = self.results(segment.event_id, self._dependencies(profile, spec),
                             segment.start_ms, segment.end_ms)
         records = self._call(spec, name, segment.event_id, f"segment {segment.start:.3f}",
