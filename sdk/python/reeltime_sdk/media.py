@@ -60,6 +60,13 @@ def _video_size(uri: str) -> tuple[int, int]:
     return int(streams[0]["width"]), int(streams[0]["height"])
 
 
+def _trim(trim: str, setpts: str, offset: float, seconds: float, chunk: Chunk) -> list[str]:
+    """The filters that keep ``seconds`` from ``offset`` of a chunk (none for all of it)."""
+    if offset <= 0 and seconds * 1000 >= chunk.duration_ms:
+        return []
+    return [f"{trim}=start={offset:.3f}:end={offset + seconds:.3f}", f"{setpts}=PTS-STARTPTS"]
+
+
 class MediaReader:
     """The media of ``[start_ms, end_ms)`` of an event, read from its chunks."""
 
@@ -104,7 +111,9 @@ class MediaReader:
                       crop: tuple[int, int, int, int] | None, width: int | None,
                       height: int | None, gray: bool) -> Iterator[Frame]:
         w, h = _video_size(chunk.uri)
-        filters = [f"fps={fps}"]
+        # The chunk is decoded from its start and trimmed in the graph: seeking an MPEG-TS
+        # file before decoding (`-ss` before `-i`) can return nothing for a short stretch.
+        filters = [*_trim("trim", "setpts", offset, seconds, chunk), f"fps={fps}"]
         if crop is not None:
             cx, cy, cw, ch = crop
             filters.append(f"crop={cw}:{ch}:{cx}:{cy}")
@@ -113,8 +122,8 @@ class MediaReader:
             w, h = width or w, height or h
             filters.append(f"scale={w}:{h}")
         channels = 1 if gray else 3
-        command = ["ffmpeg", "-v", "error", "-nostdin", "-ss", f"{offset:.3f}", "-t",
-                   f"{seconds:.3f}", "-i", chunk.uri, "-an", "-vf", ",".join(filters),
+        command = ["ffmpeg", "-v", "error", "-nostdin", "-i", chunk.uri, "-an", "-vf",
+                   ",".join(filters),
                    "-pix_fmt", "gray" if gray else "rgb24", "-f", "rawvideo", "-"]
         size = w * h * channels
         shape = (h, w) if gray else (h, w, 3)
@@ -139,9 +148,10 @@ class MediaReader:
         pieces = list(self._pieces(start, end))
         parts = []
         for chunk, offset, seconds in pieces:
-            command = ["ffmpeg", "-v", "error", "-nostdin", "-ss", f"{offset:.3f}", "-t",
-                       f"{seconds:.3f}", "-i", chunk.uri, "-map", f"0:a:{track - 1}", "-ac", "1",
-                       "-ar", str(sample_rate), "-f", "f32le", "-"]
+            trim = _trim("atrim", "asetpts", offset, seconds, chunk)
+            command = ["ffmpeg", "-v", "error", "-nostdin", "-i", chunk.uri, "-map",
+                       f"0:a:{track - 1}", *(["-af", ",".join(trim)] if trim else []), "-ac",
+                       "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
             done = subprocess.run(command, capture_output=True, check=False)
             if done.returncode != 0:
                 raise MediaError(f"chunk {chunk.seq_no} ({chunk.uri!r}), audio track {track}: "
