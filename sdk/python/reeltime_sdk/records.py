@@ -213,9 +213,22 @@ def parse_json(data: bytes | str, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> 
 class _Fields:
     """Reads the fields of one record object, naming the field at fault."""
 
-    def __init__(self, obj: Mapping[str, Any], path: str = "") -> None:
+    def __init__(self, obj: Mapping[str, Any], path: str = "",
+                 missing: list[str] | None = None) -> None:
         self.obj = obj
         self.path = path
+        # Missing fields are reported after the fields that are there but wrong, as serde
+        # reports them once the whole object has been read.
+        self.missing = [] if missing is None else missing
+
+    def nested(self, obj: Mapping[str, Any], path: str) -> _Fields:
+        """The fields of an object inside this one, sharing its missing fields."""
+        return _Fields(obj, path, self.missing)
+
+    def done(self) -> None:
+        """Raises for the first missing field, once every field has been read."""
+        if self.missing:
+            raise RecordError(self.missing[0])
 
     def name_of(self, key: str) -> str:
         return f"{self.path}{key}"
@@ -224,7 +237,7 @@ class _Fields:
         value = self.obj.get(key)
         if value is None and required:
             null = " (null)" if key in self.obj else ""
-            raise RecordError(f"missing field `{self.name_of(key)}`{null}")
+            self.missing.append(f"missing field `{self.name_of(key)}`{null}")
         return value
 
     def fail(self, key: str, message: str) -> RecordError:
@@ -241,9 +254,7 @@ class _Fields:
         return value
 
     def name(self, key: str) -> str:
-        value = self.string(key, required=True, non_empty=True)
-        assert value is not None
-        return value
+        return self.string(key, required=True, non_empty=True) or ""
 
     def seconds(self, key: str, required: bool = False) -> int | None:
         value = self.raw(key, required)
@@ -769,14 +780,13 @@ def _config(f: _Fields) -> dict[str, Any]:
     return f.object("config") or {}
 
 
-def _read_slot(obj: dict[str, Any], path: str) -> PluginSlot:
-    f = _Fields(obj, path)
+def _read_slot(parent: _Fields, obj: dict[str, Any], path: str) -> PluginSlot:
+    f = parent.nested(obj, path)
     return PluginSlot(plugin=f.name("plugin"), config=_config(f))
 
 
 def _read_profile(f: _Fields) -> Profile:
-    classifier = f.object("classifier", required=True)
-    assert classifier is not None
+    classifier = f.object("classifier", required=True) or {}
     optimizer = f.object("optimizer")
     labeler = f.object("labeler")
     featurers = []
@@ -785,7 +795,7 @@ def _read_profile(f: _Fields) -> Profile:
         if not isinstance(item, dict):
             raise RecordError(f"field `featurers[{i}]`: invalid type: {_json_type(item)}, "
                               "expected struct FeaturerSlotRecord")
-        s = _Fields(item, path)
+        s = f.nested(item, path)
         depends = []
         for j, name in enumerate(s.array("depends_on") or []):
             if not isinstance(name, str):
@@ -801,20 +811,22 @@ def _read_profile(f: _Fields) -> Profile:
             media=s.choice("media", ("video", "audio"))))  # type: ignore[arg-type]
     optimizer_slot = None
     if optimizer is not None:
-        o = _Fields(optimizer, "optimizer.")
+        o = f.nested(optimizer, "optimizer.")
         optimizer_slot = OptimizerSlot(plugin=o.name("plugin"), config=_config(o),
                                        search_window_ms=o.seconds("search_window"))
-    return Profile(
+    profile = Profile(
         name=f.name("name"),
         chunk_size_ms=f.seconds("chunk_size", required=True) or 0,
         processing_fps_milli=f.rate("processing_fps", required=True) or 0,
         max_segment_length_ms=f.seconds("max_segment_length", required=True) or 0,
-        classifier=_read_slot(classifier, "classifier."),
+        classifier=_read_slot(f, classifier, "classifier."),
         optimizer=optimizer_slot,
-        labeler=None if labeler is None else _read_slot(labeler, "labeler."),
+        labeler=None if labeler is None else _read_slot(f, labeler, "labeler."),
         featurers=tuple(featurers),
         extra=f.extra(tuple(Profile.FIELDS)),
     )
+    f.done()
+    return profile
 
 
 def _read_event(f: _Fields) -> Event:
@@ -827,12 +839,14 @@ def _read_event(f: _Fields) -> Event:
     tracks: list[int] = [1]
     if tracks_raw is not None:
         tracks = []
-        for i, _ in enumerate(tracks_raw):
-            track = _Fields({"t": tracks_raw[i]}, "").integer("t", 32, required=True)
-            if track == 0:
-                raise RecordError(f"field `audio_tracks[{i}]`: track must be at least 1")
-            assert track is not None
+        for i, item in enumerate(tracks_raw):
+            track = f.nested({f"[{i}]": item}, "audio_tracks").track(f"[{i}]")
+            if track is None:
+                raise RecordError(f"field `audio_tracks[{i}]`: invalid type: null, "
+                                  "expected u32")
             tracks.append(track)
+    title = f.string("title")
+    f.done()
     seen: set[int] = set()
     for track in tracks:
         if track in seen:
@@ -841,15 +855,17 @@ def _read_event(f: _Fields) -> Event:
     return Event(event_id=event_id, program=program, profile=profile,
                  status=status,  # type: ignore[arg-type]
                  frame_rate_milli=frame_rate, audio_tracks=tuple(tracks),
-                 title=f.string("title"), extra=f.extra(tuple(Event.FIELDS)))
+                 title=title, extra=f.extra(tuple(Event.FIELDS)))
 
 
 def _read_chunk(f: _Fields) -> Chunk:
-    return Chunk(event_id=f.name("event_id"), seq_no=f.integer("seq_no", 64, required=True) or 0,
+    chunk = Chunk(event_id=f.name("event_id"), seq_no=f.integer("seq_no", 64, required=True) or 0,
                  uri=f.name("uri"), start_ms=f.seconds("start", required=True) or 0,
                  duration_ms=f.seconds("duration", required=True) or 0,
                  pts_start_ms=f.seconds("pts_start"),
                  error=f.string("error", non_empty=True), extra=f.extra(tuple(Chunk.FIELDS)))
+    f.done()
+    return chunk
 
 
 def _read_segment(f: _Fields) -> Segment:
@@ -858,6 +874,7 @@ def _read_segment(f: _Fields) -> Segment:
     end = f.seconds("end")
     attributes = f.attributes("attributes")
     deleted = f.boolean("deleted")
+    f.done()
     if end is not None and end < start:
         raise RecordError(f"field `end`: {_ms_text(end)} is before `start` {_ms_text(start)}")
     return Segment(event_id=event_id, plugin=plugin, start_ms=start, end_ms=end,
@@ -871,6 +888,7 @@ def _read_optimization(f: _Fields) -> Optimization:
     track = f.track("track")
     opto_start = f.seconds("opto_start", required=True) or 0
     opto_end = f.seconds("opto_end", required=True) or 0
+    f.done()
     if opto_end <= opto_start:
         raise RecordError(f"field `opto_end`: {_ms_text(opto_end)} is not after "
                           f"`opto_start` {_ms_text(opto_start)}")
@@ -882,10 +900,11 @@ def _read_optimization(f: _Fields) -> Optimization:
 def _read_label(f: _Fields) -> Label:
     event_id, plugin = f.name("event_id"), f.name("plugin")
     start = f.seconds("start", required=True) or 0
-    label = f.string("label", required=True)
-    assert label is not None
+    label = f.string("label", required=True) or ""
+    attributes = f.attributes("attributes")
+    f.done()
     return Label(event_id=event_id, plugin=plugin, start_ms=start, label=label,
-                 attributes=f.attributes("attributes"), extra=f.extra(tuple(Label.FIELDS)))
+                 attributes=attributes, extra=f.extra(tuple(Label.FIELDS)))
 
 
 def _read_detection(f: _Fields) -> Detection:
@@ -896,6 +915,7 @@ def _read_detection(f: _Fields) -> Detection:
     label = f.string("label")
     attributes = f.attributes("attributes", required=True)
     deleted = f.boolean("deleted")
+    f.done()
     end = start if end is None else end
     if end < start:
         raise RecordError(f"field `end`: {_ms_text(end)} is before `start` {_ms_text(start)}")

@@ -87,6 +87,12 @@ BAD = [
     ('{"type":"event","event_id":"e","profile":"p","status":"started","audio_tracks":[2,2]}',
      True),
     ('{"type":"event","event_id":"e","profile":"p","status":"started","frame_rate":0}', False),
+    ('{"type":"event","event_id":"e","profile":"p","status":"started","audio_tracks":[1,0]}',
+     True),
+    ('{"type":"event","event_id":"e","profile":"p","status":"started","audio_tracks":[null]}',
+     False),
+    ('{"type":"profile","name":"p","chunk_size":-4}', True),
+    ('{"type":"segment","plugin":"S","start":5,"end":4}', True),
     ('{"type":"profile","name":"p","chunk_size":4,"processing_fps":5,'
      '"max_segment_length":30}', True),
     ('{"type":"profile","name":"p","chunk_size":4,"processing_fps":5,"max_segment_length":30,'
