@@ -659,6 +659,11 @@ class Optimization(Record):
     track: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def start(self) -> float:
+        """The segment's start in seconds."""
+        return ms_to_seconds(self.start_ms)
+
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "optimization", "event_id": self.event_id,
                                "plugin": self.plugin, "start": _seconds_json(self.start_ms),
@@ -687,6 +692,11 @@ class Label(Record):
     label: str
     attributes: Attributes = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> float:
+        """The segment's start in seconds."""
+        return ms_to_seconds(self.start_ms)
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "label", "event_id": self.event_id,
