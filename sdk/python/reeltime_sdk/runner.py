@@ -47,8 +47,6 @@ from .records import (
 DEFAULT_PREFIX = "reeltime."
 #: Input topics the group consumes (after the prefix).
 GROUP_TOPICS = ("chunks", "segments", "detections")
-#: With ``until_ended``: how long nothing must have come once every event has ended.
-UNTIL_ENDED_IDLE_SECONDS = 2.0
 
 
 @dataclass
@@ -105,6 +103,8 @@ class Runner:
         self.skip_until: dict[tuple[str, int], int] = {}
         self.consumed: dict[tuple[str, int], int] = {}
         self.assigned: set[int] = set()
+        # Partitions read to their end (and nothing read from them since).
+        self.at_end: set[tuple[str, int]] = set()
         self.stopping = False
         self.produced = 0
         self.chunks_done = 0
@@ -115,7 +115,8 @@ class Runner:
         self.consumer = confluent_kafka.Consumer({
             **base, "group.id": options.group, "enable.auto.commit": False,
             "enable.auto.offset.store": False, "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest", "partition.assignment.strategy": "range"})
+            "auto.offset.reset": "earliest", "partition.assignment.strategy": "range",
+            "enable.partition.eof": True})
         self.producer = confluent_kafka.Producer({
             **base, "transactional.id": options.transactional_id, "linger.ms": 5,
             "enable.idempotence": True})
@@ -163,6 +164,7 @@ class Runner:
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         numbers = sorted({tp.partition for tp in partitions})
         self.assigned = set(numbers)
+        self.at_end.clear()
         self._rebuild(numbers)
         self.log(f"assigned partitions {numbers}: state of "
                  f"{sum(1 for p in self.event_partition.values() if p in self.assigned)} "
@@ -170,6 +172,7 @@ class Runner:
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         gone = {tp.partition for tp in partitions}
+        self.at_end -= {(tp.topic, tp.partition) for tp in partitions}
         for event_id in [e for e, p in self.event_partition.items() if p in gone]:
             self.pipeline.events.pop(event_id, None)
             self.queues.pop(event_id, None)
@@ -255,6 +258,7 @@ class Runner:
 
     def _take(self, message: Any) -> None:
         key = (message.topic(), message.partition())
+        self.at_end.discard(key)
         self.consumed[key] = message.offset() + 1
         if message.offset() < self.skip_until.get(key, 0):
             return
@@ -319,15 +323,17 @@ class Runner:
         self.produced += len(records)
         self.consumed.clear()
 
-    def _caught_up(self, idle: float) -> bool:
-        """Whether every event of this runner has ended with its work published, and nothing
-        has come for ``idle`` seconds (the end of the topics, for a batch job)."""
-        if not self.assigned or not self.pipeline.events or any(self.queues.values()):
+    def _caught_up(self) -> bool:
+        """Whether every partition has been read to its end, no chunk waits, and every event
+        of this runner has ended (its work is then published): the end of a batch job."""
+        if not self.assigned or any(self.queues.values()):
             return False
-        if idle < UNTIL_ENDED_IDLE_SECONDS:
+        ends = {(self.topic[t], p) for t in GROUP_TOPICS for p in self.assigned}
+        if not ends <= self.at_end:
             return False
-        return all(s.ended for e, s in self.pipeline.events.items()
-                   if self.event_partition.get(e) in self.assigned)
+        mine = [s for e, s in self.pipeline.events.items()
+                if self.event_partition.get(e) in self.assigned]
+        return bool(mine) and all(s.ended for s in mine)
 
     def run(self) -> int:
         """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
@@ -343,22 +349,21 @@ class Runner:
                                 on_assign=self._on_assign, on_revoke=self._on_revoke)
         self.log(f"runner {self.options.transactional_id}: plugins "
                  f"{', '.join(sorted(self.plugins))}; group {self.options.group}")
-        started = last_message = time.monotonic()
+        started = time.monotonic()
         try:
             while not self.stopping:
                 messages = self.consumer.consume(self.options.batch, 0.2)
-                if messages:
-                    last_message = time.monotonic()
                 self._poll_control(0)
                 for message in messages:
                     if message.error():
-                        if message.error().code() != self.kafka.KafkaError._PARTITION_EOF:
+                        if message.error().code() == self.kafka.KafkaError._PARTITION_EOF:
+                            self.at_end.add((message.topic(), message.partition()))
+                        else:
                             self.log(f"consumer: {message.error()}")
                         continue
                     self._take(message)
                 self._publish(self._work())
-                idle = time.monotonic() - last_message
-                if self.options.until_ended and self._caught_up(idle):
+                if self.options.until_ended and self._caught_up():
                     break
         except self.kafka.KafkaException as error:
             self.log(f"runner stopped: Kafka: {error}; start it again to resume exactly "
