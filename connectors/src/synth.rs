@@ -3,12 +3,16 @@
 //! Test media is made, not downloaded: a two-minute "match" of generated scenes with hard cuts
 //! (`testsrc2`, a grainy green pitch, `smptehdbars`), a stretch of black, crowd noise from `anoisesrc`
 //! with fixed seeds, loud "roars" at two levels, referee whistles (`sine`) and a stretch of
-//! silence. One libavfilter graph with two sinks produces the picture and the sound; libx264
-//! (one thread, fixed keyframe interval, no scene-cut keyframes, bit-exact flags) and FFmpeg's
-//! AAC encoder write `match.mp4`, which [`crate::ingest::split`] then cuts into HLS-like `.ts`
-//! chunks at its keyframes. The same spec gives byte-identical files on every run, and
-//! [`GroundTruth`] says where every cut, roar, black and silent stretch is, so detectors can be
-//! checked against it.
+//! silence. Over every scene, a tennis scoreboard (`drawbox` and `drawtext` in DejaVu Sans Mono
+//! Bold, from Debian's `fonts-dejavu-core`) shows `GAMES 2-1  PTS 40-15` in white on a black box
+//! at the top left, its score changing every 6 to 10 s, so a plugin that reads it (OCR) can be
+//! checked against what it says. One libavfilter graph with two sinks produces the picture and
+//! the sound; libx264 (one thread, fixed keyframe interval, no scene-cut keyframes, bit-exact
+//! flags) and FFmpeg's AAC encoder write `match.mp4`, which [`crate::ingest::split`] then cuts
+//! into HLS-like `.ts` chunks at its keyframes. The same spec gives byte-identical files on
+//! every run, and [`GroundTruth`] says where every cut, roar, black and silent stretch is and
+//! which score shows when, so detectors can be checked against it; `scoreboard.json` beside
+//! `match.mp4` holds the scoreboard's part of it for plugins written in other languages.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -86,6 +90,113 @@ const SOUNDS: &[(u64, Sound)] = &[
     (111_000, Sound::Crowd),
 ];
 
+/// A player's points in the current game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Points {
+    /// No point yet ("0").
+    Love,
+    /// One point ("15").
+    Fifteen,
+    /// Two points ("30").
+    Thirty,
+    /// Three points ("40"), or back at deuce.
+    Forty,
+    /// Advantage after deuce ("AD").
+    Advantage,
+}
+
+impl Points {
+    /// How the scoreboard writes it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Points::Love => "0",
+            Points::Fifteen => "15",
+            Points::Thirty => "30",
+            Points::Forty => "40",
+            Points::Advantage => "AD",
+        }
+    }
+}
+
+/// A tennis score within a set: games won by players 1 and 2, and their points in the game
+/// being played.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Score {
+    /// Games of players 1 and 2.
+    games: (u8, u8),
+    /// Points of players 1 and 2 in the current game.
+    points: (Points, Points),
+}
+
+impl Score {
+    /// The scoreboard's text, e.g. `GAMES 2-1  PTS 40-15`.
+    fn text(self) -> String {
+        format!(
+            "GAMES {}-{}  PTS {}-{}",
+            self.games.0,
+            self.games.1,
+            self.points.0.as_str(),
+            self.points.1.as_str()
+        )
+    }
+
+    /// Whether the next point can win the game: one player has 40 and the other less, or one
+    /// has the advantage. Deuce (40-40) is not a game point.
+    fn is_game_point(self) -> bool {
+        let (a, b) = self.points;
+        a == Points::Advantage
+            || b == Points::Advantage
+            || (a == Points::Forty && b < Points::Forty)
+            || (b == Points::Forty && a < Points::Forty)
+    }
+}
+
+/// A score, for [`SCORES`].
+const fn score(games: (u8, u8), points: (Points, Points)) -> Score {
+    Score { games, points }
+}
+
+/// Scoreboard stretches: start (ms) and score; each lasts until the next one starts. One game
+/// is won by player 1 from 40-0, one by player 2 from 15-40, and the last goes to deuce and
+/// advantage. The built-in segmenter opens its segments 5 s before the roars at 20, 45, 78 and
+/// 106 s, on the cuts at 14 and 41 s and (out of its snapping reach) at 72.979 and 100.979 s,
+/// just before the cuts at 75 and 103 s; no score changes from 1.5 s before either to 2.5 s
+/// after either, so the score at a segment's start is unambiguous: four different scores,
+/// the last a game point (40-30).
+const SCORES: &[(u64, Score)] = &[
+    (0, score((2, 1), (Points::Love, Points::Love))),
+    (7_000, score((2, 1), (Points::Fifteen, Points::Love))),
+    (17_000, score((2, 1), (Points::Thirty, Points::Love))),
+    (24_000, score((2, 1), (Points::Forty, Points::Love))),
+    (31_000, score((3, 1), (Points::Love, Points::Love))),
+    (37_000, score((3, 1), (Points::Love, Points::Fifteen))),
+    (46_000, score((3, 1), (Points::Fifteen, Points::Fifteen))),
+    (52_000, score((3, 1), (Points::Fifteen, Points::Thirty))),
+    (58_000, score((3, 1), (Points::Fifteen, Points::Forty))),
+    (64_000, score((3, 2), (Points::Love, Points::Love))),
+    (70_000, score((3, 2), (Points::Fifteen, Points::Love))),
+    (78_000, score((3, 2), (Points::Fifteen, Points::Fifteen))),
+    (84_000, score((3, 2), (Points::Thirty, Points::Fifteen))),
+    (90_000, score((3, 2), (Points::Thirty, Points::Thirty))),
+    (96_000, score((3, 2), (Points::Forty, Points::Thirty))),
+    (106_000, score((3, 2), (Points::Forty, Points::Forty))),
+    (113_000, score((3, 2), (Points::Advantage, Points::Forty))),
+];
+
+/// The scoreboard's font: monospaced, so every text of the same length is as wide, and bold,
+/// so OCR reads it at 640x360.
+const SCOREBOARD_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf";
+/// The Debian package that installs [`SCOREBOARD_FONT`].
+const SCOREBOARD_FONT_PACKAGE: &str = "fonts-dejavu-core";
+/// The scoreboard's font size in pixels (its capitals are 20 px tall).
+const SCOREBOARD_FONT_SIZE: u32 = 28;
+/// The scoreboard's black box: 10 px of black around the ink of its longest texts (20
+/// characters, such as `GAMES 3-2  PTS AD-40`).
+const SCOREBOARD: Region = Region { x: 16, y: 16, width: 356, height: 40 };
+/// Where `drawtext` puts the text's origin so its ink starts 10 px inside the box (DejaVu Sans
+/// Mono Bold at 28 px draws its first capital 2 px right of `x`, and its capitals from `y`).
+const SCOREBOARD_TEXT_AT: (u32, u32) = (SCOREBOARD.x + 8, SCOREBOARD.y + 10);
+
 /// A stretch of event time, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -104,6 +215,35 @@ pub struct Roar {
     pub big: bool,
 }
 
+/// A rectangle of the picture, in pixels from its top-left corner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Region {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+/// What the scoreboard shows for a stretch of the match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScoreStretch {
+    /// When it shows.
+    pub span: Span,
+    /// Games of players 1 and 2 in the set.
+    pub games: (u8, u8),
+    /// Points of players 1 and 2 in the current game, as written: `0`, `15`, `30`, `40` or `AD`.
+    pub points: (String, String),
+    /// The whole text, exactly as drawn: `GAMES 2-1  PTS 40-15` (two spaces before `PTS`).
+    pub text: String,
+    /// Whether it is a game point: one player has 40 and the other less (not deuce, 40-40),
+    /// or one player has the advantage (`AD`).
+    pub game_point: bool,
+}
+
 /// Where the synthetic match's known moments are, in event time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroundTruth {
@@ -119,6 +259,10 @@ pub struct GroundTruth {
     pub black: Vec<Span>,
     /// Digital silence.
     pub silence: Vec<Span>,
+    /// The scoreboard's black box; its text is drawn inside it, at every moment of the match.
+    pub scoreboard: Region,
+    /// What the scoreboard shows: contiguous stretches from 0 to the end, one at any time.
+    pub scores: Vec<ScoreStretch>,
 }
 
 impl GroundTruth {
@@ -154,8 +298,68 @@ impl GroundTruth {
                 .filter(|(_, _, sound)| *sound == Sound::Silence)
                 .map(span_of)
                 .collect(),
+            scoreboard: SCOREBOARD,
+            scores: stretches(SCORES)
+                .iter()
+                .map(|&(start_ms, end_ms, score)| ScoreStretch {
+                    span: Span { start_ms, end_ms },
+                    games: score.games,
+                    points: (
+                        score.points.0.as_str().to_owned(),
+                        score.points.1.as_str().to_owned(),
+                    ),
+                    text: score.text(),
+                    game_point: score.is_game_point(),
+                })
+                .collect(),
         }
     }
+
+    /// The scoreboard's ground truth as `scoreboard.json` holds it: the box and every stretch,
+    /// times in seconds.
+    fn scoreboard_file(&self) -> ScoreboardFile<'_> {
+        ScoreboardFile {
+            region: self.scoreboard,
+            scores: self
+                .scores
+                .iter()
+                .map(|s| ScoreboardEntry {
+                    start: s.span.start_ms as f64 / 1000.0,
+                    end: s.span.end_ms as f64 / 1000.0,
+                    text: &s.text,
+                    games: [s.games.0, s.games.1],
+                    points: [&s.points.0, &s.points.1],
+                    game_point: s.game_point,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `scoreboard.json`: structs rather than a JSON value, so its keys keep this order.
+#[derive(serde::Serialize)]
+struct ScoreboardFile<'a> {
+    /// The scoreboard's box.
+    region: Region,
+    /// Every stretch, in order.
+    scores: Vec<ScoreboardEntry<'a>>,
+}
+
+/// One stretch of `scoreboard.json`.
+#[derive(serde::Serialize)]
+struct ScoreboardEntry<'a> {
+    /// Start, in seconds of event time.
+    start: f64,
+    /// End (exclusive), in seconds of event time.
+    end: f64,
+    /// The text drawn.
+    text: &'a str,
+    /// Games of players 1 and 2.
+    games: [u8; 2],
+    /// Points of players 1 and 2, as written.
+    points: [&'a str; 2],
+    /// Whether it is a game point.
+    game_point: bool,
 }
 
 /// The span of a `(start, end, what)` stretch.
@@ -204,6 +408,9 @@ pub struct SynthMatch {
     pub chunks: Vec<PathBuf>,
     /// An HLS VOD media playlist of the chunks.
     pub playlist: PathBuf,
+    /// `scoreboard.json`: the scoreboard's box and every score with its times, for tests of
+    /// plugins that read it.
+    pub scoreboard: PathBuf,
     /// Where the known moments are.
     pub truth: GroundTruth,
 }
@@ -230,6 +437,14 @@ pub enum SynthError {
     /// FFmpeg lacks something the match needs (a filter or an encoder).
     #[error("FFmpeg has no {0}; install FFmpeg with libx264 and libavfilter")]
     Missing(&'static str),
+    /// The scoreboard's font file is not there.
+    #[error("the scoreboard's font {path} is missing; install the Debian package {package}")]
+    MissingFont {
+        /// The font file.
+        path: &'static str,
+        /// The Debian package that installs it.
+        package: &'static str,
+    },
     /// The match could not be cut into chunks.
     #[error(transparent)]
     Split(#[from] SplitError),
@@ -240,8 +455,18 @@ fn ff(step: &'static str) -> impl FnOnce(ffmpeg::Error) -> SynthError {
 }
 
 /// Makes the synthetic match in `dir` (created if missing): `match.mp4`, its chunks
-/// `chunks/chunk-NNNNN.ts` and their playlist `match.m3u8`.
+/// `chunks/chunk-NNNNN.ts`, their playlist `match.m3u8` and the scoreboard's ground truth
+/// `scoreboard.json`:
+///
+/// ```json
+/// {"region": {"x": 16, "y": 16, "width": 356, "height": 40},
+///  "scores": [{"start": 0.0, "end": 7.0, "text": "GAMES 2-1  PTS 0-0", "games": [2, 1],
+///              "points": ["0", "0"], "game_point": false}, ...]}
+/// ```
+///
+/// Fails with [`SynthError::MissingFont`] when the scoreboard's font is not installed.
 pub fn make_match(dir: &Path, spec: &SynthSpec) -> Result<SynthMatch, SynthError> {
+    require_font(SCOREBOARD_FONT)?;
     ingest::init().map_err(|e| match e {
         MediaError::Init(source) => SynthError::Ffmpeg { step: "initialising FFmpeg", source },
         other => SynthError::Io {
@@ -255,12 +480,30 @@ pub fn make_match(dir: &Path, spec: &SynthSpec) -> Result<SynthMatch, SynthError
     let chunks = split_file(&file, &dir.join("chunks"), f64::from(spec.chunk_seconds))?;
     let playlist = dir.join("match.m3u8");
     write_playlist(&playlist, &chunks, spec.chunk_seconds)?;
+    let truth = GroundTruth::of_timeline();
+    let scoreboard = dir.join("scoreboard.json");
+    let mut text = serde_json::to_vec_pretty(&truth.scoreboard_file())
+        .expect("the scoreboard's ground truth serializes to JSON");
+    text.push(b'\n');
+    fs::write(&scoreboard, text)
+        .map_err(|source| SynthError::Io { path: scoreboard.clone(), source })?;
     Ok(SynthMatch {
         file,
         chunks: chunks.into_iter().map(|c| c.path).collect(),
         playlist,
-        truth: GroundTruth::of_timeline(),
+        scoreboard,
+        truth,
     })
+}
+
+/// Checks that the font file `path` is there: `drawtext` would only fail to configure the
+/// graph, without saying which file or package is missing.
+fn require_font(path: &'static str) -> Result<(), SynthError> {
+    if Path::new(path).is_file() {
+        Ok(())
+    } else {
+        Err(SynthError::MissingFont { path, package: SCOREBOARD_FONT_PACKAGE })
+    }
 }
 
 /// Writes an HLS VOD media playlist of `chunks`.
@@ -308,7 +551,9 @@ fn graph_description(spec: &SynthSpec) -> String {
         ));
     }
     let labels: String = (0..scenes.len()).map(|i| format!("[v{i}]")).collect();
-    description.push_str(&format!("{labels}concat=n={}:v=1:a=0[vout];", scenes.len()));
+    description.push_str(&format!("{labels}concat=n={}:v=1:a=0,", scenes.len()));
+    description.push_str(&scoreboard_filters());
+    description.push_str("[vout];");
 
     let sounds = stretches(SOUNDS);
     for (i, &(start, end, sound)) in sounds.iter().enumerate() {
@@ -332,12 +577,37 @@ fn graph_description(spec: &SynthSpec) -> String {
     description
 }
 
+/// The scoreboard as a filter chain: the black box over the whole match, then one `drawtext`
+/// per stretch of [`SCORES`], enabled from its start (included) to its end (excluded), so
+/// exactly one text shows on every frame.
+fn scoreboard_filters() -> String {
+    let Region { x, y, width, height } = SCOREBOARD;
+    let (text_x, text_y) = SCOREBOARD_TEXT_AT;
+    let mut chain = format!("drawbox=x={x}:y={y}:w={width}:h={height}:color=black:t=fill");
+    for (start, end, score) in stretches(SCORES) {
+        // The text has no quote, colon or percent sign: quoted once, it is taken as it is,
+        // and `expansion=none` keeps drawtext from reading it as a template.
+        chain.push_str(&format!(
+            ",drawtext=fontfile={SCOREBOARD_FONT}:text='{}':expansion=none\
+             :fontsize={SCOREBOARD_FONT_SIZE}:fontcolor=white:x={text_x}:y={text_y}\
+             :enable='gte(t,{:.3})*lt(t,{:.3})'",
+            score.text(),
+            start as f64 / 1000.0,
+            end as f64 / 1000.0
+        ));
+    }
+    chain
+}
+
 /// Encodes the match into `file` (MP4, H.264 + AAC).
 fn encode(file: &Path, spec: &SynthSpec) -> Result<(), SynthError> {
     let mut graph = filter::Graph::new();
     let buffersink = filter::find("buffersink").ok_or(SynthError::Missing("buffersink filter"))?;
     let abuffersink =
         filter::find("abuffersink").ok_or(SynthError::Missing("abuffersink filter"))?;
+    for (name, what) in [("drawbox", "drawbox filter"), ("drawtext", "drawtext filter")] {
+        filter::find(name).ok_or(SynthError::Missing(what))?;
+    }
     graph.add(&buffersink, "vout", "").map_err(ff("adding the video sink"))?;
     graph.add(&abuffersink, "aout", "").map_err(ff("adding the audio sink"))?;
     graph
@@ -475,4 +745,164 @@ fn encode(file: &Path, spec: &SynthSpec) -> Result<(), SynthError> {
 fn pts_in(pts: i64, from: Rational, to: Rational) -> i64 {
     use ffmpeg::Rescale;
     pts.rescale(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the built-in segmenter opens the demo's four segments (5 s before the roars at
+    /// 20, 45, 78 and 106 s, as detected), each with the cut it is on or next to: the score
+    /// must hold still from 1.5 s before the first to 2.5 s after the second.
+    const SEGMENT_STARTS_MS: [(u64, u64); 4] =
+        [(14_000, 14_000), (41_000, 41_000), (72_979, 75_000), (100_979, 103_000)];
+
+    /// The score after the next point, won by player 1 (`first`) or player 2.
+    fn after_point(score: Score, first: bool) -> Score {
+        let (winner, loser) = if first { score.points } else { (score.points.1, score.points.0) };
+        let (winner, loser) = match (winner, loser) {
+            (Points::Advantage, _)
+            | (Points::Forty, Points::Love | Points::Fifteen | Points::Thirty) => {
+                let games = if first {
+                    (score.games.0 + 1, score.games.1)
+                } else {
+                    (score.games.0, score.games.1 + 1)
+                };
+                return Score { games, points: (Points::Love, Points::Love) };
+            }
+            (Points::Forty, Points::Forty) => (Points::Advantage, Points::Forty),
+            (Points::Forty, Points::Advantage) => (Points::Forty, Points::Forty),
+            (Points::Love, _) => (Points::Fifteen, loser),
+            (Points::Fifteen, _) => (Points::Thirty, loser),
+            (Points::Thirty, _) => (Points::Forty, loser),
+        };
+        let points = if first { (winner, loser) } else { (loser, winner) };
+        Score { games: score.games, points }
+    }
+
+    /// The score showing at `at_ms`.
+    fn score_at(at_ms: u64) -> Score {
+        SCORES.iter().rev().find(|&&(start, _)| start <= at_ms).expect("starts at 0").1
+    }
+
+    #[test]
+    fn every_score_follows_from_the_one_before_by_one_point() {
+        assert_eq!(SCORES[0].0, 0);
+        for pair in SCORES.windows(2) {
+            let ((_, before), (_, after)) = (pair[0], pair[1]);
+            assert!(
+                after == after_point(before, true) || after == after_point(before, false),
+                "{} cannot follow {}",
+                after.text(),
+                before.text()
+            );
+        }
+    }
+
+    #[test]
+    fn the_score_changes_every_6_to_12_seconds_but_never_at_a_segment_start() {
+        for (start, end, score) in stretches(SCORES) {
+            assert!((6_000..=12_000).contains(&(end - start)), "{} at {start} ms", score.text());
+        }
+        for &(change, _) in &SCORES[1..] {
+            for (start, cut) in SEGMENT_STARTS_MS {
+                assert!(
+                    change + 1_500 < start || change > cut + 2_500,
+                    "the score changes at {change} ms, near the segment start {start} ms"
+                );
+            }
+        }
+        let at_starts: Vec<Score> =
+            SEGMENT_STARTS_MS.iter().map(|&(start, _)| score_at(start)).collect();
+        for (i, a) in at_starts.iter().enumerate() {
+            assert!(!at_starts[i + 1..].contains(a), "{} shows at two segment starts", a.text());
+        }
+        assert!(at_starts.iter().any(|s| s.is_game_point()));
+        assert!(at_starts.iter().any(|s| !s.is_game_point()));
+    }
+
+    #[test]
+    fn exactly_one_score_is_drawn_on_every_frame() {
+        let truth = GroundTruth::of_timeline();
+        let scores = &truth.scores;
+        assert_eq!(scores[0].span.start_ms, 0);
+        assert_eq!(scores.last().unwrap().span.end_ms, MATCH_MS);
+        for pair in scores.windows(2) {
+            assert_eq!(pair[0].span.end_ms, pair[1].span.start_ms, "{pair:?}");
+        }
+        // The enable expressions drawtext evaluates, taken back from the graph: at 25 fps,
+        // every frame must enable exactly one text, the one of its stretch.
+        let filters = scoreboard_filters();
+        let enabled: Vec<(f64, f64, &str)> = filters
+            .split(",drawtext=")
+            .skip(1)
+            .map(|f| {
+                let text = f.split("text='").nth(1).unwrap().split('\'').next().unwrap();
+                let bounds = f.split("enable='gte(t,").nth(1).unwrap();
+                let (start, rest) = bounds.split_once(")*lt(t,").unwrap();
+                let end = rest.split(')').next().unwrap();
+                (start.parse().unwrap(), end.parse().unwrap(), text)
+            })
+            .collect();
+        assert_eq!(enabled.len(), scores.len());
+        for frame in 0..MATCH_MS / 40 {
+            let t = frame as f64 * 0.04;
+            let shown: Vec<&str> =
+                enabled.iter().filter(|&&(s, e, _)| t >= s && t < e).map(|e| e.2).collect();
+            let wanted = scores.iter().find(|s| s.span.end_ms > frame * 40).unwrap();
+            assert_eq!(shown, [wanted.text.as_str()], "frame {frame}");
+        }
+    }
+
+    #[test]
+    fn game_points_and_texts_are_as_the_scoreboard_writes_them() {
+        use Points::*;
+        let cases = [
+            ((2, 1), (Forty, Fifteen), "GAMES 2-1  PTS 40-15", true),
+            ((0, 0), (Love, Love), "GAMES 0-0  PTS 0-0", false),
+            ((3, 1), (Thirty, Forty), "GAMES 3-1  PTS 30-40", true),
+            ((3, 2), (Forty, Forty), "GAMES 3-2  PTS 40-40", false),
+            ((3, 2), (Advantage, Forty), "GAMES 3-2  PTS AD-40", true),
+            ((3, 2), (Forty, Advantage), "GAMES 3-2  PTS 40-AD", true),
+            ((1, 4), (Thirty, Thirty), "GAMES 1-4  PTS 30-30", false),
+        ];
+        for (games, points, text, game_point) in cases {
+            let score = Score { games, points };
+            assert_eq!(score.text(), text);
+            assert_eq!(score.is_game_point(), game_point, "{text}");
+        }
+        let truth = GroundTruth::of_timeline();
+        let last = truth.scores.last().unwrap();
+        assert_eq!(last.points, ("AD".to_owned(), "40".to_owned()));
+        assert_eq!((last.games, last.game_point), ((3, 2), true));
+        // The longest texts fit the box with the margin the drawing assumes.
+        let longest = truth.scores.iter().map(|s| s.text.len()).max().unwrap();
+        assert_eq!(longest, 20);
+    }
+
+    #[test]
+    fn a_missing_font_names_the_file_and_its_package() {
+        let error = require_font("/nonexistent/DejaVuSansMono-Bold.ttf").unwrap_err();
+        assert!(matches!(error, SynthError::MissingFont { .. }));
+        let message = error.to_string();
+        assert!(message.contains("/nonexistent/DejaVuSansMono-Bold.ttf"), "{message}");
+        assert!(message.contains("fonts-dejavu-core"), "{message}");
+    }
+
+    #[test]
+    fn scoreboard_json_lists_the_box_and_every_stretch_in_seconds() {
+        let truth = GroundTruth::of_timeline();
+        let json = serde_json::to_value(truth.scoreboard_file()).unwrap();
+        assert_eq!(
+            json["region"],
+            serde_json::json!({"x": 16, "y": 16, "width": 356, "height": 40})
+        );
+        let scores = json["scores"].as_array().unwrap();
+        assert_eq!(scores.len(), SCORES.len());
+        assert_eq!(
+            scores[3],
+            serde_json::json!({"start": 24.0, "end": 31.0, "text": "GAMES 2-1  PTS 40-0",
+                               "games": [2, 1], "points": ["40", "0"], "game_point": true})
+        );
+    }
 }

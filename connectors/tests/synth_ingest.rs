@@ -1,5 +1,6 @@
 //! The synthetic match and chunk ingest: determinism, chunk timing against ffprobe, the
-//! folder, single-file and HLS sources (VOD and live), and clear errors for bad input.
+//! scoreboard and its `scoreboard.json`, the folder, single-file and HLS sources (VOD and
+//! live), and clear errors for bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +12,7 @@ use reeltime_connectors::ingest::chunks::chunk_files;
 use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{probe, ChunkIngest, MediaError};
-use reeltime_connectors::synth::{make_match, SynthMatch, SynthSpec};
+use reeltime_connectors::synth::{make_match, Region, SynthMatch, SynthSpec};
 
 /// The synthetic match, made once for all tests of this file.
 fn synthetic() -> &'static SynthMatch {
@@ -94,6 +95,78 @@ fn the_synthetic_match_is_byte_identical_from_run_to_run() {
     for (a, b) in first.chunks.iter().zip(&again.chunks) {
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{a:?}");
     }
+    assert_eq!(
+        std::fs::read(&first.scoreboard).unwrap(),
+        std::fs::read(&again.scoreboard).unwrap()
+    );
+}
+
+#[test]
+fn scoreboard_json_beside_the_match_holds_the_scoreboard_ground_truth() {
+    let made = synthetic();
+    assert_eq!(made.scoreboard, made.file.with_file_name("scoreboard.json"));
+    let text = std::fs::read(&made.scoreboard).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let region = made.truth.scoreboard;
+    assert_eq!(
+        json["region"],
+        serde_json::json!({"x": region.x, "y": region.y, "width": region.width,
+                           "height": region.height})
+    );
+    let scores = json["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), made.truth.scores.len());
+    assert_eq!(scores[0]["start"], 0.0);
+    assert_eq!(scores.last().unwrap()["end"], 120.0);
+    for (entry, stretch) in scores.iter().zip(&made.truth.scores) {
+        assert_eq!(entry["start"].as_f64().unwrap() * 1000.0, stretch.span.start_ms as f64);
+        assert_eq!(entry["end"].as_f64().unwrap() * 1000.0, stretch.span.end_ms as f64);
+        assert_eq!(entry["text"], stretch.text.as_str());
+        assert_eq!(entry["games"], serde_json::json!([stretch.games.0, stretch.games.1]));
+        assert_eq!(entry["points"], serde_json::json!([stretch.points.0, stretch.points.1]));
+        assert_eq!(entry["game_point"], stretch.game_point);
+    }
+}
+
+/// The scoreboard's box in the frame at `seconds` of `file`, as luma bytes, row by row.
+fn scoreboard_pixels(file: &Path, seconds: f64, region: Region) -> Vec<u8> {
+    let crop =
+        format!("crop={}:{}:{}:{},format=gray", region.width, region.height, region.x, region.y);
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &seconds.to_string(), "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-vf", &crop, "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.stdout.len(), (region.width * region.height) as usize);
+    output.stdout
+}
+
+#[test]
+fn the_scoreboard_is_drawn_where_the_ground_truth_says_and_changes_with_the_score() {
+    let made = synthetic();
+    let region = made.truth.scoreboard;
+    // Ink: white text; the rest of the box black, whatever the scene behind it.
+    let ink = |pixels: &[u8]| pixels.iter().map(|&p| p > 128).collect::<Vec<bool>>();
+    let differing = |a: &[bool], b: &[bool]| a.iter().zip(b).filter(|(x, y)| x != y).count();
+    let first = made.truth.scores.iter().find(|s| s.span.start_ms == 0).unwrap();
+    let next = made.truth.scores.iter().find(|s| s.span.start_ms == first.span.end_ms).unwrap();
+    let at = |ms: u64| ink(&scoreboard_pixels(&made.file, ms as f64 / 1000.0, region));
+    let early = at(first.span.start_ms + 1_000);
+    let late = at(first.span.end_ms - 1_000);
+    let after = at(next.span.start_ms + 1_000);
+    let lit = early.iter().filter(|&&p| p).count();
+    assert!(lit > 1_000 && lit < early.len() / 3, "{lit} of {} pixels are ink", early.len());
+    // The margin of the box has no ink.
+    let width = region.width as usize;
+    for (i, &p) in early.iter().enumerate() {
+        let (row, column) = (i / width, i % width);
+        if row < 5 || row >= region.height as usize - 5 || column < 5 || column >= width - 5 {
+            assert!(!p, "ink at row {row}, column {column} of the box");
+        }
+    }
+    assert!(differing(&early, &late) < 50, "{} changed without a score change", first.text);
+    assert!(differing(&early, &after) > 200, "{} and {} look alike", first.text, next.text);
 }
 
 #[test]

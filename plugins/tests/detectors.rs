@@ -1,7 +1,7 @@
 //! The built-in plugins on the synthetic match: they find its known cuts, roars, black and
 //! silence within stated tolerances, chunk by chunk; segments and optimizations follow the
-//! rules of the segmenter and optimizer; a damaged chunk is a recorded failure and the
-//! chunks after it are still analysed.
+//! rules of the segmenter and optimizer, and segments open where the scoreboard holds still;
+//! a damaged chunk is a recorded failure and the chunks after it are still analysed.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -125,6 +125,21 @@ fn segments_open_then_complete_around_every_roar_and_optimized_clips_never_overl
     }
     // The first roar (20 s) wants a start at 15 s; the cut at 14 s is within the snap.
     assert_eq!(complete[0].0, 14_000);
+    // The scoreboard holds still from 1.5 s before to 2.5 s after every segment's start, so a
+    // plugin reading it there knows the score; the segments open on different scores.
+    let mut opening_scores = Vec::new();
+    for &(start, _) in &complete {
+        let changes: Vec<u64> = truth
+            .scores
+            .iter()
+            .map(|s| s.span.start_ms)
+            .filter(|&change| change + 1_500 >= start && change <= start + 2_500 && change > 0)
+            .collect();
+        assert!(changes.is_empty(), "the score changes at {changes:?} ms, near {start} ms");
+        let shown = truth.scores.iter().find(|s| s.span.end_ms > start).unwrap();
+        assert!(!opening_scores.contains(&&shown.text), "{} opens two segments", shown.text);
+        opening_scores.push(&shown.text);
+    }
     let mut clips: Vec<(u64, u64)> = records
         .iter()
         .filter_map(|r| match r {
