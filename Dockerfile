@@ -23,11 +23,12 @@ RUN cargo build --release --locked -p reeltime \
 
 FROM debian:bookworm-slim
 
-# The shared libraries of FFmpeg 5.1 that the -dev packages above link against.
+# The shared libraries of FFmpeg 5.1 that the -dev packages above link against, and the font
+# of the demo match's scoreboard (reeltime demo --live makes the match in this image).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libavcodec59 libavformat59 libavutil57 libavfilter8 libavdevice59 \
-        libswscale6 libswresample4 zlib1g ca-certificates \
+        libswscale6 libswresample4 zlib1g ca-certificates fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=builder /usr/local/bin/reeltime /usr/local/bin/reeltime

@@ -325,7 +325,8 @@ class Runner:
 
     def _caught_up(self) -> bool:
         """Whether every partition has been read to its end, no chunk waits, and every event
-        of this runner has ended (its work is then published): the end of a batch job."""
+        of this runner's partitions (if it has any) has ended, its work published: the end of
+        a batch job."""
         if not self.assigned or any(self.queues.values()):
             return False
         ends = {(self.topic[t], p) for t in GROUP_TOPICS for p in self.assigned}
@@ -333,7 +334,7 @@ class Runner:
             return False
         mine = [s for e, s in self.pipeline.events.items()
                 if self.event_partition.get(e) in self.assigned]
-        return bool(mine) and all(s.ended for s in mine)
+        return all(s.ended for s in mine)
 
     def run(self) -> int:
         """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
