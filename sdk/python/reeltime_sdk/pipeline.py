@@ -155,11 +155,11 @@ class Pipeline:
             self._observe_segment(record)
         elif isinstance(record, Label):
             end = _segment_end_of(record)
-            if end is not None and self._own("labeler", record.event_id, record.plugin):
+            if end is not None and self._own("labeler", record.plugin):
                 self.state(record.event_id).labelled[record.start_ms] = end
         elif isinstance(record, Optimization):
             end = _segment_end_of(record)
-            if end is not None and self._own("optimizer", record.event_id, record.plugin):
+            if end is not None and self._own("optimizer", record.plugin):
                 self.state(record.event_id).optimized[record.start_ms] = end
 
     def _observe_segment(self, segment: Segment) -> None:
@@ -168,10 +168,11 @@ class Pipeline:
             state.segments.pop(segment.start_ms, None)
         else:
             state.segments[segment.start_ms] = segment
-        if self._own("segmenter", segment.event_id, segment.plugin):
+        if self._own("segmenter", segment.plugin):
             state.lookback = state.lookback.after([segment])
 
-    def _own(self, kind: str, event_id: str, plugin: str) -> bool:
+    def _own(self, kind: str, plugin: str) -> bool:
+        """Whether ``plugin`` is this module's plugin of that kind."""
         spec = self.plugins.get(plugin)
         return spec is not None and spec.kind == kind
 

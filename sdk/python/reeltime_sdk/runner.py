@@ -18,7 +18,6 @@ chunk, so by then they are all there. Its offset is not committed while it waits
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -380,12 +379,3 @@ class Runner:
                  + (f", {failures} plugin failures" if failures else ""))
         return 0
 
-
-def main_run(options: RunnerOptions) -> int:
-    """Runs one runner (the ``run`` command)."""
-    return Runner(options).run()
-
-
-def env_default(name: str, fallback: str | None = None) -> str | None:
-    """An engine setting from the environment (``REELTIME__KAFKA__BROKERS`` ...)."""
-    return os.environ.get(name, fallback)
