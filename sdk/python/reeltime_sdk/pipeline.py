@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .detection_index import DetectionIndex, identity
 from .media import MediaReader
 from .plugin import (
     DEFER,
@@ -71,7 +72,7 @@ class EventState:
     event: Event | None = None
     chunks: dict[int, Chunk] = field(default_factory=dict)
     analysed_ms: int = 0
-    detections: dict[tuple[Any, ...], Detection] = field(default_factory=dict)
+    detections: DetectionIndex = field(default_factory=DetectionIndex)
     segments: dict[int, Segment] = field(default_factory=dict)
     lookback: LookBack = field(default_factory=LookBack)
     optimized: dict[int, int] = field(default_factory=dict)
@@ -81,14 +82,6 @@ class EventState:
     def ended(self) -> bool:
         """Whether the event's status is ``ended``."""
         return self.event is not None and self.event.status == "ended"
-
-
-def identity(detection: Detection) -> tuple[Any, ...]:
-    """The fact a detection adds or removes: identical detections are one fact."""
-    attributes = tuple(sorted((name, isinstance(value, bool), value)
-                              for name, value in detection.attributes.items()))
-    return (detection.plugin, detection.start_ms, detection.end_ms, detection.track,
-            detection.label, attributes)
 
 
 def _segment_end_of(record: Label | Optimization) -> int | None:
@@ -148,9 +141,9 @@ class Pipeline:
         elif isinstance(record, Detection):
             detections = self.state(record.event_id).detections
             if record.deleted:
-                detections.pop(identity(record), None)
+                detections.remove(record)
             else:
-                detections[identity(record)] = record
+                detections.add(record)
         elif isinstance(record, Segment):
             self._observe_segment(record)
         elif isinstance(record, Label):
@@ -218,14 +211,13 @@ class Pipeline:
                 track: int | None = None) -> Results:
         """Detections of ``plugins`` touching ``[start_ms, end_ms]``; with a track, those of
         that track and those of the picture."""
-        wanted = set(plugins)
         found = Results()
-        for detection in self.state(event_id).detections.values():
-            if detection.plugin not in wanted or not detection.overlaps(start_ms, end_ms):
-                continue
-            if track is not None and detection.track not in (None, track):
-                continue
-            found.setdefault(detection.plugin, []).append(detection)
+        index = self.state(event_id).detections
+        for plugin in dict.fromkeys(plugins):
+            touching = [d for d in index.touching(plugin, start_ms, end_ms)
+                        if track is None or d.track in (None, track)]
+            if touching:
+                found[plugin] = touching
         for detections in found.values():
             detections.sort(key=lambda d: (d.start_ms, d.end_ms, d.track or 0))
         return found

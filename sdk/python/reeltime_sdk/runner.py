@@ -171,7 +171,11 @@ class Runner:
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         gone = {tp.partition for tp in partitions}
-        self.at_end -= {(tp.topic, tp.partition) for tp in partitions}
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self.at_end -= revoked
+        # Their next owner commits from where this runner's last transaction left them.
+        for key in revoked:
+            self.consumed.pop(key, None)
         for event_id in [e for e, p in self.event_partition.items() if p in gone]:
             self.pipeline.events.pop(event_id, None)
             self.queues.pop(event_id, None)

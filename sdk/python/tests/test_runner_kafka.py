@@ -5,6 +5,9 @@
   engine, fed by the topics, shows those labels and selects the game points by them.
 - kill -9 of the runner at random moments: the topics then hold every plugin record exactly
   once, the same records as an uninterrupted run, and the engine's views are the same.
+- Two runners in one group over four events on four partitions: each takes part, and every
+  event gets the same plugin records, each once, though some change hands when the second
+  runner joins.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +203,66 @@ def test_a_runner_killed_at_random_moments_publishes_every_record_exactly_once(
         views.append(json.loads((out / "events" / EVENT / "segments.json").read_text()))
     assert views[0] == views[1], f"seed {seed}: the engine's views differ"
     print(f"seed {seed}: {kills} kills, {len(got)} plugin records", file=sys.stderr)
+
+
+def events_on_partitions(partitions: int) -> list[str]:
+    """One event id per partition: the producers' default partitioner puts a key on
+    partition ``crc32(key) % partitions``, so these events spread over every partition."""
+    chosen: dict[int, str] = {}
+    number = 0
+    while len(chosen) < partitions:
+        name = f"match-{number}"
+        chosen.setdefault(zlib.crc32(name.encode()) % partitions, name)
+        number += 1
+    return [chosen[p] for p in range(partitions)]
+
+
+def renamed(records: list[dict[str, Any]], event_id: str) -> list[dict[str, Any]]:
+    return [{**r, "event_id": event_id} if "event_id" in r else r for r in records]
+
+
+def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
+        demo: Path, tmp_path: Path) -> None:
+    address = brokers()
+    prefix = unique_prefix("shared")
+    create_topics(address, prefix, partitions=4)
+    profile = json.loads((EXAMPLES / "profile.json").read_text())
+    match = [r for r in with_profile(demo_log(demo), profile, keep_plugins=False)
+             if r["type"] != "replay"]
+    events = events_on_partitions(4)
+    publish(address, prefix, [profile])
+    for event_id in events:
+        publish(address, prefix, renamed(match[1:], event_id))
+    module = tmp_path / "all_examples.py"
+    module.write_text("from motion import *  # noqa: F403\n"
+                      "from scoreboard import *  # noqa: F403\n")
+    env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
+           + os.environ.get("PYTHONPATH", "")}
+    runners = [subprocess.Popen([*runner_command(address, prefix, module, name),
+                                 "--until-ended"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=env)
+               for name in ("a", "b")]
+    logs = []
+    for runner in runners:
+        _, stderr = runner.communicate(timeout=RUNNER_TIMEOUT)
+        assert runner.returncode == 0, stderr
+        logs.append(stderr)
+    # Both took part: the second to join takes half of the partitions from the first.
+    for log in logs:
+        done = re.search(r"runner stopped: (\d+) chunks", log)
+        assert done and int(done.group(1)) > 0, f"a runner did no work:\n{log}"
+
+    per_event: dict[str, list[str]] = collections.defaultdict(list)
+    for topic in ("segments", "detections"):
+        for _, _, record in consume(address, f"{prefix}{topic}"):
+            event_id = record.pop("event_id")
+            per_event[event_id].append(json.dumps(record, sort_keys=True))
+    assert sorted(per_event) == sorted(events)
+    first = sorted(per_event[events[0]])
+    assert any('"FastPlaySegmenter"' in r for r in first), "no play was found"
+    assert any('"ScoreboardLabeler"' in r for r in first), "no segment was labelled"
+    for event_id in events:
+        records = per_event[event_id]
+        duplicates = [r for r, n in collections.Counter(records).items() if n > 1]
+        assert not duplicates, f"{event_id}: published more than once: {duplicates[:3]}"
+        assert sorted(records) == first, f"{event_id}: differs from {events[0]}"
