@@ -3,8 +3,9 @@
 //! playlist and the replays; the same log processed live (one record per epoch; chunks late,
 //! even after the event's end) renders the same; highlights works on a user's file in every
 //! container and codec a broadcaster hands over, a folder of chunks, MPEG-TS and CMAF HLS
-//! playlists (VOD and live) and live UDP and SRT streams, on a source without sound, goes on
-//! past a damaged chunk or a missing segment, and names what is wrong with bad input.
+//! playlists (VOD and live) and live UDP and SRT streams, on a source without sound
+//! (progressive or interlaced), goes on past a damaged chunk or a missing segment, and names
+//! what is wrong with bad input.
 
 #[path = "../../connectors/tests/render_support/mod.rs"]
 mod render_support;
@@ -724,30 +725,16 @@ fn highlights_of_a_live_srt_stream() {
     highlights_of_a_live_stream(&listen, &push, port);
 }
 
-#[test]
-fn highlights_of_a_source_without_sound_follow_a_burst_of_motion() {
-    let dir = tempfile::tempdir().unwrap();
-    // A still, grainy picture with a moving pattern over it from 20 to 26 s, and no sound.
-    let video = dir.path().join("silent-burst.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=gray:s=320x240:r=25:d=40",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=320x240:r=25:d=40",
-        "-filter_complex",
-        "[0][1]overlay=enable='between(t,20,26)',noise=alls=4:allf=t",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        video.to_str().unwrap(),
-    ]);
-    let out = dir.path().join("out");
-    let output = highlights(&video, "20", &out, &[]);
+/// The filters of a still, grainy picture (input 0) with a moving pattern (input 1) over it
+/// from 20 to 26 s, then `more`.
+fn silent_burst_filters(more: &str) -> String {
+    format!("[0][1]overlay=enable='between(t,20,26)',noise=alls=4:allf=t{more}")
+}
+
+/// `highlights` of `video`, a silent burst of motion from 20 to 26 s, finds the burst and
+/// renders a replay around it.
+fn highlights_follow_the_burst_of_motion(video: &Path, out: &Path) {
+    let output = highlights(video, "20", out, &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let log = fs::read_to_string(out.join("highlights-log.jsonl")).unwrap();
     let bursts: Vec<Value> = log
@@ -769,4 +756,70 @@ fn highlights_of_a_source_without_sound_follow_a_burst_of_motion() {
     let measured = video_duration_ms(&mp4) as f64 / 1000.0;
     assert!((measured - total).abs() <= 0.2, "{measured} s, selected {total} s");
     assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+}
+
+#[test]
+fn highlights_of_a_source_without_sound_follow_a_burst_of_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("silent-burst.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=320x240:r=25:d=40",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=25:d=40",
+        "-filter_complex",
+        &silent_burst_filters(""),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        video.to_str().unwrap(),
+    ]);
+    highlights_follow_the_burst_of_motion(&video, &dir.path().join("out"));
+}
+
+#[test]
+fn highlights_of_an_interlaced_source_without_sound_follow_a_burst_of_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    // A DVB-style broadcast: 50 pictures a second woven into 25 interlaced frames (top field
+    // first), MPEG-2 coded as fields, in MPEG-TS, which the analysis deinterlaces.
+    let video = dir.path().join("interlaced-burst.ts");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=320x240:r=50:d=40",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=50:d=40",
+        "-filter_complex",
+        &silent_burst_filters(",tinterlace=mode=interleave_top,setfield=tff"),
+        "-c:v",
+        "mpeg2video",
+        "-q:v",
+        "4",
+        "-flags",
+        "+ilme+ildct",
+        "-top",
+        "1",
+        video.to_str().unwrap(),
+    ]);
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v", "-show_entries", "stream=field_order"])
+        .args(["-of", "default=nw=1:nk=1"])
+        .arg(&video)
+        .output()
+        .unwrap();
+    let field_order = text(&probe.stdout);
+    // MPEG-TS lists its stream once on its own and once in its program.
+    assert!(
+        field_order.lines().count() > 0 && field_order.lines().all(|order| order == "tt"),
+        "the source is interlaced, top field first: {field_order:?}"
+    );
+    highlights_follow_the_burst_of_motion(&video, &dir.path().join("out"));
 }

@@ -12,6 +12,11 @@
 //! [`LoudnessTracker`] of its own, so bursts of motion are judged against the event's own
 //! baseline as roars are against its loudness: the excitement signal of a source without
 //! sound.
+//!
+//! Interlaced pictures (1080i50, 576i25: two fields of different instants woven into one
+//! frame) are deinterlaced first (`bwdif`), because the combing of woven fields on anything
+//! that moves would count as picture difference of its own: cut scores and motion energy
+//! must measure the scene, not the field structure.
 
 use ffmpeg::{filter, frame};
 use ffmpeg_next as ffmpeg;
@@ -73,10 +78,20 @@ pub enum VideoFinding {
     },
 }
 
-/// The filter graph and the picture format it was built for.
+/// The pictures a graph is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pictures {
+    width: u32,
+    height: u32,
+    pixel: ffmpeg::format::Pixel,
+    /// Whether the event's video has shown an interlaced frame.
+    interlaced: bool,
+}
+
+/// The filter graph and the pictures it was built for.
 struct Graph {
     graph: filter::Graph,
-    format: (u32, u32, ffmpeg::format::Pixel),
+    pictures: Pictures,
 }
 
 /// The video analysis of one event.
@@ -91,6 +106,10 @@ pub(crate) struct VideoAnalysis {
     output: frame::Video,
     motion: LoudnessTracker,
     motion_news: Vec<LoudnessEvent>,
+    /// Whether any frame so far was interlaced: it stays so, since a broadcast that mixes
+    /// progressive and interlaced frames (H.264 PAFF) is interlaced, and the deinterlacer
+    /// leaves its progressive frames as they are.
+    interlaced: bool,
 }
 
 impl VideoAnalysis {
@@ -105,6 +124,7 @@ impl VideoAnalysis {
             output: frame::Video::empty(),
             motion: LoudnessTracker::with_window(config.motion, 0),
             motion_news: Vec::new(),
+            interlaced: false,
         }
     }
 
@@ -114,12 +134,18 @@ impl VideoAnalysis {
 
     /// Analyses a decoded frame at `event_us`.
     pub(crate) fn push(&mut self, frame: &mut frame::Video, event_us: i64) -> Result<(), String> {
-        let format = (frame.width(), frame.height(), frame.format());
-        if self.graph.as_ref().is_none_or(|g| g.format != format) {
-            // A new picture format (or the first frame): a new graph; what the old one held
-            // is flushed first so nothing is lost.
+        self.interlaced |= frame.is_interlaced();
+        let pictures = Pictures {
+            width: frame.width(),
+            height: frame.height(),
+            pixel: frame.format(),
+            interlaced: self.interlaced,
+        };
+        if self.graph.as_ref().is_none_or(|g| g.pictures != pictures) {
+            // A new picture format (or the first frame, or the first interlaced one): a new
+            // graph; what the old one held is flushed first so nothing is lost.
             self.flush()?;
-            self.graph = Some(Graph { graph: build(&self.config, format)?, format });
+            self.graph = Some(Graph { graph: build(&self.config, pictures)?, pictures });
         }
         let graph = &mut self.graph.as_mut().expect("just built").graph;
         frame.set_pts(Some(event_us));
@@ -226,11 +252,22 @@ impl VideoAnalysis {
     }
 }
 
-/// Builds `buffer -> fps -> blackdetect -> scdet -> buffersink` for pictures of `format`.
-fn build(
-    config: &VideoConfig,
-    (width, height, pixel): (u32, u32, ffmpeg::format::Pixel),
-) -> Result<filter::Graph, String> {
+/// The filters between the graph's source and sink: `fps -> blackdetect -> scdet`, after
+/// `bwdif` when the pictures are interlaced. The deinterlacer comes before the sampling so it
+/// sees neighbouring frames; it gives one frame per frame (`send_frame`), keeping the times,
+/// and touches only frames flagged interlaced (`deint=interlaced`).
+fn analysis_filters(config: &VideoConfig, interlaced: bool) -> String {
+    let deinterlace =
+        if interlaced { "bwdif=mode=send_frame:parity=auto:deint=interlaced," } else { "" };
+    format!(
+        "{deinterlace}fps=fps={}:round=near,blackdetect=d=0,scdet=threshold={}",
+        config.processing_fps, config.scene_threshold
+    )
+}
+
+/// Builds the analysis graph, `buffer -> analysis_filters -> buffersink`, for `pictures`.
+fn build(config: &VideoConfig, pictures: Pictures) -> Result<filter::Graph, String> {
+    let Pictures { width, height, pixel, interlaced } = pictures;
     let fail = |e: ffmpeg::Error| format!("cannot build the video analysis graph: {e}");
     let pixel_name = pixel.descriptor().map(|d| d.name()).ok_or("the video has no pixel format")?;
     let mut graph = filter::Graph::new();
@@ -241,10 +278,7 @@ fn build(
     let buffersink = filter::find("buffersink").ok_or("FFmpeg has no buffersink filter")?;
     graph.add(&buffer, "in", &args).map_err(fail)?;
     graph.add(&buffersink, "out", "").map_err(fail)?;
-    let spec = format!(
-        "fps=fps={}:round=near,blackdetect=d=0,scdet=threshold={}",
-        config.processing_fps, config.scene_threshold
-    );
+    let spec = analysis_filters(config, interlaced);
     graph
         .output("in", 0)
         .and_then(|p| p.input("out", 0))
@@ -252,4 +286,60 @@ fn build(
         .map_err(fail)?;
     graph.validate().map_err(fail)?;
     Ok(graph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interlaced_pictures_are_deinterlaced_before_they_are_sampled() {
+        let config = VideoConfig::default();
+        assert_eq!(
+            analysis_filters(&config, false),
+            "fps=fps=5:round=near,blackdetect=d=0,scdet=threshold=10"
+        );
+        assert_eq!(
+            analysis_filters(&config, true),
+            "bwdif=mode=send_frame:parity=auto:deint=interlaced,\
+             fps=fps=5:round=near,blackdetect=d=0,scdet=threshold=10"
+        );
+    }
+
+    /// A black 64x48 frame that `setfield` marked `field` (`tff`: interlaced, `prog`: not), as
+    /// a decoder marks what it decodes.
+    fn frame_marked(field: &str) -> frame::Video {
+        ffmpeg::init().unwrap();
+        let mut graph = filter::Graph::new();
+        let args = "video_size=64x48:pix_fmt=yuv420p:time_base=1/25:pixel_aspect=1/1";
+        graph.add(&filter::find("buffer").unwrap(), "in", args).unwrap();
+        graph.add(&filter::find("buffersink").unwrap(), "out", "").unwrap();
+        let spec = format!("setfield={field}");
+        graph.output("in", 0).unwrap().input("out", 0).unwrap().parse(&spec).unwrap();
+        graph.validate().unwrap();
+        let mut blank = frame::Video::new(ffmpeg::format::Pixel::YUV420P, 64, 48);
+        for plane in 0..3 {
+            blank.data_mut(plane).fill(0);
+        }
+        blank.set_pts(Some(0));
+        graph.get("in").unwrap().source().add(&blank).unwrap();
+        let mut marked = frame::Video::empty();
+        graph.get("out").unwrap().sink().frame(&mut marked).unwrap();
+        marked
+    }
+
+    #[test]
+    fn the_first_interlaced_frame_brings_the_deinterlacer_and_it_stays() {
+        let mut analysis = VideoAnalysis::new(VideoConfig::default());
+        let interlaced =
+            |analysis: &VideoAnalysis| analysis.graph.as_ref().unwrap().pictures.interlaced;
+        assert!(!frame_marked("prog").is_interlaced() && frame_marked("tff").is_interlaced());
+        // The graph takes the frame's pictures, so each push gets a frame of its own.
+        analysis.push(&mut frame_marked("prog"), 0).unwrap();
+        assert!(!interlaced(&analysis));
+        analysis.push(&mut frame_marked("tff"), 40_000).unwrap();
+        assert!(interlaced(&analysis));
+        analysis.push(&mut frame_marked("prog"), 80_000).unwrap();
+        assert!(interlaced(&analysis), "a progressive frame after it keeps the deinterlacer");
+    }
 }
