@@ -9,6 +9,7 @@ use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use reeltime_connectors::ingest::chunks::chunk_files;
+use reeltime_connectors::ingest::convert::needs_conversion;
 use reeltime_connectors::ingest::hls_reader::{follow, read_playlist};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::{probe, ChunkIngest, MediaError};
@@ -255,6 +256,22 @@ fn a_single_file_splits_into_chunks_whose_records_match_ffprobe() {
     assert_eq!(ingest.media().unwrap().audio_tracks, [1]);
 }
 
+/// Replaces every `from` in the file at `path` by `to` (as long), which must be there.
+fn replace_bytes(path: &Path, from: &[u8], to: &[u8]) {
+    let bytes = std::fs::read(path).unwrap();
+    let found = bytes.windows(from.len()).filter(|w| *w == from).count();
+    assert!(found > 0, "{path:?} holds {:?}", String::from_utf8_lossy(from));
+    let mut patched = Vec::with_capacity(bytes.len());
+    let mut rest = &bytes[..];
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        patched.extend_from_slice(&rest[..at]);
+        patched.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    patched.extend_from_slice(rest);
+    std::fs::write(path, patched).unwrap();
+}
+
 #[test]
 fn bad_input_is_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,6 +296,29 @@ fn bad_input_is_named() {
     assert!(error.to_string().contains("no video stream"), "{error}");
     assert!(split_file(&sound, dir.path(), 0.0).unwrap_err().to_string().contains("chunk length"));
 
+    // Streams FFmpeg has no decoder for, as files of other tools have them: an AVI whose video
+    // FourCC FFmpeg does not know, a Matroska file whose audio codec id it does not know.
+    let picture = ["-f", "lavfi", "-i", "testsrc2=s=160x120:d=2"];
+    let sound = ["-f", "lavfi", "-i", "sine=d=2"];
+    let avi = dir.path().join("camera.avi");
+    let xvid = [&picture[..], &sound, &["-c:v", "mpeg4", "-vtag", "xvid", "-c:a", "pcm_s16le"]];
+    ffmpeg(&[&xvid.concat()[..], &[avi.to_str().unwrap()]].concat());
+    replace_bytes(&avi, b"xvid", b"QQ9Z");
+    let mkv = dir.path().join("commentary.mkv");
+    let aac = [&picture[..], &sound, &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]];
+    ffmpeg(&[&aac.concat()[..], &[mkv.to_str().unwrap()]].concat());
+    replace_bytes(&mkv, b"A_AAC", b"A_QQQ");
+    for (file, named) in [
+        (&avi, "camera.avi\" cannot be decoded: this FFmpeg has no decoder for its video stream (an unknown codec, FourCC \"QQ9Z\")"),
+        (&mkv, "commentary.mkv\" cannot be decoded: this FFmpeg has no decoder for its audio track 1 (an unknown codec)"),
+    ] {
+        let error = probe(file).unwrap_err();
+        assert!(matches!(error, MediaError::NoDecoder { .. }), "{error}");
+        assert!(error.to_string().contains(named), "{error}");
+        let error = needs_conversion(file).unwrap_err();
+        assert!(error.to_string().contains(named), "{error}");
+    }
+
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert!(matches!(chunk_files(&empty).unwrap_err(), MediaError::NoChunks { .. }));
@@ -288,7 +328,7 @@ fn bad_input_is_named() {
 
 #[test]
 fn a_recording_mpeg_ts_cannot_hold_is_converted_once_then_cut_at_every_chunk_boundary() {
-    use reeltime_connectors::ingest::convert::{convert, needs_conversion, ConvertSettings};
+    use reeltime_connectors::ingest::convert::{convert, ConvertSettings};
     let dir = tempfile::tempdir().unwrap();
     // ProRes at 30000/1001 fps with two PCM tracks, mono and 5.1: the mezzanine a production
     // hands over, nothing of which MPEG-TS holds.

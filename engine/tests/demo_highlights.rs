@@ -478,6 +478,33 @@ fn highlights_names_what_is_wrong_with_its_input() {
     let error = run(&sound, &[]);
     assert!(error.contains("sound.m4a\" has no video stream"), "{error}");
 
+    // An AVI whose video FourCC FFmpeg does not know (written as XviD, its tag then changed).
+    let unknown = dir.path().join("camera.avi");
+    let testsrc = "testsrc2=s=160x120:d=2";
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        testsrc,
+        "-c:v",
+        "mpeg4",
+        "-vtag",
+        "xvid",
+        unknown.to_str().unwrap(),
+    ]);
+    let bytes = fs::read(&unknown).unwrap();
+    let tags: Vec<usize> = (0..bytes.len() - 4).filter(|&i| &bytes[i..i + 4] == b"xvid").collect();
+    assert!(!tags.is_empty(), "the AVI names its codec xvid");
+    let mut patched = bytes;
+    for at in tags {
+        patched[at..at + 4].copy_from_slice(b"QQ9Z");
+    }
+    fs::write(&unknown, patched).unwrap();
+    let error = run(&unknown, &[]);
+    assert!(
+        error.contains("camera.avi\" cannot be decoded: this FFmpeg has no decoder for its video stream (an unknown codec, FourCC \"QQ9Z\")"),
+        "{error}"
+    );
     // A recording cut short in its copy: MP4 keeps its index at the end, which is gone.
     let whole = dir.path().join("whole.mp4");
     roaring_video(&whole);

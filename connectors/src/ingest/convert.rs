@@ -21,7 +21,7 @@ use ffmpeg::{
 };
 use ffmpeg_next as ffmpeg;
 
-use super::probe::open;
+use super::probe::{check_decodable, open};
 use super::MediaError;
 use crate::render::mux::clear_codec_tag;
 
@@ -141,9 +141,10 @@ fn kept_streams(input: &format::context::Input) -> Vec<usize> {
 
 /// What of `input` MPEG-TS chunks cannot hold as it is, as "video prores", "audio 2
 /// pcm_s24le" or "video h264 at a variable frame rate" (empty: the recording can be cut by
-/// stream copy).
+/// stream copy); an error when FFmpeg cannot decode one of its streams.
 pub fn needs_conversion(input: &Path) -> Result<Vec<String>, MediaError> {
     let source = open(input)?;
+    check_decodable(&source, input)?;
     let mut audio_track = 0;
     let mut found = Vec::new();
     for index in kept_streams(&source) {

@@ -49,6 +49,16 @@ pub enum MediaError {
         /// FFmpeg's error.
         source: ffmpeg::Error,
     },
+    /// FFmpeg has no decoder for one of the streams it would use.
+    #[error("{path:?} cannot be decoded: this FFmpeg has no decoder for its {stream} ({codec}); convert it with the tool that made it, or leave that stream out")]
+    NoDecoder {
+        /// The file.
+        path: PathBuf,
+        /// Which stream: `video stream`, `audio track 2`.
+        stream: String,
+        /// Its codec, as [`probe::codec_description`] names it.
+        codec: String,
+    },
     /// It has no video stream.
     #[error("{path:?} has no video stream")]
     NoVideo {

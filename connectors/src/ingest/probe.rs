@@ -1,11 +1,13 @@
-//! What a media file holds: its streams, frame rate, and the time of its video.
+//! What a media file holds: its streams, frame rate, and the time of its video; and whether
+//! FFmpeg can decode the streams ingest uses.
 
 use std::path::{Path, PathBuf};
 
-use ffmpeg::{format, media, Rational};
+use ffmpeg::{codec, format, media, Rational};
 use ffmpeg_next as ffmpeg;
 
 use super::{init, MediaError};
+use crate::render::mux::codec_tag;
 
 /// What [`probe`] found in a media file.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +46,51 @@ pub fn open(path: &Path) -> Result<format::context::Input, MediaError> {
     format::input(path).map_err(|source| MediaError::Unreadable { path: path.to_owned(), source })
 }
 
+/// How an error names a stream's codec: FFmpeg's name for it, or, for a codec FFmpeg does not
+/// know, the container's tag when it has one (an AVI or MP4 FourCC, a WAV format number),
+/// which is what identifies it to whoever made the file.
+pub fn codec_description(id: codec::Id, tag: u32) -> String {
+    if id != codec::Id::None {
+        return format!("{:?}", id.name());
+    }
+    let bytes = tag.to_le_bytes();
+    if tag == 0 {
+        "an unknown codec".to_owned()
+    } else if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        let fourcc: String = bytes.iter().map(|&b| char::from(b)).collect();
+        format!("an unknown codec, FourCC {fourcc:?}")
+    } else {
+        format!("an unknown codec, tag 0x{tag:04x}")
+    }
+}
+
+/// Checks that FFmpeg can decode every stream ingest uses (the best video stream and every
+/// audio stream), so a file it cannot is refused by name before anything is cut or converted.
+pub fn check_decodable(input: &format::context::Input, path: &Path) -> Result<(), MediaError> {
+    let video = input.streams().best(media::Type::Video).map(|s| s.index());
+    let mut audio_track = 0;
+    for stream in input.streams() {
+        let parameters = stream.parameters();
+        let which = if Some(stream.index()) == video {
+            "video stream".to_owned()
+        } else if parameters.medium() == media::Type::Audio {
+            audio_track += 1;
+            format!("audio track {audio_track}")
+        } else {
+            continue;
+        };
+        let id = parameters.id();
+        if id == codec::Id::None || ffmpeg::decoder::find(id).is_none() {
+            return Err(MediaError::NoDecoder {
+                path: path.to_owned(),
+                stream: which,
+                codec: codec_description(id, codec_tag(&parameters)),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Probes `path`: its streams, and the first and last video time, from its packets (demuxed,
 /// not decoded, so a chunk of a few seconds takes a few milliseconds).
 pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
@@ -52,6 +99,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         .streams()
         .best(media::Type::Video)
         .ok_or_else(|| MediaError::NoVideo { path: path.to_owned() })?;
+    check_decodable(&input, path)?;
     let video_index = video.index();
     let time_base = video.time_base();
     let rate = [video.avg_frame_rate(), video.rate()]
@@ -114,4 +162,18 @@ pub fn to_us(ticks: i64, time_base: Rational) -> i64 {
         (numerator - half) / denominator
     };
     rounded as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_codec_is_named_by_ffmpeg_or_else_by_the_containers_tag() {
+        assert_eq!(codec_description(codec::Id::HEVC, 0), "\"hevc\"");
+        let fourcc = u32::from_le_bytes(*b"QQ9Z");
+        assert_eq!(codec_description(codec::Id::None, fourcc), "an unknown codec, FourCC \"QQ9Z\"");
+        assert_eq!(codec_description(codec::Id::None, 0x1234), "an unknown codec, tag 0x1234");
+        assert_eq!(codec_description(codec::Id::None, 0), "an unknown codec");
+    }
 }

@@ -90,6 +90,15 @@ pub(crate) fn clear_codec_tag(parameters: &mut Parameters) {
     }
 }
 
+/// The container's tag of a stream's codec (an AVI FourCC such as `XVID` read as a
+/// little-endian number; 0 when the container has none). ffmpeg-next 9 has no safe getter
+/// for it.
+#[allow(unsafe_code)]
+pub(crate) fn codec_tag(parameters: &Parameters) -> u32 {
+    // SAFETY: as in `clear_codec_tag`: a valid AVCodecParameters, read as a plain integer.
+    unsafe { (*parameters.as_ptr()).codec_tag }
+}
+
 /// One output container with a video stream and maybe an audio stream.
 struct Container {
     output: Output,
