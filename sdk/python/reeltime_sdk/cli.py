@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--until-ended", action="store_true",
                      help="stop once every event seen has ended and its records are published")
+    run.add_argument("--release-after", type=float, default=600.0,
+                     help="seconds after an event's end (its work published, nothing more of "
+                          "it arriving) when its state leaves memory; later records of it "
+                          "are skipped (default 600)")
 
     offline = commands.add_parser(
         "analyse", help="run the module's plugins over a video, folder of chunks, HLS "
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
         options = RunnerOptions(brokers=args.brokers, module=args.module, group=args.group,
                                 prefix=args.prefix, batch=args.batch, threads=args.threads,
-                                retry=retry, until_ended=args.until_ended)
+                                retry=retry, until_ended=args.until_ended,
+                                release_after=args.release_after)
         if args.instance:
             options.instance = args.instance
         return Runner(options).run()

@@ -14,6 +14,11 @@ labelled or optimized are what the committed records say. A chunk whose plugins 
 plugins the module does not provide (the engine's built-in ones) waits until the next chunk of
 its event, or the event's end, has arrived: ingest publishes a chunk's records before the next
 chunk, so by then they are all there. Its offset is not committed while it waits.
+
+A runner carries many matches over its life, so an event's state is released once the event has
+ended, its last work is published, its partitions have been read to their end and nothing of it
+has arrived for ``release_after`` seconds; records of it that arrive later are skipped, with a
+line in the log.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .records import (
     AnyRecord,
     Chunk,
     Detection,
+    Event,
     Label,
     Optimization,
     Record,
@@ -61,6 +67,7 @@ class RunnerOptions:
     threads: int = 4
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     until_ended: bool = False
+    release_after: float = 600.0
     extra_config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,6 +75,14 @@ class RunnerOptions:
         """Stable per instance, so a restarted runner fences and aborts its predecessor's
         open transaction at once instead of leaving readers waiting for it to time out."""
         return f"{self.group}.{self.instance}"
+
+
+def release_due(ended_and_done: bool, read_to_end: bool, quiet_seconds: float,
+                release_after: float) -> bool:
+    """Whether an event's state may be released: it has ended and its last work is published,
+    its partitions have been read to their end (a segment the engine published just before
+    the end is not still on its way), and nothing of it has come for ``release_after``."""
+    return ended_and_done and read_to_end and quiet_seconds >= release_after
 
 
 @dataclass
@@ -104,6 +119,11 @@ class Runner:
         self.assigned: set[int] = set()
         # Partitions read to their end (and nothing read from them since).
         self.at_end: set[tuple[str, int]] = set()
+        # Events whose work is done (ended, final work published), with when each last had a
+        # record; released ones are skipped from then on.
+        self.finished: set[str] = set()
+        self.last_record: dict[str, float] = {}
+        self.released: set[str] = set()
         self.stopping = False
         self.produced = 0
         self.chunks_done = 0
@@ -177,9 +197,15 @@ class Runner:
         for key in revoked:
             self.consumed.pop(key, None)
         for event_id in [e for e, p in self.event_partition.items() if p in gone]:
-            self.pipeline.events.pop(event_id, None)
+            state = self.pipeline.events.pop(event_id, None)
+            if state is not None and state.event is not None:
+                # Control is read once, whole: the event's record must outlive its partition,
+                # or the event's chunks would wait for it forever when the partition returns.
+                self.pipeline.state(event_id).event = state.event
             self.queues.pop(event_id, None)
             self.event_partition.pop(event_id, None)
+            self.finished.discard(event_id)
+            self.last_record.pop(event_id, None)
         self.assigned -= gone
 
     def _rebuild(self, numbers: list[int]) -> None:
@@ -248,9 +274,23 @@ class Runner:
         return isinstance(record, (Detection, Segment, Label, Optimization)) and (
             record.plugin in self.plugins)
 
+    def _skip_released(self, record: AnyRecord, message: Any) -> bool:
+        event_id = getattr(record, "event_id", None)
+        if isinstance(record, Event) and record.status != "ended":
+            # The event starts again: its records are wanted once more.
+            self.released.discard(record.event_id)
+            return False
+        if event_id not in self.released:
+            if event_id is not None:
+                self.last_record[event_id] = time.monotonic()
+            return False
+        self.log(f"{message.topic()}[{message.partition()}]@{message.offset()}: skipped: "
+                 f"event {event_id} ended and its state was released (--release-after)")
+        return True
+
     def _observe_message(self, message: Any, own_too: bool, processed: bool = False) -> None:
         record = self._decode(message)
-        if record is None:
+        if record is None or self._skip_released(record, message):
             return
         if isinstance(record, Chunk):
             self.event_partition[record.event_id] = message.partition()
@@ -267,7 +307,7 @@ class Runner:
             return
         if self.short.get(message.topic()) == "chunks":
             record = self._decode(message)
-            if isinstance(record, Chunk):
+            if isinstance(record, Chunk) and not self._skip_released(record, message):
                 self.event_partition[record.event_id] = message.partition()
                 self.queues.setdefault(record.event_id, deque()).append(
                     _Queued(record, message.partition(), message.offset()))
@@ -294,7 +334,28 @@ class Runner:
                 continue
             final = state.ended and not self.queues.get(event_id)
             out.extend(self.pipeline.run_segments(event_id, final=final))
+            if final:
+                self.finished.add(event_id)
+            else:
+                self.finished.discard(event_id)
         return out
+
+    def _release(self) -> None:
+        """Releases the state of the events whose work is done (called once it is published)."""
+        now = time.monotonic()
+        for event_id in list(self.finished):
+            partition = self.event_partition.get(event_id)
+            read_to_end = all((self.topic[t], partition) in self.at_end for t in GROUP_TOPICS)
+            if not release_due(True, read_to_end, now - self.last_record.get(event_id, now),
+                               self.options.release_after):
+                continue
+            self.finished.discard(event_id)
+            self.pipeline.events.pop(event_id, None)
+            self.queues.pop(event_id, None)
+            self.event_partition.pop(event_id, None)
+            self.last_record.pop(event_id, None)
+            self.released.add(event_id)
+            self.log(f"event {event_id} ended and its work is published: its state is released")
 
     def _offsets(self) -> list[Any]:
         """Offsets to commit: past every consumed record, but never past a waiting chunk."""
@@ -367,6 +428,7 @@ class Runner:
                         continue
                     self._take(message)
                 self._publish(self._work())
+                self._release()
                 if self.options.until_ended and self._caught_up():
                     break
         except self.kafka.KafkaException as error:

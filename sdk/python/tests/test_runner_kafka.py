@@ -238,19 +238,31 @@ def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
                       "from scoreboard import *  # noqa: F403\n")
     env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
            + os.environ.get("PYTHONPATH", "")}
-    runners = [subprocess.Popen([*runner_command(address, prefix, module, name),
-                                 "--until-ended"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, env=env)
-               for name in ("a", "b")]
-    logs = []
+    paths = [tmp_path / f"runner-{name}.log" for name in ("a", "b")]
+    runners = []
+    for name, path in zip(("a", "b"), paths, strict=True):
+        with path.open("w") as stderr:
+            runners.append(subprocess.Popen(
+                [*runner_command(address, prefix, module, name), "--until-ended",
+                 "--release-after", "0"],
+                stdout=subprocess.DEVNULL, stderr=stderr, env=env))
+    deadline = time.monotonic() + RUNNER_TIMEOUT
     for runner in runners:
-        _, stderr = runner.communicate(timeout=RUNNER_TIMEOUT)
-        assert runner.returncode == 0, stderr
-        logs.append(stderr)
+        try:
+            runner.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            for other in runners:
+                other.kill()
+                other.wait()
+    logs = [path.read_text() for path in paths]
+    assert [r.returncode for r in runners] == [0, 0], "\n\n".join(logs)
     # Both took part: the second to join takes half of the partitions from the first.
     for log in logs:
         done = re.search(r"runner stopped: (\d+) chunks", log)
         assert done and int(done.group(1)) > 0, f"a runner did no work:\n{log}"
+    for event_id in events:
+        assert any(f"event {event_id} ended and its work is published: its state is released"
+                   in log for log in logs), f"{event_id} was never released:\n{logs}"
 
     per_event: dict[str, list[str]] = collections.defaultdict(list)
     for topic in ("segments", "detections"):
