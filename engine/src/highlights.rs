@@ -79,7 +79,7 @@ pub fn parse_priority(text: &str) -> Result<Value> {
 }
 
 /// An id made of the letters, digits, `-` and `_` of `name` (others become `-`).
-fn id_of(name: &str) -> String {
+pub fn id_of(name: &str) -> String {
     let id: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })

@@ -17,8 +17,11 @@
 //!   copy of the read model, so that no epoch waits for them.
 //! - [`highlights`]: `reeltime highlights`, a user's video or HLS playlist made into
 //!   highlights.
-//! - [`media_pipeline`]: what the demo and `highlights` share: media ingested and analysed by
-//!   the built-in plugins into an event log, then the log processed with the render sink on.
+//! - [`live_ingest`]: `reeltime ingest`, an event's media (a live stream above all) analysed
+//!   into a running service chunk by chunk, so its catch-up replays grow as the stream plays.
+//! - [`media_pipeline`]: what the demo, `highlights` and `ingest` share: media ingested and
+//!   analysed by the built-in plugins into a sink (an event log, or a running service), then
+//!   a log processed with the render sink on.
 //! - [`output`]: what every mode writes into the output directory: the notification and
 //!   dead-letter logs, the views with their exports (for what changed), and the tables.
 //! - [`playout`]: `reeltime demo --live`: the demo's log sent chunk by chunk, as a live
@@ -47,6 +50,7 @@ pub mod epoch_stats;
 pub mod export;
 pub mod file_writer;
 pub mod highlights;
+pub mod live_ingest;
 pub mod media_pipeline;
 pub mod output;
 pub mod playout;

@@ -193,6 +193,44 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Analyse an event's media into a running service as it arrives: a live stream
+    /// (udp://HOST:PORT, srt://HOST:PORT?mode=listener), or a video file, folder of chunks or
+    /// HLS playlist; each chunk's records are sent once it is analysed, so the service's
+    /// catch-up replays grow while the stream plays.
+    Ingest {
+        /// The live MPEG-TS stream, video file, folder of .ts/.mp4 chunks or HLS playlist.
+        input: PathBuf,
+        /// The event's id (default from the file name; `live-stream` for a stream).
+        #[arg(long)]
+        event_id: Option<String>,
+        /// The event's title (default its id).
+        #[arg(long)]
+        title: Option<String>,
+        /// Also publish a catch-up replay of this many seconds (`EVENT-catchup`), ranked by
+        /// excitement, rendered as MP4 and HLS in 720p.
+        #[arg(long)]
+        catchup: Option<f64>,
+        /// Where the chunk files go (in a folder per event); the service renders from them,
+        /// so it must be able to read this path.
+        #[arg(long, default_value = "reeltime-chunks")]
+        chunk_dir: PathBuf,
+        /// Seconds per chunk (0.5..60).
+        #[arg(long, default_value_t = 4.0)]
+        chunk_size: f64,
+        /// With a live stream: seconds without data that end it (default 10).
+        #[arg(long)]
+        silence: Option<f64>,
+        /// The service's address (the token, if any, from REELTIME__SERVICE__TOKEN).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+        /// Publish to the Kafka input topics of these brokers instead (topic prefix from
+        /// REELTIME__KAFKA__TOPIC_PREFIX, default `reeltime.`).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Do not show each chunk.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the OpenAPI document of the HTTP API (`reeltime run`).
     Openapi,
     /// Print the JSON Schema of every record reeltime reads and writes.
@@ -457,9 +495,26 @@ fn play_live(
     brokers: Option<&str>,
     progress: bool,
 ) -> anyhow::Result<()> {
-    let log = out.join("demo-log.jsonl");
+    let writer = service_writer(api, brokers)?;
+    let summary =
+        reeltime::playout::play(&out.join("demo-log.jsonl"), speed, writer.as_ref(), progress)?;
+    println!(
+        "played {} chunks ({} records) live in {:.1} s",
+        summary.chunks,
+        summary.records,
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Where `demo --live` and `ingest` send records: the service at `api`, or the input topics
+/// of `brokers`.
+fn service_writer(
+    api: &str,
+    brokers: Option<&str>,
+) -> anyhow::Result<Box<dyn reeltime::serve::api::RecordWriter>> {
     let token = std::env::var("REELTIME__SERVICE__TOKEN").ok().filter(|t| !t.is_empty());
-    let writer: Box<dyn reeltime::serve::api::RecordWriter> = match brokers {
+    Ok(match brokers {
         Some(brokers) => {
             let settings =
                 ClientSettings { brokers: brokers.to_owned(), extra: Default::default() };
@@ -473,14 +528,34 @@ fn play_live(
             )?)
         }
         None => Box::new(reeltime::playout::ApiWriter::new(api, token)),
-    };
-    let summary = reeltime::playout::play(&log, speed, writer.as_ref(), progress)?;
+    })
+}
+
+/// `reeltime ingest`: the media analysed into the service, then what was sent and how soon.
+fn run_ingest(
+    options: &reeltime::live_ingest::IngestOptions,
+    api: &str,
+    brokers: Option<&str>,
+) -> anyhow::Result<()> {
+    use reeltime::live_ingest::{ingest, IngestReport};
+    let writer = service_writer(api, brokers)?;
+    let report = ingest(options, writer.as_ref())?;
+    print_analysis(&report.analysis);
     println!(
-        "played {} chunks ({} records) live in {:.1} s",
-        summary.chunks,
-        summary.records,
-        summary.elapsed.as_secs_f64()
+        "sent {} records of event {} to {}",
+        report.records,
+        report.event_id,
+        brokers.map_or_else(|| api.to_owned(), |b| format!("the topics at {b}"))
     );
+    if let (Some(total), Some(analysis)) = (
+        IngestReport::percentiles(&report.latency),
+        IngestReport::percentiles(&report.analysis_time),
+    ) {
+        println!(
+            "chunk cut to records durable, median / p95 ms: {:.1} / {:.1} (analysis {:.1} / {:.1})",
+            total.0, total.1, analysis.0, analysis.1
+        );
+    }
     Ok(())
 }
 
@@ -710,6 +785,30 @@ fn main() -> ExitCode {
                 println!("highlights: {}", report.selection.display());
                 println!("wrote {}", options.out.display());
             })
+        }
+        Command::Ingest {
+            input,
+            event_id,
+            title,
+            catchup,
+            chunk_dir,
+            chunk_size,
+            silence,
+            api,
+            brokers,
+            quiet,
+        } => {
+            let options = reeltime::live_ingest::IngestOptions {
+                input,
+                event_id,
+                title,
+                chunk_dir,
+                chunk_seconds: chunk_size,
+                silence_seconds: silence,
+                catchup_seconds: catchup,
+                progress: !quiet,
+            };
+            run_ingest(&options, &api, brokers.as_deref())
         }
         Command::Openapi => {
             let text = serde_json::to_string_pretty(&reeltime::serve::openapi::document())

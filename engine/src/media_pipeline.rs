@@ -1,17 +1,19 @@
 //! The pipeline `reeltime demo` and `reeltime highlights` share: media analysed into an event
 //! log, then the log processed.
 //!
-//! [`analyse_to_log`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
+//! [`analyse`] ingests an event's media chunk by chunk ([`MediaSource`]: a folder of
 //! chunks; a single file first cut into chunks at its keyframes without re-encoding (or, when
 //! its codecs cannot go into MPEG-TS chunks as they are, converted once to H.264/AAC first); a
 //! playlist of MPEG-TS or fragmented MP4 (CMAF) segments followed until `#EXT-X-ENDLIST`; or a
 //! live MPEG-TS stream cut as it arrives), the built-in plugins analyse each chunk, and
-//! everything is written as an event log in publishing order: the profile, the event
+//! everything goes to a [`RecordSink`] in publishing order: the profile, the event
 //! (started, with the probed frame rate and audio tracks), the replays of the
 //! [`EventPlan`], then per chunk its `chunk` record and what the plugins found, and finally
-//! the event ended. [`process_log`] then runs that log through `reeltime process` like any
+//! the event ended. The sink is an event log file ([`analyse_to_log`], for `demo` and
+//! `highlights`: [`process_log`] then runs that log through `reeltime process` like any
 //! other, with the render sink on, so every view and export is written beside it, with the
-//! clips, event playlists and replay videos.
+//! clips, event playlists and replay videos), or a running service, chunk by chunk as each is
+//! done (`reeltime ingest`, [`crate::live_ingest`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -155,14 +157,25 @@ pub fn profile_record(plan: &EventPlan) -> Value {
     })
 }
 
-/// Writes JSON lines and counts them.
+/// Where the records of an analysis go, in publishing order.
+pub trait RecordSink {
+    /// A chunk has been handed over and its analysis starts.
+    fn chunk_arrived(&mut self) {}
+    /// Takes one record.
+    fn write(&mut self, record: &Value) -> Result<()>;
+    /// The records written since the last call make a whole (the event's opening records and
+    /// a chunk's, or the event's end): a sink that publishes sends them now.
+    fn complete(&mut self) -> Result<()>;
+}
+
+/// Writes JSON lines to a file and counts them.
 struct LogWriter {
     path: PathBuf,
     writer: BufWriter<File>,
     lines: u64,
 }
 
-impl LogWriter {
+impl RecordSink for LogWriter {
     fn write(&mut self, record: &Value) -> Result<()> {
         serde_json::to_writer(&mut self.writer, record)
             .map_err(std::io::Error::from)
@@ -171,12 +184,17 @@ impl LogWriter {
         self.lines += 1;
         Ok(())
     }
+
+    fn complete(&mut self) -> Result<()> {
+        // The file is read once it is whole; flushing per chunk would only cost time.
+        Ok(())
+    }
 }
 
 /// The analysis of one event as it runs.
 struct Run<'a> {
     plan: &'a EventPlan,
-    log: LogWriter,
+    log: &'a mut dyn RecordSink,
     ingest: ChunkIngest,
     analyzer: Option<EventAnalyzer>,
     summary: LogSummary,
@@ -188,6 +206,7 @@ impl Run<'_> {
     /// Ingests and analyses one chunk; a chunk that fails is noted and skipped.
     fn chunk(&mut self, path: &Path, total: Option<usize>) -> Result<()> {
         self.summary.chunks += 1;
+        self.log.chunk_arrived();
         let chunk = match self.ingest.add(path) {
             Ok(chunk) => chunk,
             Err(error) => return self.skip(path, &error.to_string()),
@@ -197,7 +216,7 @@ impl Run<'_> {
             let mut event = json!({
                 "type": "event", "event_id": self.plan.event_id, "profile": self.plan.profile,
                 "status": "started", "title": self.plan.title,
-                "frame_rate": (media.frame_rate * 1000.0).round() / 1000.0,
+                "frame_rate": media.video.map(|v| (v.frame_rate * 1000.0).round() / 1000.0),
                 "audio_tracks": media.audio_tracks,
             });
             if media.audio_tracks.is_empty() {
@@ -225,6 +244,7 @@ impl Run<'_> {
             }
         };
         self.records(&records)?;
+        self.log.complete()?;
         if self.progress {
             let of = total.map(|t| format!("/{t}")).unwrap_or_default();
             eprintln!(
@@ -254,6 +274,7 @@ impl Run<'_> {
     /// A chunk that cannot be read: recorded with the reason, and the event goes on.
     fn skip(&mut self, path: &Path, reason: &str) -> Result<()> {
         self.log.write(&self.ingest.unreadable_record(path, reason))?;
+        self.log.complete()?;
         self.fail(format!("chunk {path:?} skipped: {reason}"));
         Ok(())
     }
@@ -321,9 +342,23 @@ pub fn analyse_to_log(
     progress: bool,
 ) -> Result<LogSummary> {
     let file = File::create(log_path).with_context(|| format!("creating {log_path:?}"))?;
+    let mut log = LogWriter { path: log_path.to_owned(), writer: BufWriter::new(file), lines: 0 };
+    let mut summary = analyse(source, plan, &mut log, progress)?;
+    log.writer.flush().with_context(|| format!("writing {log_path:?}"))?;
+    summary.lines = log.lines;
+    Ok(summary)
+}
+
+/// Ingests and analyses `source`, handing the records of `plan`'s event to `sink`.
+pub fn analyse(
+    source: &MediaSource,
+    plan: &EventPlan,
+    sink: &mut dyn RecordSink,
+    progress: bool,
+) -> Result<LogSummary> {
     let mut run = Run {
         plan,
-        log: LogWriter { path: log_path.to_owned(), writer: BufWriter::new(file), lines: 0 },
+        log: sink,
         ingest: ChunkIngest::new(plan.event_id.clone()),
         analyzer: None,
         summary: LogSummary::default(),
@@ -404,11 +439,10 @@ pub fn analyse_to_log(
     run.log.write(&json!({
         "type": "event", "event_id": plan.event_id, "profile": plan.profile,
         "status": "ended", "title": plan.title,
-        "frame_rate": run.ingest.media().map(|m| (m.frame_rate * 1000.0).round() / 1000.0),
+        "frame_rate": run.ingest.media().and_then(|m| m.video).map(|v| (v.frame_rate * 1000.0).round() / 1000.0),
         "audio_tracks": run.ingest.media().map(|m| m.audio_tracks.clone()),
     }))?;
-    run.log.writer.flush().with_context(|| format!("writing {log_path:?}"))?;
-    run.summary.lines = run.log.lines;
+    run.log.complete()?;
     run.summary.audio_tracks =
         run.ingest.media().map(|m| m.audio_tracks.clone()).unwrap_or_default();
     run.summary.elapsed = run.started.elapsed();

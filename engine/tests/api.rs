@@ -791,3 +791,93 @@ fn the_demo_played_live_grows_its_catch_up_replay_version_by_version() {
         assert_eq!(last[field], file[field], "{field}");
     }
 }
+
+/// A UDP port on loopback that was free a moment ago.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A 40 s "match" with a roar from 20 to 26 s, made with the ffmpeg command line.
+fn roaring_match(path: &Path) {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=40"])
+        .args(["-f", "lavfi", "-i", "anoisesrc=r=48000:c=pink:a=0.02:seed=3:d=40"])
+        .args(["-f", "lavfi", "-i", "anoisesrc=r=48000:c=white:a=0.5:seed=4:d=6"])
+        .args([
+            "-filter_complex",
+            "[2:a]adelay=20000:all=1[roar];[1:a][roar]amix=inputs=2:normalize=0[a]",
+        ])
+        .args(["-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-g", "50", "-c:a", "aac", "-shortest", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn a_live_stream_ingested_into_the_service_grows_its_catch_up_replay_while_it_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("match.mp4");
+    roaring_match(&source);
+    let service = Service::start(&dir.path().join("data"), &dir.path().join("out"), &[]);
+    let replay = "final-catchup";
+    let mut events = Events::open(&service, &format!("/api/v1/replays/{replay}/changes"), None);
+    let (seen, changes) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some((_, _, data)) = events.try_next() {
+            if seen.send((data, Instant::now())).is_err() {
+                return;
+            }
+        }
+    });
+    let port = free_udp_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    let ingest = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+        .args(["ingest", &url, "--event-id", "final", "--catchup", "20", "--silence", "3"])
+        .args(["--chunk-dir", dir.path().join("chunks").to_str().unwrap()])
+        .args(["--api", &service.base])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Listening once the port is taken: a bind of it fails.
+    let started = Instant::now();
+    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        assert!(started.elapsed() < PATIENCE, "ingest never listened on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Twice real time: the roar is on the wire 10 to 13 s after the start, and the stream
+    // goes on for 7 s more.
+    let push = Command::new("ffmpeg")
+        .args(["-v", "error", "-readrate", "2", "-i", source.to_str().unwrap()])
+        .args(["-c", "copy", "-f", "mpegts", &format!("{url}?pkt_size=1316")])
+        .output()
+        .unwrap();
+    let pushed = Instant::now();
+    assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
+    let output = ingest.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("analysed 10 chunks"), "{stdout}");
+    assert!(stdout.contains("sent ") && stdout.contains("of event final to"), "{stdout}");
+    assert!(stdout.contains("chunk cut to records durable, median / p95 ms"), "{stdout}");
+
+    settle(&service);
+    let last = get(&service, &format!("/api/v1/replays/{replay}")).json();
+    let clips = last["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), 1, "{last}");
+    let (start, end) = (clips[0]["start"].as_f64().unwrap(), clips[0]["end"].as_f64().unwrap());
+    assert!(start <= 20.0 && end >= 26.0, "the clip holds the roar: {last}");
+    // The roar's clip was in the replay before the stream ended.
+    let mut grown_at = None;
+    while grown_at.is_none() {
+        let (data, at) = changes.recv_timeout(PATIENCE).expect("the replay's changes stream");
+        if data["clips"].as_array().is_some_and(|c| !c.is_empty()) {
+            grown_at = Some(at);
+        }
+    }
+    assert!(grown_at.unwrap() < pushed, "the replay grew only after the stream ended");
+    // The chunks the service renders from are where ingest was told to put them.
+    let chunk = dir.path().join("chunks/final/chunk-00000.ts");
+    assert!(chunk.is_file(), "{chunk:?}");
+}
