@@ -153,9 +153,9 @@ pub struct Variant {
     pub bandwidth: u64,
     /// Average bit rate in bits per second over the whole rendition.
     pub average_bandwidth: u64,
-    /// Width in pixels.
+    /// Width in pixels (0 for sound only: no `RESOLUTION`).
     pub width: u32,
-    /// Height in pixels.
+    /// Height in pixels (0 for sound only).
     pub height: u32,
     /// RFC 6381 codecs, such as `avc1.64001f,mp4a.40.2`.
     pub codecs: String,
@@ -166,13 +166,17 @@ pub fn master_playlist(variants: &[Variant]) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "#EXTM3U\n#EXT-X-VERSION:{VERSION}");
     for variant in variants {
+        // A rendition of sound only has no picture, so no resolution (RFC 8216 §4.3.4.2).
+        let resolution = if variant.width > 0 && variant.height > 0 {
+            format!(",RESOLUTION={}x{}", variant.width, variant.height)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             text,
-            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\"\n{}",
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={}{resolution},CODECS=\"{}\"\n{}",
             variant.bandwidth.max(1),
             variant.average_bandwidth.max(1),
-            variant.width,
-            variant.height,
             variant.codecs,
             variant.uri
         );

@@ -75,9 +75,10 @@ fn synthetic_match_chunks_are_timed_contiguously_from_zero() {
         assert_eq!(chunk.duration_ms, ffprobe_video_ms(&chunk.path), "{:?}", chunk.path);
     }
     let media = ingest.media().unwrap();
-    assert_eq!(media.frame_rate, 25.0);
+    let video = media.video.unwrap();
+    assert_eq!(video.frame_rate, 25.0);
     assert_eq!(media.audio_tracks, [1]);
-    assert_eq!((media.width, media.height), (640, 360));
+    assert_eq!((video.width, video.height), (640, 360));
 
     let record = chunks[3].record();
     assert_eq!(record["type"], "chunk");
@@ -286,15 +287,18 @@ fn bad_input_is_named() {
     assert!(matches!(error, MediaError::Unreadable { .. }), "{error}");
     assert!(error.to_string().contains("notes.mp4"), "{error}");
 
-    let sound = dir.path().join("sound.m4a");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", sound.to_str().unwrap()]);
-    let error = probe(&sound).unwrap_err();
-    assert!(matches!(error, MediaError::NoVideo { .. }), "{error}");
-    assert!(error.to_string().contains("sound.m4a\" has no video stream"), "{error}");
-
-    let error = split_file(&sound, dir.path(), 4.0).unwrap_err();
-    assert!(error.to_string().contains("no video stream"), "{error}");
-    assert!(split_file(&sound, dir.path(), 0.0).unwrap_err().to_string().contains("chunk length"));
+    // Subtitles alone: neither picture nor sound.
+    let captions = dir.path().join("captions.srt");
+    std::fs::write(&captions, "1\n00:00:00,000 --> 00:00:01,000\nGame, set and match\n").unwrap();
+    let error = probe(&captions).unwrap_err();
+    assert!(matches!(error, MediaError::NoStreams { .. }), "{error}");
+    assert!(error.to_string().contains("captions.srt\" has no video or audio stream"), "{error}");
+    let error = split_file(&captions, dir.path(), 4.0).unwrap_err();
+    assert!(error.to_string().contains("no video or audio stream"), "{error}");
+    assert!(split_file(&captions, dir.path(), 0.0)
+        .unwrap_err()
+        .to_string()
+        .contains("chunk length"));
 
     // Streams FFmpeg has no decoder for, as files of other tools have them: an AVI whose video
     // FourCC FFmpeg does not know, a Matroska file whose audio codec id it does not know.
@@ -377,7 +381,7 @@ fn a_recording_mpeg_ts_cannot_hold_is_converted_once_then_cut_at_every_chunk_bou
     assert_eq!(frames, [120, 120, 60], "{chunks:?}");
     let media = probe(&chunks[0].path).unwrap();
     assert_eq!(media.audio_tracks, [1, 2]);
-    assert!((media.frame_rate - 29.97).abs() < 0.01, "{media:?}");
+    assert!((media.video.unwrap().frame_rate - 29.97).abs() < 0.01, "{media:?}");
     let streams = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_name,channels", "-of", "csv=p=0"])
         .arg(&chunks[0].path)
@@ -393,4 +397,58 @@ fn a_recording_mpeg_ts_cannot_hold_is_converted_once_then_cut_at_every_chunk_bou
     let out = dir.path().join("never.ts");
     let error = convert(&notes, &out, 4.0, &ConvertSettings::default(), &mut |_| {}).unwrap_err();
     assert!(error.to_string().contains("notes.mov"), "{error}");
+}
+
+#[test]
+fn a_recording_with_sound_only_is_cut_into_chunks_of_audio() {
+    use reeltime_connectors::ingest::convert::{convert, ConvertSettings};
+    let dir = tempfile::tempdir().unwrap();
+    // A radio commentary: 10 s of AAC in M4A, which is copied, and the same as PCM in WAV,
+    // which is converted to AAC first.
+    let m4a = dir.path().join("commentary.m4a");
+    let wav = dir.path().join("commentary.wav");
+    for (file, codec) in [(&m4a, "aac"), (&wav, "pcm_s16le")] {
+        let tone = "sine=f=440:r=48000:d=10";
+        ffmpeg(&["-f", "lavfi", "-i", tone, "-c:a", codec, file.to_str().unwrap()]);
+    }
+    assert!(needs_conversion(&m4a).unwrap().is_empty());
+    assert_eq!(needs_conversion(&wav).unwrap(), ["audio 1 pcm_s16le"]);
+    let converted = dir.path().join("converted.ts");
+    let mut heard = Vec::new();
+    let done = convert(&wav, &converted, 4.0, &ConvertSettings::default(), &mut |p| heard.push(p))
+        .unwrap();
+    assert!((done.done.as_secs_f64() - 10.0).abs() < 0.1, "{done:?}");
+    assert!(heard.len() >= 2, "progress is told from the audio: {heard:?}");
+
+    for (source, folder) in [(&m4a, "from-m4a"), (&converted, "from-wav")] {
+        let chunks = split_file(source, &dir.path().join(folder), 4.0).unwrap();
+        let lengths: Vec<u64> = chunks.iter().map(|c| c.duration_ms).collect();
+        // 4 s, 4 s and what is left, to an AAC frame (1024 samples, 21.3 ms); the encoder's
+        // priming and padding make a converted recording up to a frame longer.
+        assert_eq!(lengths.len(), 3, "{folder}: {lengths:?}");
+        for (length, wanted) in lengths.iter().zip([4_000, 4_000, 2_000]) {
+            assert!(length.abs_diff(wanted) <= 43, "{folder}: {lengths:?}");
+        }
+        let mut ingest = ChunkIngest::new("radio");
+        let mut expected_start = 0;
+        for split in &chunks {
+            let chunk = ingest.add(&split.path).unwrap();
+            assert!(chunk.start_ms.abs_diff(expected_start) <= 1, "{folder}: {chunk:?}");
+            // MPEG-TS times a last AAC frame whole, where M4A trims it to the sample.
+            assert!(chunk.duration_ms.abs_diff(split.duration_ms) <= 22, "{folder}: {chunk:?}");
+            expected_start = chunk.end_ms();
+        }
+        let media = ingest.media().unwrap();
+        assert_eq!((media.video, media.audio_tracks.as_slice()), (None, &[1][..]), "{folder}");
+        let streams = Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name"])
+            .args(["-of", "csv=p=0"])
+            .arg(&chunks[1].path)
+            .output()
+            .unwrap();
+        let streams = String::from_utf8(streams.stdout).unwrap();
+        // MPEG-TS lists its stream again under its program, after an empty line.
+        let listed: Vec<&str> = streams.lines().filter(|line| !line.is_empty()).collect();
+        assert!(!listed.is_empty() && listed.iter().all(|l| *l == "aac,audio"), "{streams}");
+    }
 }

@@ -473,10 +473,11 @@ fn highlights_names_what_is_wrong_with_its_input() {
     let error = run(&notes, &[]);
     assert!(error.contains("notes.mp4") && error.contains("not readable media"), "{error}");
 
-    let sound = dir.path().join("sound.m4a");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=d=2", sound.to_str().unwrap()]);
-    let error = run(&sound, &[]);
-    assert!(error.contains("sound.m4a\" has no video stream"), "{error}");
+    // Subtitles alone: neither picture nor sound.
+    let captions = dir.path().join("captions.srt");
+    fs::write(&captions, "1\n00:00:00,000 --> 00:00:01,000\nGame, set and match\n").unwrap();
+    let error = run(&captions, &[]);
+    assert!(error.contains("captions.srt\" has no video or audio stream"), "{error}");
 
     // An AVI whose video FourCC FFmpeg does not know (written as XviD, its tag then changed).
     let unknown = dir.path().join("camera.avi");
@@ -519,11 +520,11 @@ fn highlights_names_what_is_wrong_with_its_input() {
     assert!(error.contains(&format!("cannot open the stream {silent}")), "{error}");
     assert!(error.contains("nothing arrived within 1s"), "{error}");
 
-    let error = run(&sound, &["--duration", "0"]);
+    let error = run(&captions, &["--duration", "0"]);
     assert!(error.contains("--duration 0 is not between 1 and 10000"), "{error}");
-    let error = run(&sound, &["--resolution", "4k"]);
+    let error = run(&captions, &["--resolution", "4k"]);
     assert!(error.contains("--resolution \"4k\" is not one of"), "{error}");
-    let error = run(&sound, &["--priority", "Loud:500"]);
+    let error = run(&captions, &["--priority", "Loud:500"]);
     assert!(error.contains("weight \"500\" is not 1..100"), "{error}");
 }
 
@@ -849,4 +850,111 @@ fn highlights_of_an_interlaced_source_without_sound_follow_a_burst_of_motion() {
         "the source is interlaced, top field first: {field_order:?}"
     );
     highlights_follow_the_burst_of_motion(&video, &dir.path().join("out"));
+}
+
+#[test]
+fn highlights_of_a_source_with_sound_only_are_sound_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // A radio commentary: 40 s of murmur with a roar from 20 to 26 s, and no picture, in the
+    // containers and codecs radio comes in (PCM is converted to AAC; the others are copied).
+    let cases = [
+        ("commentary.m4a", "aac"),
+        ("commentary.mp3", "libmp3lame"),
+        ("commentary.wav", "pcm_s16le"),
+        ("commentary.ts", "mp2"),
+    ];
+    for (name, codec) in cases {
+        let input = dir.path().join(name);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=r=48000:c=pink:a=0.02:seed=3:d=40",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=r=48000:c=white:a=0.5:seed=4:d=6",
+            "-filter_complex",
+            "[1:a]adelay=20000:all=1[roar];[0:a][roar]amix=inputs=2:normalize=0[a]",
+            "-map",
+            "[a]",
+            "-c:a",
+            codec,
+            input.to_str().unwrap(),
+        ]);
+        let out = dir.path().join(format!("out-{name}"));
+        let output = highlights(&input, "20", &out, &[]);
+        assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+        let log = fs::read_to_string(out.join("highlights-log.jsonl")).unwrap();
+        let records: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let roars: Vec<&Value> =
+            records.iter().filter(|r| r["plugin"] == "AudioLoudness").collect();
+        assert_eq!(roars.len(), 1, "{name}: {log}");
+        let (start, end) = (seconds(&roars[0]["start"]), seconds(&roars[0]["end"]));
+        // Within 300 ms, the roar detector's tolerance (docs/plugins.md).
+        assert!((start - 20.0).abs() <= 0.3 && (end - 26.0).abs() <= 0.3, "{name}: {}", roars[0]);
+        let event = records.iter().find(|r| r["type"] == "event").unwrap();
+        assert_eq!(event["frame_rate"], Value::Null, "{name}: sound has no frame rate");
+
+        let selection = json(&out.join("replays/highlights/selection.json"));
+        let clips = selection["clips"].as_array().unwrap();
+        assert_eq!(clips.len(), 1, "{name}: {selection}");
+        let (start, end) = (seconds(&clips[0]["start"]), seconds(&clips[0]["end"]));
+        assert!(start <= 20.0 && end >= 26.0, "{name}: the clip holds the roar: {selection}");
+        let rendered = &selection["rendered"];
+        assert_eq!(rendered["status"], "rendered", "{name}: {selection}");
+        assert_eq!(rendered["thumbnail"], Value::Null, "{name}: sound has no picture");
+        let renditions = rendered["renditions"].as_array().unwrap();
+        assert_eq!(renditions.len(), 1, "{name}: one rendition of sound: {selection}");
+        assert_eq!(renditions[0]["resolution"], "audio", "{name}");
+        let mp4 = out.join(renditions[0]["mp4"].as_str().unwrap());
+        assert_eq!(streams(&mp4), ["aac,audio"], "{name}: {mp4:?} holds sound only");
+        let total = seconds(&selection["total_duration"]);
+        let measured = media_duration(&mp4);
+        assert!((measured - total).abs() <= 0.03, "{name}: {measured} s, selected {total} s");
+        assert_eq!(decode_errors(&mp4, false), "", "{name}: {mp4:?} decodes cleanly");
+        let master = fs::read_to_string(out.join(rendered["master"].as_str().unwrap())).unwrap();
+        assert!(
+            master.contains("CODECS=\"mp4a.40.2\"\naudio/replay.m3u8")
+                && !master.contains("RESOLUTION"),
+            "{name}: {master}"
+        );
+        let playlist = out.join(renditions[0]["playlist"].as_str().unwrap());
+        assert_eq!(decode_errors(&playlist, false), "", "{name}: {playlist:?} plays cleanly");
+
+        // The clip of the segment: a stream copy of the sound, to an audio frame.
+        let segments = json(&out.join("events/commentary/segments.json"));
+        let clip = &segments["segments"][0]["clips"]["1"]["original"];
+        assert_eq!(clip["thumbnail"], Value::Null, "{name}: {clip}");
+        let clip_mp4 = out.join(clip["mp4"].as_str().unwrap());
+        let listed = streams(&clip_mp4);
+        assert!(listed.len() == 1 && listed[0].ends_with(",audio"), "{name}: {listed:?}");
+        let (asked, held) = (
+            seconds(&clip["requested_end"]) - seconds(&clip["requested_start"]),
+            seconds(&clip["end"]) - seconds(&clip["start"]),
+        );
+        assert!((held - asked).abs() <= 0.06, "{name}: asked {asked} s, cut {held} s: {clip}");
+        assert!((media_duration(&clip_mp4) - held).abs() <= 0.03, "{name}: {clip}");
+        assert_eq!(decode_errors(&clip_mp4, false), "", "{name}: {clip_mp4:?} decodes cleanly");
+    }
+}
+
+/// `codec,type` of every stream of a file.
+fn streams(path: &Path) -> Vec<String> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    text(&output.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// The length of a file as its container says, in seconds.
+fn media_duration(path: &Path) -> f64 {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    text(&output.stdout).trim().parse().unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }

@@ -171,9 +171,12 @@ impl EventAnalyzer {
         Ok(self.collect(true))
     }
 
-    /// Event time up to which every analysis has seen the media.
+    /// Event time up to which every analysis has seen the media: those of the streams that
+    /// have had frames (a source with sound only has no video analysis to wait for; audio
+    /// analyses start with their first frame); 0 before any.
     fn known_ms(&self) -> u64 {
-        self.audio.iter().map(AudioAnalysis::known_ms).fold(self.video.known_ms(), u64::min)
+        let audio = self.audio.iter().map(AudioAnalysis::known_ms);
+        self.video.known_ms().into_iter().chain(audio).min().unwrap_or(0)
     }
 
     /// Turns what the analyses found into records, and runs the segmenter and optimizer over

@@ -71,11 +71,13 @@ pub(crate) fn decode_chunk(
     sink: &mut dyn FrameSink,
 ) -> Result<Damage, MediaError> {
     let mut input = open(path)?;
-    let video_index = input
-        .streams()
-        .best(media::Type::Video)
-        .map(|s| s.index())
-        .ok_or_else(|| MediaError::NoVideo { path: path.to_owned() })?;
+    // A chunk with sound only (a radio commentary) has no video to decode.
+    let video_index = input.streams().best(media::Type::Video).map(|s| s.index());
+    if video_index.is_none()
+        && !input.streams().any(|s| s.parameters().medium() == media::Type::Audio)
+    {
+        return Err(MediaError::NoStreams { path: path.to_owned() });
+    }
     let mut decoders: Vec<Option<(Decoder, Rational)>> = Vec::new();
     let mut audio_count = 0;
     for stream in input.streams() {
@@ -83,7 +85,7 @@ pub(crate) fn decode_chunk(
         let unreadable = |source| MediaError::Unreadable { path: path.to_owned(), source };
         let mut context =
             codec::context::Context::from_parameters(stream.parameters()).map_err(unreadable)?;
-        let decoder = if stream.index() == video_index {
+        let decoder = if Some(stream.index()) == video_index {
             // Pictures are decoded on every core (frame threads, as many as FFmpeg sees
             // cores): decoding is most of what the analysis costs. The results do not depend
             // on it; H.264 decoding is exact.

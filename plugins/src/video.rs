@@ -110,6 +110,8 @@ pub(crate) struct VideoAnalysis {
     /// progressive and interlaced frames (H.264 PAFF) is interlaced, and the deinterlacer
     /// leaves its progressive frames as they are.
     interlaced: bool,
+    /// Whether any frame came: an event with sound only has none.
+    seen_frames: bool,
 }
 
 impl VideoAnalysis {
@@ -125,6 +127,7 @@ impl VideoAnalysis {
             motion: LoudnessTracker::with_window(config.motion, 0),
             motion_news: Vec::new(),
             interlaced: false,
+            seen_frames: false,
         }
     }
 
@@ -134,6 +137,7 @@ impl VideoAnalysis {
 
     /// Analyses a decoded frame at `event_us`.
     pub(crate) fn push(&mut self, frame: &mut frame::Video, event_us: i64) -> Result<(), String> {
+        self.seen_frames = true;
         self.interlaced |= frame.is_interlaced();
         let pictures = Pictures {
             width: frame.width(),
@@ -246,9 +250,10 @@ impl VideoAnalysis {
         std::mem::take(&mut self.findings)
     }
 
-    /// Event time up to which the video has been analysed, in milliseconds.
-    pub(crate) fn known_ms(&self) -> u64 {
-        self.known_ms
+    /// Event time up to which the video has been analysed, in milliseconds; `None` while no
+    /// frame has come (a source with sound only).
+    pub(crate) fn known_ms(&self) -> Option<u64> {
+        self.seen_frames.then_some(self.known_ms)
     }
 }
 

@@ -18,14 +18,15 @@ pub struct Chunk {
     pub seq_no: u64,
     /// The media file.
     pub path: PathBuf,
-    /// Event time of its first video frame, in milliseconds.
+    /// Event time of its first frame (video, or audio for a source with sound only), in
+    /// milliseconds.
     pub start_ms: u64,
-    /// Its video's length, in milliseconds.
+    /// Its length (of its video, or its audio for a source with sound only), in milliseconds.
     pub duration_ms: u64,
-    /// Presentation time of its first video frame in the source, in milliseconds.
+    /// Presentation time of its first frame in the source, in milliseconds.
     pub pts_start_ms: u64,
-    /// The source time (microseconds) that is event time 0: the first video frame of the
-    /// event's first chunk. Source time minus this is event time.
+    /// The source time (microseconds) that is event time 0: the first frame of the event's
+    /// first chunk. Source time minus this is event time.
     pub anchor_us: i64,
 }
 
@@ -78,9 +79,10 @@ impl Chunk {
 
 /// Times and numbers the chunks of one event as they arrive.
 ///
-/// Event time is anchored on the first video frame of the first chunk. A chunk whose
-/// timestamps go back before the previous chunk's start (a source that restarted its clock)
-/// is placed right after the previous chunk instead, so event time never goes backwards.
+/// Event time is anchored on the first frame of the first chunk (its video's, or its audio's
+/// when it has sound only: [`super::probe::timing_stream`]). A chunk whose timestamps go back
+/// before the previous chunk's start (a source that restarted its clock) is placed right after
+/// the previous chunk instead, so event time never goes backwards.
 #[derive(Debug)]
 pub struct ChunkIngest {
     event_id: String,
@@ -111,8 +113,8 @@ impl ChunkIngest {
         let seq_no = self.next_seq_no;
         self.next_seq_no += 1;
         let media = probe(path)?;
-        let anchor_us = *self.anchor_us.get_or_insert(media.first_video_us);
-        let mut start_us = media.first_video_us - anchor_us + self.shift_us;
+        let anchor_us = *self.anchor_us.get_or_insert(media.first_us);
+        let mut start_us = media.first_us - anchor_us + self.shift_us;
         if let Some((last_start_ms, last_end_ms)) = self.last {
             if start_us < (last_start_ms as i64) * 1000 {
                 let wanted = (last_end_ms as i64) * 1000;
@@ -121,7 +123,7 @@ impl ChunkIngest {
             }
         }
         let start_ms = (start_us.max(0) as u64 + 500) / 1000;
-        let duration_ms = media.video_duration_ms();
+        let duration_ms = media.duration_ms();
         self.last = Some((start_ms, start_ms + duration_ms));
         let chunk = Chunk {
             event_id: self.event_id.clone(),
@@ -129,7 +131,7 @@ impl ChunkIngest {
             path: path.to_owned(),
             start_ms,
             duration_ms,
-            pts_start_ms: (media.first_video_us.max(0) as u64 + 500) / 1000,
+            pts_start_ms: (media.first_us.max(0) as u64 + 500) / 1000,
             anchor_us: anchor_us - self.shift_us,
         };
         self.first_media.get_or_insert(media);

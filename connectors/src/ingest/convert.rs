@@ -11,6 +11,9 @@
 //!   8-bit 4:2:0, with a keyframe forced at every multiple of the chunk length from the first
 //!   frame;
 //! - each audio track with AAC at 48 kHz, keeping its channels (mono, stereo, 5.1).
+//!
+//! A recording with sound only (a radio commentary as WAV) has audio lanes only; the split then
+//! cuts it on its first audio track.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -129,7 +132,8 @@ fn must_convert(stream: &format::stream::Stream) -> Option<String> {
     varies.then(|| format!("{codec} at a variable frame rate"))
 }
 
-/// The streams a split keeps (the best video, every audio), by index.
+/// The streams a split keeps (the best video, every audio; every audio of a recording with
+/// sound only), by index.
 fn kept_streams(input: &format::context::Input) -> Vec<usize> {
     let video = input.streams().best(media::Type::Video).map(|s| s.index());
     input
@@ -200,6 +204,8 @@ struct AudioLane {
     graph: Option<filter::Graph>,
     encoder: encoder::Audio,
     layout: ChannelLayout,
+    /// Samples encoded so far (at 48 kHz): how far a recording with sound only is.
+    encoded: i64,
 }
 
 /// Converts `input` into the MPEG-TS file `output`, with a keyframe every `chunk_seconds`;
@@ -255,6 +261,7 @@ pub fn convert(
     let out_time_bases: Vec<Rational> = out.streams().map(|s| s.time_base()).collect();
     let mut muxer = Muxer { out, time_bases: out_time_bases, path: output.to_owned() };
 
+    let has_video = lanes.iter().flatten().any(|lane| matches!(lane, Lane::Video(_)));
     let mut packet = Packet::empty();
     let mut done = Duration::ZERO;
     let mut told = Duration::ZERO;
@@ -286,6 +293,10 @@ pub fn convert(
             Lane::Audio(audio) => {
                 if audio.decoder.send_packet(&packet).is_ok() {
                     audio.frames(&mut muxer, input)?;
+                }
+                // Without video, the (first converted) audio says how far the conversion is.
+                if !has_video {
+                    done = done.max(audio.done());
                 }
             }
         }
@@ -527,10 +538,15 @@ fn audio_lane(
     let channels = layout.channels().max(1) as usize;
     audio.set_bit_rate(settings.audio_bitrate_per_channel as usize * channels);
     let encoder = audio.open_as(aac).map_err(failed(input, "opening the AAC encoder"))?;
-    Ok(AudioLane { out: 0, time_base, decoder, graph: None, encoder, layout })
+    Ok(AudioLane { out: 0, time_base, decoder, graph: None, encoder, layout, encoded: 0 })
 }
 
 impl AudioLane {
+    /// Media time encoded so far.
+    fn done(&self) -> Duration {
+        Duration::from_secs_f64(self.encoded as f64 / f64::from(AUDIO_RATE))
+    }
+
     fn frames(&mut self, muxer: &mut Muxer, input: &Path) -> Result<(), ConvertError> {
         let mut decoded = frame::Audio::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
@@ -581,6 +597,7 @@ impl AudioLane {
         let mut filtered = frame::Audio::empty();
         while graph.get("out").is_some_and(|mut out| out.sink().frame(&mut filtered).is_ok()) {
             self.encoder.send_frame(&filtered).map_err(failed(input, "encoding its audio"))?;
+            self.encoded += filtered.samples() as i64;
             audio_packets(&mut self.encoder, muxer, self.out)?;
         }
         Ok(())

@@ -2,10 +2,10 @@
 //!
 //! An event's media arrives as chunks (HLS segments, or files cut from one recording). Each
 //! chunk becomes a `chunk` record (SEMANTICS §2) whose event time is anchored on the first
-//! video frame of the event's first chunk: MPEG-TS timestamps start around 1.4 s and are
-//! absolute, so `start` is the chunk's first video PTS minus that anchor, and `pts_start`
-//! keeps the source's own time. Frame rate and audio tracks are probed once per event for
-//! its `event` record.
+//! frame of the event's first chunk, a video frame (or, for a source with sound only, an audio
+//! frame): MPEG-TS timestamps start around 1.4 s and are absolute, so `start` is the chunk's
+//! first PTS minus that anchor, and `pts_start` keeps the source's own time. Frame rate and
+//! audio tracks are probed once per event for its `event` record.
 //!
 //! - [`chunks`]: [`ChunkIngest`], which times chunks and numbers them, and the directory
 //!   source.
@@ -13,7 +13,7 @@
 //!   H.264/AAC with a keyframe at every chunk boundary.
 //! - [`hls_reader`]: a source's HLS media playlists, read once (VOD) or followed while they
 //!   grow (live).
-//! - [`probe`](mod@probe): what a media file holds (streams, frame rate, first and last video time).
+//! - [`probe`](mod@probe): what a media file holds (streams, frame rate, first and last time).
 //! - [`split`]: one recording cut into chunks at keyframes, without re-encoding.
 
 pub mod chunks;
@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use ffmpeg_next as ffmpeg;
 
 pub use chunks::{Chunk, ChunkIngest};
-pub use probe::{probe, MediaInfo};
+pub use probe::{probe, MediaInfo, VideoInfo};
 
 /// Why a media file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +59,16 @@ pub enum MediaError {
         /// Its codec, as [`probe::codec_description`] names it.
         codec: String,
     },
-    /// It has no video stream.
-    #[error("{path:?} has no video stream")]
-    NoVideo {
+    /// It has neither a video nor an audio stream.
+    #[error("{path:?} has no video or audio stream")]
+    NoStreams {
         /// The file.
         path: PathBuf,
     },
-    /// It has a video stream but no video packets with timestamps.
-    #[error("{path:?} has no timed video frames")]
-    NoVideoFrames {
+    /// Its timing stream (its video, or its audio when it has no video) has no packets with
+    /// timestamps.
+    #[error("{path:?} has no timed frames")]
+    NoFrames {
         /// The file.
         path: PathBuf,
     },

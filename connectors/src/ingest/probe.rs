@@ -1,5 +1,6 @@
-//! What a media file holds: its streams, frame rate, and the time of its video; and whether
-//! FFmpeg can decode the streams ingest uses.
+//! What a media file holds: its streams, frame rate, and the time of its timing stream (its
+//! video, or the first audio track of a file with sound only); and whether FFmpeg can decode
+//! the streams ingest uses.
 
 use std::path::{Path, PathBuf};
 
@@ -14,26 +15,44 @@ use crate::render::mux::codec_tag;
 pub struct MediaInfo {
     /// The file.
     pub path: PathBuf,
-    /// Frames per second of its video.
+    /// Its video; `None` for a file with sound only (a radio commentary).
+    pub video: Option<VideoInfo>,
+    /// Its audio tracks, numbered from 1 in stream order (empty for a video-only file).
+    pub audio_tracks: Vec<u32>,
+    /// Presentation time of the first frame of its timing stream ([`timing_stream`]), in
+    /// microseconds of the source's clock.
+    pub first_us: i64,
+    /// End of the last frame of its timing stream (its presentation time plus its duration),
+    /// in microseconds of the source's clock.
+    pub end_us: i64,
+}
+
+/// The video of a media file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoInfo {
+    /// Frames per second.
     pub frame_rate: f64,
     /// Picture width in pixels.
     pub width: u32,
     /// Picture height in pixels.
     pub height: u32,
-    /// Its audio tracks, numbered from 1 in stream order (empty for a video-only file).
-    pub audio_tracks: Vec<u32>,
-    /// Presentation time of the first video frame, in microseconds of the source's clock.
-    pub first_video_us: i64,
-    /// End of the last video frame (its presentation time plus its duration), in microseconds
-    /// of the source's clock.
-    pub end_video_us: i64,
 }
 
 impl MediaInfo {
-    /// Length of the video, in milliseconds.
-    pub fn video_duration_ms(&self) -> u64 {
-        ((self.end_video_us - self.first_video_us).max(0) as u64 + 500) / 1000
+    /// Length of the timing stream, in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        ((self.end_us - self.first_us).max(0) as u64 + 500) / 1000
     }
+}
+
+/// The stream whose frames time a file (event time is anchored on its first frame, and chunks
+/// are cut on its keyframes): the best video stream, or, in a file with sound only, the first
+/// audio track; `None` when it has neither.
+pub fn timing_stream(input: &format::context::Input) -> Option<format::stream::Stream<'_>> {
+    input
+        .streams()
+        .best(media::Type::Video)
+        .or_else(|| input.streams().find(|s| s.parameters().medium() == media::Type::Audio))
 }
 
 /// Opens `path` with FFmpeg, or says why it cannot be (ingest's probe and split, and the
@@ -91,32 +110,44 @@ pub fn check_decodable(input: &format::context::Input, path: &Path) -> Result<()
     Ok(())
 }
 
-/// Probes `path`: its streams, and the first and last video time, from its packets (demuxed,
-/// not decoded, so a chunk of a few seconds takes a few milliseconds).
+/// Probes `path`: its streams, and the first and last time of its timing stream, from its
+/// packets (demuxed, not decoded, so a chunk of a few seconds takes a few milliseconds).
 pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let mut input = open(path)?;
-    let video = input
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| MediaError::NoVideo { path: path.to_owned() })?;
+    let timing =
+        timing_stream(&input).ok_or_else(|| MediaError::NoStreams { path: path.to_owned() })?;
     check_decodable(&input, path)?;
-    let video_index = video.index();
-    let time_base = video.time_base();
-    let rate = [video.avg_frame_rate(), video.rate()]
-        .into_iter()
-        .find(|r| r.numerator() > 0 && r.denominator() > 0)
-        .unwrap_or(Rational(25, 1));
-    let parameters = video.parameters();
-    let decoder = ffmpeg::codec::context::Context::from_parameters(parameters)
-        .and_then(|c| c.decoder().video())
-        .map_err(|source| MediaError::Unreadable { path: path.to_owned(), source })?;
-    let (width, height) = (decoder.width(), decoder.height());
+    let timing_index = timing.index();
+    let time_base = timing.time_base();
+    let parameters = timing.parameters();
+    let video = if parameters.medium() == media::Type::Video {
+        let rate = [timing.avg_frame_rate(), timing.rate()]
+            .into_iter()
+            .find(|r| r.numerator() > 0 && r.denominator() > 0)
+            .unwrap_or(Rational(25, 1));
+        let decoder = ffmpeg::codec::context::Context::from_parameters(parameters)
+            .and_then(|c| c.decoder().video())
+            .map_err(|source| MediaError::Unreadable { path: path.to_owned(), source })?;
+        Some((
+            rate,
+            VideoInfo {
+                frame_rate: f64::from(rate),
+                width: decoder.width(),
+                height: decoder.height(),
+            },
+        ))
+    } else {
+        None
+    };
     let audio_tracks = (1..)
         .zip(input.streams().filter(|s| s.parameters().medium() == media::Type::Audio))
         .map(|(track, _)| track)
         .collect();
-    let frame_ticks = i64::from(time_base.denominator()) * i64::from(rate.denominator())
-        / (i64::from(time_base.numerator()) * i64::from(rate.numerator())).max(1);
+    // A video packet without a duration lasts a frame; audio packets carry theirs.
+    let frame_ticks = video.map_or(0, |(rate, _)| {
+        i64::from(time_base.denominator()) * i64::from(rate.denominator())
+            / (i64::from(time_base.numerator()) * i64::from(rate.numerator())).max(1)
+    });
     let mut first: Option<i64> = None;
     let mut end: Option<i64> = None;
     let mut packet = ffmpeg::Packet::empty();
@@ -128,7 +159,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
             Err(ffmpeg::Error::InvalidData) => continue,
             Err(source) => return Err(MediaError::Unreadable { path: path.to_owned(), source }),
         }
-        if packet.stream() != video_index {
+        if packet.stream() != timing_index {
             continue;
         }
         if let Some(pts) = packet.pts() {
@@ -138,16 +169,14 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         }
     }
     let (Some(first), Some(end)) = (first, end) else {
-        return Err(MediaError::NoVideoFrames { path: path.to_owned() });
+        return Err(MediaError::NoFrames { path: path.to_owned() });
     };
     Ok(MediaInfo {
         path: path.to_owned(),
-        frame_rate: f64::from(rate),
-        width,
-        height,
+        video: video.map(|(_, info)| info),
         audio_tracks,
-        first_video_us: to_us(first, time_base),
-        end_video_us: to_us(end, time_base),
+        first_us: to_us(first, time_base),
+        end_us: to_us(end, time_base),
     })
 }
 

@@ -5,7 +5,9 @@
 //! new chunk starts at the first video keyframe at or after each multiple of the chunk
 //! length (counted from the first video frame), so chunks are as long as asked when the
 //! keyframe interval divides the chunk length, and longer otherwise. Audio packets go into
-//! the chunk that is open when they are read, as FFmpeg's segment muxer does. Timestamps are
+//! the chunk that is open when they are read, as FFmpeg's segment muxer does. A recording
+//! with sound only is cut on the packets of its first audio track instead (every audio packet
+//! can start a chunk), so its chunks are as long as asked, to an audio frame. Timestamps are
 //! shifted so the first frame is at 1.4 s, as FFmpeg's HLS output has it, which keeps every
 //! decoding timestamp of B-frame video positive; event time is anchored on the first frame
 //! anyway ([`super::ChunkIngest`]).
@@ -20,7 +22,7 @@ use std::time::Duration;
 use ffmpeg::{format, media, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
-use super::probe::{open, to_us};
+use super::probe::{open, timing_stream, to_us};
 use super::MediaError;
 
 /// Where the first frame of a split recording is put, in microseconds.
@@ -31,7 +33,8 @@ const FIRST_FRAME_US: i64 = 1_400_000;
 pub struct SplitChunk {
     /// The chunk file.
     pub path: PathBuf,
-    /// Its video's length, in milliseconds.
+    /// Its length (of its video, or of its first audio track when it has no video), in
+    /// milliseconds.
     pub duration_ms: u64,
 }
 
@@ -85,8 +88,9 @@ struct OpenChunk {
     path: PathBuf,
     output: format::context::Output,
     time_bases: Vec<Rational>,
-    first_video_us: Option<i64>,
-    end_video_us: Option<i64>,
+    /// First and end time of its timing stream's packets.
+    first_us: Option<i64>,
+    end_us: Option<i64>,
 }
 
 impl OpenChunk {
@@ -94,7 +98,7 @@ impl OpenChunk {
         self.output
             .write_trailer()
             .map_err(|source| SplitError::Write { path: self.path.clone(), source })?;
-        let duration_us = match (self.first_video_us, self.end_video_us) {
+        let duration_us = match (self.first_us, self.end_us) {
             (Some(first), Some(end)) => (end - first).max(0) as u64,
             _ => 0,
         };
@@ -103,7 +107,7 @@ impl OpenChunk {
 }
 
 /// Cuts `input` into chunks of about `chunk_seconds` in `out_dir` (created if missing).
-/// Keeps the best video stream and every audio stream.
+/// Keeps the best video stream and every audio stream (or only audio: see the module).
 pub fn split_file(
     input: &Path,
     out_dir: &Path,
@@ -161,14 +165,17 @@ fn split(
     on_chunk: &mut dyn FnMut(SplitChunk) -> Result<(), String>,
 ) -> Result<(), SplitError> {
     let chunk_us = (chunk_seconds * 1e6).round() as i64;
-    let video = source
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| MediaError::NoVideo { path: input.to_owned() })?;
-    let video_index = video.index();
+    let timing =
+        timing_stream(&source).ok_or_else(|| MediaError::NoStreams { path: input.to_owned() })?;
+    let timing_index = timing.index();
+    // Audio packets are all keyframes, whatever the demuxer flags.
+    let timing_is_audio = timing.parameters().medium() == media::Type::Audio;
+    // A video packet without a duration lasts a frame; audio packets carry theirs.
     let frame_us = {
-        let rate = video.avg_frame_rate();
-        if rate.numerator() > 0 {
+        let rate = timing.avg_frame_rate();
+        if timing_is_audio {
+            0
+        } else if rate.numerator() > 0 {
             (1e6 / f64::from(rate)).round() as i64
         } else {
             40_000
@@ -179,7 +186,7 @@ fn split(
     let mut kept = Vec::new();
     for stream in source.streams() {
         let medium = stream.parameters().medium();
-        if stream.index() == video_index || medium == media::Type::Audio {
+        if stream.index() == timing_index || medium == media::Type::Audio {
             mapping[stream.index()] = Some(kept.len());
             kept.push((stream.time_base(), stream.parameters()));
         }
@@ -208,12 +215,12 @@ fn split(
         options.set("fflags", "+bitexact");
         output.write_header_with(options).map_err(write)?;
         let time_bases = output.streams().map(|s| s.time_base()).collect();
-        Ok(OpenChunk { path, output, time_bases, first_video_us: None, end_video_us: None })
+        Ok(OpenChunk { path, output, time_bases, first_us: None, end_us: None })
     };
 
     let mut written = 0;
     let mut current = open_chunk(0)?;
-    let mut first_video_us: Option<i64> = None;
+    let mut first_us: Option<i64> = None;
     let mut next_boundary_us = chunk_us;
     let mut packet = Packet::empty();
     loop {
@@ -228,27 +235,27 @@ fn split(
         }
         let Some(out_index) = mapping[packet.stream()] else { continue };
         let in_time_base = kept[out_index].0;
-        if packet.stream() == video_index {
+        if packet.stream() == timing_index {
             if let Some(pts) = packet.pts() {
                 let pts_us = to_us(pts, in_time_base);
-                let first = *first_video_us.get_or_insert(pts_us);
+                let first = *first_us.get_or_insert(pts_us);
                 let since_first = pts_us - first;
+                let duration = packet.duration().max(0);
+                let end_us =
+                    pts_us + if duration > 0 { to_us(duration, in_time_base) } else { frame_us };
                 // Half a frame of slack: timestamps rounded by the container still split.
-                if packet.is_key()
-                    && current.first_video_us.is_some()
-                    && since_first + frame_us / 2 >= next_boundary_us
+                let slack_us = (end_us - pts_us) / 2;
+                if (packet.is_key() || timing_is_audio)
+                    && current.first_us.is_some()
+                    && since_first + slack_us >= next_boundary_us
                 {
                     on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
                     written += 1;
                     current = open_chunk(written)?;
                     next_boundary_us = (since_first / chunk_us + 1) * chunk_us;
                 }
-                let duration = packet.duration().max(0);
-                let end_us =
-                    pts_us + if duration > 0 { to_us(duration, in_time_base) } else { frame_us };
-                current.first_video_us =
-                    Some(current.first_video_us.map_or(pts_us, |f| f.min(pts_us)));
-                current.end_video_us = Some(current.end_video_us.map_or(end_us, |e| e.max(end_us)));
+                current.first_us = Some(current.first_us.map_or(pts_us, |f| f.min(pts_us)));
+                current.end_us = Some(current.end_us.map_or(end_us, |e| e.max(end_us)));
             }
         }
         let out_time_base = current.time_bases[out_index];
@@ -264,7 +271,7 @@ fn split(
             .map_err(|source| SplitError::Write { path: current.path.clone(), source })?;
     }
     // A stream that stopped between chunks leaves an empty one, which is not handed on.
-    if !live || current.first_video_us.is_some() {
+    if !live || current.first_us.is_some() {
         on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
     }
     Ok(())

@@ -14,6 +14,11 @@
 //! - **Re-encode** (libx264 + AAC): the clip holds exactly the frames whose start is in the
 //!   range, so its bounds are the requested ones to the frame.
 //!
+//! A source with sound only (a radio commentary) gives clips of sound only: AAC in the MP4
+//! and the HLS segments, and no thumbnail. Its stream copy holds every audio frame that
+//! overlaps the range (each audio frame can start a clip), so its bounds are the requested
+//! ones to an audio frame (21 ms for AAC at 48 kHz); a re-encode trims them to the sample.
+//!
 //! Outputs are named from their content: event, track, requested range, mode and a hash of
 //! the chunks used and the options, `<event>-t<track>-<start>-<end>-<mode>-<hash>`. A manifest
 //! `<name>.json` is written last; when it is there, rendering again returns it without work.
@@ -152,7 +157,7 @@ pub struct RenderedClip {
     /// True when the clip was re-encoded: asked for, or a stream copy across chunks whose
     /// codec parameters differ.
     pub reencoded: bool,
-    /// The thumbnail, when asked for.
+    /// The thumbnail, when asked for and the source has video.
     pub thumbnail: Option<PathBuf>,
     /// The manifest describing all of the above.
     pub manifest: PathBuf,
@@ -223,7 +228,8 @@ pub fn render_clip(
         }
     }?;
     let thumbnail = match options.thumbnail_width {
-        Some(width) => {
+        // Sound alone has no picture to show.
+        Some(width) if made.has_video => {
             let path = dir.join(format!("{name}.jpg"));
             thumbnail::write_thumbnail(
                 &selected,
@@ -236,7 +242,7 @@ pub fn render_clip(
             )?;
             Some(path)
         }
-        None => None,
+        _ => None,
     };
     let manifest = Manifest {
         requested_start_ms: range.start_ms,
@@ -350,6 +356,8 @@ pub(crate) struct Made {
     pub segments: Vec<HlsSegment>,
     pub codecs: String,
     pub reencoded: bool,
+    /// Whether it has video (a source with sound only gives clips of sound only).
+    pub has_video: bool,
 }
 
 fn reencode(
@@ -377,6 +385,7 @@ fn reencode(
     };
     Ok(Made {
         actual: *actual,
+        has_video: encoded.has_video,
         segments: rendition.segments,
         codecs: rendition.codecs,
         reencoded: true,
@@ -418,12 +427,13 @@ impl CopySinks {
 /// The RFC 6381 codec names of what was written, learnt from the first video keyframe.
 pub(crate) struct CodecNames {
     video: Option<String>,
+    has_video: bool,
     audio: bool,
 }
 
 impl CodecNames {
-    pub fn new(audio: bool) -> CodecNames {
-        CodecNames { video: None, audio }
+    pub fn new(has_video: bool, audio: bool) -> CodecNames {
+        CodecNames { video: None, has_video, audio }
     }
 
     pub fn see_video(&mut self, packet: &ffmpeg_next::Packet) {
@@ -433,6 +443,9 @@ impl CodecNames {
     }
 
     pub fn names(&self) -> String {
+        if !self.has_video {
+            return "mp4a.40.2".to_owned();
+        }
         // Without an SPS in band (not H.264 Annex B), High profile level 4.0 is a safe claim.
         let video = self.video.clone().unwrap_or_else(|| "avc1.640028".into());
         if self.audio {
@@ -491,6 +504,9 @@ fn copy_from(
     outputs: &Outputs<'_>,
     cleanup: &mut Cleanup,
 ) -> Result<Option<Made>, RenderError> {
+    if source.video.is_none() {
+        return copy_sound(source, range, outputs, cleanup).map(Some);
+    }
     let end = ms_to_ticks(range.end_ms);
     let Some(mut streaming) = seek(source, range, outputs, cleanup)? else {
         return Ok(None);
@@ -547,21 +563,78 @@ fn is_key_after(item: &SourcePacket, start_ms: u64) -> bool {
         && ticks_to_ms(item.packet.pts().unwrap_or(0)) > start_ms
 }
 
+/// The sinks of a stream copy of `source`'s streams, with `origin` as time 0.
+fn copy_sinks(
+    source: &Source,
+    origin: i64,
+    outputs: &Outputs<'_>,
+    cleanup: &mut Cleanup,
+) -> Result<CopySinks, RenderError> {
+    let video = source.video.as_ref().map(|v| &v.parameters);
+    let audio = source.audio.as_ref().map(|a| &a.parameters);
+    let mp4 = match outputs.mp4 {
+        Some(path) => Some(Mp4Writer::create(path, video, audio, cleanup)?),
+        None => None,
+    };
+    let hls = outputs
+        .hls
+        .map(|segment_ms| HlsSegmenter::new(outputs.dir, outputs.name, segment_ms, video, audio));
+    let codecs = CodecNames::new(video.is_some(), audio.is_some());
+    Ok(CopySinks { mp4, hls, origin, codecs })
+}
+
+/// A stream copy of a source with sound only: every audio frame that overlaps `range`.
+fn copy_sound(
+    source: &mut Source,
+    range: EventRange,
+    outputs: &Outputs<'_>,
+    cleanup: &mut Cleanup,
+) -> Result<Made, RenderError> {
+    let (start, end) = (ms_to_ticks(range.start_ms), ms_to_ticks(range.end_ms));
+    let mut sinks: Option<CopySinks> = None;
+    let mut sound_end = start;
+    while let Some(item) = source.next_packet()? {
+        let pts = item.packet.pts().unwrap_or(0);
+        let frame_end = pts + item.packet.duration().max(0);
+        if item.kind != Kind::Audio || frame_end <= start {
+            continue;
+        }
+        if pts >= end {
+            break;
+        }
+        let sinks = match sinks.as_mut() {
+            Some(sinks) => sinks,
+            None => sinks.insert(copy_sinks(source, pts, outputs, cleanup)?),
+        };
+        sinks.write(Kind::Audio, &item.packet, cleanup)?;
+        sound_end = sound_end.max(frame_end);
+    }
+    let Some(mut sinks) = sinks else {
+        return Err(source.error(format!("has no sound in the range {range}")));
+    };
+    let segments = match sinks.hls.take() {
+        Some(hls) => hls.finish()?,
+        None => Vec::new(),
+    };
+    if let Some(mp4) = sinks.mp4.take() {
+        mp4.finish(cleanup)?;
+    }
+    Ok(Made {
+        actual: EventRange::new(ticks_to_ms(sinks.origin), ticks_to_ms(sound_end)),
+        segments,
+        codecs: sinks.codecs.names(),
+        reencoded: false,
+        has_video: false,
+    })
+}
+
 fn start_streaming(
     source: &Source,
     origin: i64,
     outputs: &Outputs<'_>,
     cleanup: &mut Cleanup,
 ) -> Result<Streaming, RenderError> {
-    let audio = source.audio.as_ref().map(|a| &a.parameters);
-    let mp4 = match outputs.mp4 {
-        Some(path) => Some(Mp4Writer::create(path, &source.video.parameters, audio, cleanup)?),
-        None => None,
-    };
-    let hls = outputs.hls.map(|segment_ms| {
-        HlsSegmenter::new(outputs.dir, outputs.name, segment_ms, &source.video.parameters, audio)
-    });
-    let sinks = CopySinks { mp4, hls, origin, codecs: CodecNames::new(audio.is_some()) };
+    let sinks = copy_sinks(source, origin, outputs, cleanup)?;
     Ok(Streaming {
         sinks,
         min_pts: origin,
@@ -665,6 +738,7 @@ impl Streaming {
             segments,
             codecs: self.sinks.codecs.names(),
             reencoded: false,
+            has_video: true,
         })
     }
 }

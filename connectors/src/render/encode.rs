@@ -11,6 +11,9 @@
 //! the AAC encoder's frame size across clip joins. Audio is encoded once and shared by every
 //! rendition. Nothing is buffered beyond what the decoders and encoders hold, so memory does
 //! not grow with the length of a replay.
+//!
+//! A source with sound only (a radio commentary) has no picture: its renditions are its audio
+//! alone, and each clip holds exactly its range of samples.
 
 use std::path::PathBuf;
 
@@ -58,6 +61,8 @@ pub(crate) struct Fades {
 pub(crate) struct Encoded {
     /// The range each clip really holds, in event time.
     pub clips: Vec<EventRange>,
+    /// Whether the renditions have video (a source with sound only gives sound only).
+    pub has_video: bool,
     /// Per rendition, in the order given.
     pub renditions: Vec<EncodedRendition>,
 }
@@ -72,7 +77,8 @@ pub(crate) struct EncodedRendition {
 
 /// The encoders and files of one rendition.
 struct RenditionOut {
-    encoder: encoder::Video,
+    /// The video encoder; `None` for a source with sound only.
+    encoder: Option<encoder::Video>,
     time_base: Rational,
     width: u32,
     height: u32,
@@ -109,15 +115,22 @@ pub(crate) fn encode(
     };
     let probe =
         Source::open(first_clip.chunks.clone(), first_clip.first, track, first_clip.range.end_ms)?;
-    let frame_rate = probe.video.frame_rate;
-    if frame_rate.numerator() <= 0 || frame_rate.denominator() <= 0 {
-        return Err(probe.error("its video has no frame rate"));
-    }
-    let frame_ticks = 1i64.rescale(frame_rate.invert(), TIMELINE).max(1);
-    let source_video = codec::Context::from_parameters(probe.video.parameters.clone())
-        .and_then(|c| c.decoder().video())
-        .map_err(|e| probe.error(format!("cannot read its video parameters: {e}")))?;
-    let (source_width, source_height) = (source_video.width(), source_video.height());
+    // The source's frame rate and size; `None` for a source with sound only.
+    let picture = match &probe.video {
+        Some(video) => {
+            let frame_rate = video.frame_rate;
+            if frame_rate.numerator() <= 0 || frame_rate.denominator() <= 0 {
+                return Err(probe.error("its video has no frame rate"));
+            }
+            let source_video = codec::Context::from_parameters(video.parameters.clone())
+                .and_then(|c| c.decoder().video())
+                .map_err(|e| probe.error(format!("cannot read its video parameters: {e}")))?;
+            Some((frame_rate, source_video.width(), source_video.height()))
+        }
+        None => None,
+    };
+    let frame_ticks =
+        picture.map_or(1, |(frame_rate, ..)| 1i64.rescale(frame_rate.invert(), TIMELINE).max(1));
     let audio_rate = match &probe.audio {
         Some(audio) => Some(
             codec::Context::from_parameters(audio.parameters.clone())
@@ -136,24 +149,40 @@ pub(crate) fn encode(
     let audio_parameters = audio.as_ref().map(|a| Parameters::from(&a.encoder));
     let mut outs = Vec::with_capacity(renditions.len());
     for rendition in renditions {
-        let (width, height) = rendition.size.unwrap_or((source_width, source_height));
-        let encoder = open_video(width, height, frame_rate, settings)?;
-        let parameters = Parameters::from(&encoder);
-        let mp4 = match &rendition.output.mp4 {
-            Some(path) => {
-                Some(Mp4Writer::create(path, &parameters, audio_parameters.as_ref(), cleanup)?)
+        let (encoder, width, height, time_base) = match picture {
+            Some((frame_rate, source_width, source_height)) => {
+                let (width, height) = rendition.size.unwrap_or((source_width, source_height));
+                let encoder = open_video(width, height, frame_rate, settings)?;
+                (Some(encoder), width, height, frame_rate.invert())
             }
+            None => (None, 0, 0, TIMELINE),
+        };
+        let parameters = encoder.as_ref().map(Parameters::from);
+        let mp4 = match &rendition.output.mp4 {
+            Some(path) => Some(Mp4Writer::create(
+                path,
+                parameters.as_ref(),
+                audio_parameters.as_ref(),
+                cleanup,
+            )?),
             None => None,
         };
         let hls = rendition.output.hls.as_ref().map(|(dir, stem, segment_ms)| {
-            HlsSegmenter::new(dir, stem, *segment_ms, &parameters, audio_parameters.as_ref())
+            HlsSegmenter::new(
+                dir,
+                stem,
+                *segment_ms,
+                parameters.as_ref(),
+                audio_parameters.as_ref(),
+            )
         });
         let filter_spec = match rendition.framing {
             Some(framing) => framing.filter(width, height),
             None => format!("scale={width}:{height}"),
         };
         outs.push(RenditionOut {
-            time_base: frame_rate.invert(),
+            time_base,
+            codecs: CodecNames::new(encoder.is_some(), audio.is_some()),
             encoder,
             width,
             height,
@@ -161,7 +190,6 @@ pub(crate) fn encode(
             graph: None,
             mp4,
             hls,
-            codecs: CodecNames::new(audio.is_some()),
         });
     }
 
@@ -184,7 +212,9 @@ pub(crate) fn encode(
     }
     let mut encoded = Vec::with_capacity(outs.len());
     for mut out in outs {
-        out.encoder.send_eof().map_err(codec_error("video encoder"))?;
+        if let Some(encoder) = out.encoder.as_mut() {
+            encoder.send_eof().map_err(codec_error("video encoder"))?;
+        }
         drain_video_packets(&mut out, cleanup)?;
         let segments = match out.hls.take() {
             Some(hls) => hls.finish()?,
@@ -200,7 +230,7 @@ pub(crate) fn encode(
             height: out.height,
         });
     }
-    Ok(Encoded { clips: clip_ranges, renditions: encoded })
+    Ok(Encoded { clips: clip_ranges, has_video: picture.is_some(), renditions: encoded })
 }
 
 fn open_video(
@@ -309,11 +339,11 @@ fn drain_video(
         let pts = filtered.pts().unwrap_or(0) + offset_ticks;
         filtered.set_pts(Some(pts.rescale(TIMELINE, out.time_base)));
         filtered.set_kind(ffmpeg_next::picture::Type::None);
-        result = out
-            .encoder
-            .send_frame(&filtered)
-            .map_err(codec_error("video encoder"))
-            .and_then(|()| drain_video_packets(out, cleanup));
+        let sent = match out.encoder.as_mut() {
+            Some(encoder) => encoder.send_frame(&filtered).map_err(codec_error("video encoder")),
+            None => Ok(()),
+        };
+        result = sent.and_then(|()| drain_video_packets(out, cleanup));
     }
     out.graph = Some(graph);
     result
@@ -322,7 +352,7 @@ fn drain_video(
 /// Writes the packets the video encoder has ready.
 fn drain_video_packets(out: &mut RenditionOut, cleanup: &mut Cleanup) -> Result<(), RenderError> {
     let mut packet = Packet::empty();
-    while out.encoder.receive_packet(&mut packet).is_ok() {
+    while out.encoder.as_mut().is_some_and(|e| e.receive_packet(&mut packet).is_ok()) {
         packet.rescale_ts(out.time_base, TIMELINE);
         if packet.duration() <= 0 {
             packet.set_duration(1i64.rescale(out.time_base, TIMELINE));
@@ -401,7 +431,8 @@ struct ClipRun {
     frame_ticks: i64,
     offset_ticks: i64,
     fades: Option<Fades>,
-    video_decoder: decoder::Video,
+    /// `None` for a source with sound only.
+    video_decoder: Option<decoder::Video>,
     audio_decoder: Option<decoder::Audio>,
     /// Event time of the first frame kept, once seen.
     origin: Option<i64>,
@@ -431,11 +462,16 @@ impl ClipRun {
         let decode_error = |what: &str, e: ffmpeg_next::Error| {
             source.error(format!("cannot decode its {what}: {e}"))
         };
-        let mut video_decoder = codec::Context::from_parameters(source.video.parameters.clone())
-            .map_err(|e| decode_error("video", e))?
-            .decoder();
-        video_decoder.set_packet_time_base(TIMELINE);
-        let video_decoder = video_decoder.video().map_err(|e| decode_error("video", e))?;
+        let video_decoder = match &source.video {
+            Some(video) => {
+                let mut decoder = codec::Context::from_parameters(video.parameters.clone())
+                    .map_err(|e| decode_error("video", e))?
+                    .decoder();
+                decoder.set_packet_time_base(TIMELINE);
+                Some(decoder.video().map_err(|e| decode_error("video", e))?)
+            }
+            None => None,
+        };
         let audio_decoder = match &source.audio {
             Some(audio) => {
                 let mut decoder = codec::Context::from_parameters(audio.parameters.clone())
@@ -446,7 +482,8 @@ impl ClipRun {
             }
             None => None,
         };
-        Ok(ClipRun {
+        let sound_only = video_decoder.is_none();
+        let mut run = ClipRun {
             source,
             range,
             frame_ticks,
@@ -459,12 +496,17 @@ impl ClipRun {
             fade_s: None,
             duration_s: 0.0,
             frames: 0,
-            video_done: false,
+            video_done: sound_only,
             audio_done: false,
             audio_graph: None,
             early_audio: Vec::new(),
             next_offset: offset_ticks,
-        })
+        };
+        if sound_only {
+            // Sound alone is cut to the sample: the clip is its range.
+            run.bound(ms_to_ticks(range.start_ms), ms_to_ticks(range.end_ms));
+        }
+        Ok(run)
     }
 
     fn decode_error(&self, what: &str, e: ffmpeg_next::Error) -> RenderError {
@@ -494,10 +536,11 @@ impl ClipRun {
                 Kind::Video if !self.video_done => {
                     // Frames before the first keyframe cannot be decoded.
                     seen_keyframe |= item.packet.is_key();
-                    if !seen_keyframe {
+                    let Some(decoder) = self.video_decoder.as_mut().filter(|_| seen_keyframe)
+                    else {
                         continue;
-                    }
-                    if let Err(e) = self.video_decoder.send_packet(&item.packet) {
+                    };
+                    if let Err(e) = decoder.send_packet(&item.packet) {
                         return Err(self.decode_error("video", e));
                     }
                     self.receive_video(outs, audio.as_deref_mut(), cleanup)?;
@@ -514,7 +557,7 @@ impl ClipRun {
             }
         }
         if !self.video_done {
-            if let Err(e) = self.video_decoder.send_eof() {
+            if let Some(Err(e)) = self.video_decoder.as_mut().map(|d| d.send_eof()) {
                 return Err(self.decode_error("video", e));
             }
             self.receive_video(outs, audio.as_deref_mut(), cleanup)?;
@@ -553,7 +596,10 @@ impl ClipRun {
             }
             drain_audio(audio, outs, cleanup)?;
         }
-        let duration = self.frames * self.frame_ticks;
+        let duration = match self.video_decoder {
+            Some(_) => self.frames * self.frame_ticks,
+            None => self.end - origin,
+        };
         self.next_offset = self.offset_ticks + duration;
         Ok(EventRange::new(ticks_to_ms(origin), ticks_to_ms(origin + duration)))
     }
@@ -565,7 +611,7 @@ impl ClipRun {
         cleanup: &mut Cleanup,
     ) -> Result<(), RenderError> {
         let mut decoded = frame::Video::empty();
-        while self.video_decoder.receive_frame(&mut decoded).is_ok() {
+        while self.video_decoder.as_mut().is_some_and(|d| d.receive_frame(&mut decoded).is_ok()) {
             let Some(pts) = decoded.timestamp() else { continue };
             let ms = ticks_to_ms(pts);
             if ms < self.range.start_ms || self.video_done {
@@ -651,6 +697,18 @@ impl ClipRun {
         drain_audio(audio, outs, cleanup)
     }
 
+    /// The clip holds event time from `origin` to `end`: its length and fades.
+    fn bound(&mut self, origin: i64, end: i64) {
+        self.origin = Some(origin);
+        self.end = end;
+        self.duration_s = (end - origin) as f64 / 90_000.0;
+        let duration_s = self.duration_s;
+        self.fade_s = self.fades.map(|f| {
+            let length = |ms: u64| (ms as f64 / 1000.0).min(duration_s / 2.0);
+            (length(f.in_ms), length(f.out_ms))
+        });
+    }
+
     /// At the first kept frame: its time is the clip's origin; the video graphs are made.
     fn start(
         &mut self,
@@ -658,16 +716,10 @@ impl ClipRun {
         decoded: &frame::Video,
         outs: &mut [RenditionOut],
     ) -> Result<(), RenderError> {
-        self.origin = Some(pts);
         let frames =
             (ms_to_ticks(self.range.end_ms) - pts + self.frame_ticks - 1) / self.frame_ticks;
-        self.end = pts + frames * self.frame_ticks;
-        self.duration_s = (frames * self.frame_ticks) as f64 / 90_000.0;
+        self.bound(pts, pts + frames * self.frame_ticks);
         let duration_s = self.duration_s;
-        self.fade_s = self.fades.map(|f| {
-            let length = |ms: u64| (ms as f64 / 1000.0).min(duration_s / 2.0);
-            (length(f.in_ms), length(f.out_ms))
-        });
         let aspect = decoded.aspect_ratio();
         let aspect = if aspect.numerator() > 0 { aspect } else { Rational(1, 1) };
         let args = format!(

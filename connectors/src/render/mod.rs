@@ -36,6 +36,7 @@ use thiserror::Error;
 pub use cut::{render_clip, ClipOptions, CutMode, EncodeSettings, RenderedClip};
 pub use replay::{
     render_replay, Cancel, Framing, RenderedRendition, RenderedReplay, ReplayOptions, Resolution,
+    SOUND_ONLY,
 };
 
 /// A range of event time, `[start_ms, end_ms)`, in milliseconds from the event's first frame.

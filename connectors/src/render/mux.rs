@@ -99,10 +99,11 @@ pub(crate) fn codec_tag(parameters: &Parameters) -> u32 {
     unsafe { (*parameters.as_ptr()).codec_tag }
 }
 
-/// One output container with a video stream and maybe an audio stream.
+/// One output container with a video stream, an audio stream or both (sound only: a radio
+/// commentary).
 struct Container {
     output: Output,
-    video: usize,
+    video: Option<usize>,
     audio: Option<usize>,
     last_dts: [Option<i64>; 2],
     offset: i64,
@@ -112,7 +113,7 @@ impl Container {
     fn create(
         path: &Path,
         format_name: &str,
-        video: &Parameters,
+        video: Option<&Parameters>,
         audio: Option<&Parameters>,
         options: Dictionary,
         offset: i64,
@@ -130,17 +131,17 @@ impl Container {
             stream.set_time_base(TIMELINE);
             Ok(stream.index())
         };
-        let video = add(video)?;
+        let video = video.map(&mut add).transpose()?;
         let audio = audio.map(&mut add).transpose()?;
         output.write_header_with(options).map_err(fail)?;
         Ok(Container { output, video, audio, last_dts: [None, None], offset })
     }
 
     fn write(&mut self, kind: Kind, mut packet: Packet, path: &Path) -> Result<(), RenderError> {
-        let (index, slot) = match (kind, self.audio) {
-            (Kind::Video, _) => (self.video, 0),
-            (Kind::Audio, Some(index)) => (index, 1),
-            (Kind::Audio, None) => return Ok(()),
+        let (index, slot) = match (kind, self.video, self.audio) {
+            (Kind::Video, Some(index), _) => (index, 0),
+            (Kind::Audio, _, Some(index)) => (index, 1),
+            _ => return Ok(()),
         };
         let pts = packet.pts().unwrap_or(0) + self.offset;
         let dts = packet.dts().unwrap_or(pts - self.offset) + self.offset;
@@ -190,7 +191,7 @@ impl Mp4Writer {
     /// Starts `path` (written as `path.partial` until [`Mp4Writer::finish`]).
     pub fn create(
         path: &Path,
-        video: &Parameters,
+        video: Option<&Parameters>,
         audio: Option<&Parameters>,
         cleanup: &mut Cleanup,
     ) -> Result<Mp4Writer, RenderError> {
@@ -215,16 +216,18 @@ impl Mp4Writer {
     }
 }
 
-/// MPEG-TS segments of one continuous timeline, each starting on a video keyframe.
+/// MPEG-TS segments of one continuous timeline, each starting on a video keyframe, or, with
+/// sound only, on an audio frame.
 pub(crate) struct HlsSegmenter {
     dir: PathBuf,
     stem: String,
     target_ticks: i64,
-    video: Parameters,
+    video: Option<Parameters>,
     audio: Option<Parameters>,
     current: Option<(Container, PathBuf, i64)>,
     segments: Vec<HlsSegment>,
-    video_end: i64,
+    /// End of the latest frame of the stream segments start on.
+    lead_end: i64,
     /// Timestamps of the first segment's packets, kept by the later ones too.
     offset: i64,
 }
@@ -236,24 +239,24 @@ impl HlsSegmenter {
         dir: &Path,
         stem: &str,
         target_ms: u64,
-        video: &Parameters,
+        video: Option<&Parameters>,
         audio: Option<&Parameters>,
     ) -> HlsSegmenter {
         HlsSegmenter {
             dir: dir.to_owned(),
             stem: stem.to_owned(),
             target_ticks: super::source::ms_to_ticks(target_ms),
-            video: video.clone(),
+            video: video.cloned(),
             audio: audio.cloned(),
             current: None,
             segments: Vec::new(),
-            video_end: 0,
+            lead_end: 0,
             offset: TS_OFFSET_TICKS,
         }
     }
 
-    /// Writes one packet, starting a new segment at a video keyframe once the current one is
-    /// long enough.
+    /// Writes one packet, starting a new segment at a video keyframe (an audio frame, with
+    /// sound only) once the current one is long enough.
     pub fn write(
         &mut self,
         kind: Kind,
@@ -261,10 +264,13 @@ impl HlsSegmenter {
         cleanup: &mut Cleanup,
     ) -> Result<(), RenderError> {
         let pts = packet.pts().unwrap_or(0);
-        if kind == Kind::Video {
+        let sound_only = self.video.is_none();
+        if kind == Kind::Video || sound_only {
             let start_new = match &self.current {
                 None => true,
-                Some((_, _, start)) => packet.is_key() && pts - start >= self.target_ticks,
+                Some((_, _, start)) => {
+                    (packet.is_key() || sound_only) && pts - start >= self.target_ticks
+                }
             };
             if start_new {
                 self.close_segment(pts)?;
@@ -276,14 +282,14 @@ impl HlsSegmenter {
                 let container = Container::create(
                     &partial,
                     "mpegts",
-                    &self.video,
+                    self.video.as_ref(),
                     self.audio.as_ref(),
                     Dictionary::new(),
                     self.offset,
                 )?;
                 self.current = Some((container, partial, pts));
             }
-            self.video_end = self.video_end.max(pts + packet.duration().max(0));
+            self.lead_end = self.lead_end.max(pts + packet.duration().max(0));
         }
         match self.current.as_mut() {
             Some((container, partial, _)) => container.write(kind, packet, partial),
@@ -305,7 +311,7 @@ impl HlsSegmenter {
 
     /// Completes the last segment; returns every segment in order.
     pub fn finish(mut self) -> Result<Vec<HlsSegment>, RenderError> {
-        let end = self.video_end;
+        let end = self.lead_end;
         self.close_segment(end)?;
         Ok(self.segments)
     }

@@ -11,6 +11,10 @@
 //! <dir>/<resolution>/replay.m3u8, replay-<hash>-00000.ts, ...
 //! ```
 //!
+//! A source with sound only (a radio commentary) has one rendition of sound only, whatever
+//! the resolutions asked for, in the folder `audio/` (AAC in `replay.mp4` and in the HLS
+//! segments), listed in the master playlist without a resolution, and no thumbnail.
+//!
 //! Every file is replaced atomically and segment names carry a hash of the inputs, so a player
 //! in the middle of an older version keeps playing it while a newer one is written; the older
 //! segments are removed once the newer playlists are in place. A render checks its [`Cancel`]
@@ -28,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use super::cut::EncodeSettings;
 use super::encode::{self, ClipInput, Fades, Output, Rendition};
 use super::mux::{temporary, Cleanup};
-use super::source::chunks_for;
+use super::source::{chunks_for, Source};
 use super::{init_ffmpeg, thumbnail, EventRange, RenderError};
 use crate::hls_writer::{self, HlsSegment, Variant};
 
@@ -192,14 +196,17 @@ impl Default for ReplayOptions {
     }
 }
 
+/// The name and folder of the one rendition of a replay of a source with sound only.
+pub const SOUND_ONLY: &str = "audio";
+
 /// One rendered resolution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderedRendition {
-    /// Its name, e.g. `720p` or `9:16`.
+    /// Its name, e.g. `720p` or `9:16`; [`SOUND_ONLY`] for sound only.
     pub resolution: String,
-    /// Width in pixels.
+    /// Width in pixels (0 for sound only).
     pub width: u32,
-    /// Height in pixels.
+    /// Height in pixels (0 for sound only).
     pub height: u32,
     /// The MP4, when asked for.
     pub mp4: Option<PathBuf>,
@@ -223,7 +230,7 @@ pub struct RenderedReplay {
     pub renditions: Vec<RenderedRendition>,
     /// The master playlist, when HLS was asked for.
     pub master: Option<PathBuf>,
-    /// The thumbnail, when asked for.
+    /// The thumbnail, when asked for and the source has video.
     pub thumbnail: Option<PathBuf>,
     /// True when an earlier render with the same inputs was found and nothing was written.
     #[serde(skip)]
@@ -262,13 +269,22 @@ pub fn render_replay(
     }
     let stem = format!("replay-{hash}");
     let mut cleanup = Cleanup::default();
-    let mut renditions = Vec::with_capacity(options.resolutions.len());
-    for resolution in &options.resolutions {
-        let folder = dir.join(resolution.folder());
+    let first = &inputs[0];
+    let has_video =
+        Source::open(first.chunks.clone(), first.first, track, first.range.end_ms)?.video.is_some();
+    // (name, folder, resolution) of each rendition.
+    let targets: Vec<(String, String, Option<Resolution>)> = if has_video {
+        options.resolutions.iter().map(|r| (r.name().to_owned(), r.folder(), Some(*r))).collect()
+    } else {
+        vec![(SOUND_ONLY.to_owned(), SOUND_ONLY.to_owned(), None)]
+    };
+    let mut renditions = Vec::with_capacity(targets.len());
+    for (_, folder, resolution) in &targets {
+        let folder = dir.join(folder);
         fs::create_dir_all(&folder).map_err(|e| RenderError::output(&folder)(e.to_string()))?;
         renditions.push(Rendition {
-            size: Some(resolution.size()),
-            framing: Some(options.framing),
+            size: resolution.map(Resolution::size),
+            framing: resolution.map(|_| options.framing),
             output: Output {
                 mp4: options.mp4.then(|| folder.join("replay.mp4")),
                 hls: options.hls.then(|| (folder.clone(), stem.clone(), options.hls_segment_ms)),
@@ -292,14 +308,14 @@ pub fn render_replay(
 
     let mut rendered = Vec::with_capacity(renditions.len());
     let mut variants = Vec::new();
-    for (resolution, made) in options.resolutions.iter().zip(encoded.renditions) {
-        let folder = dir.join(resolution.folder());
+    for ((name, folder_name, _), made) in targets.iter().zip(encoded.renditions) {
+        let folder = dir.join(folder_name);
         let playlist = if options.hls {
             let path = folder.join("replay.m3u8");
             stage(&path, hls_writer::vod_playlist(&made.segments).as_bytes(), &mut cleanup)?;
             variants.push(variant(
                 &folder,
-                resolution,
+                folder_name,
                 &made.segments,
                 made.width,
                 made.height,
@@ -310,7 +326,7 @@ pub fn render_replay(
             None
         };
         rendered.push(RenderedRendition {
-            resolution: resolution.name().to_owned(),
+            resolution: name.clone(),
             width: made.width,
             height: made.height,
             mp4: options.mp4.then(|| folder.join("replay.mp4")),
@@ -325,8 +341,9 @@ pub fn render_replay(
     } else {
         None
     };
-    let thumbnail = match (options.thumbnail_width, inputs.first()) {
-        (Some(width), Some(first)) => {
+    let thumbnail = match options.thumbnail_width {
+        // Sound alone has no picture to show.
+        Some(width) if has_video => {
             let path = dir.join("thumbnail.jpg");
             thumbnail::write_thumbnail(
                 &first.chunks,
@@ -367,10 +384,11 @@ fn stage(path: &Path, bytes: &[u8], cleanup: &mut Cleanup) -> Result<(), RenderE
     Ok(())
 }
 
-/// The variant of one rendition: peak and average bit rate from its segment files.
+/// The variant of one rendition (in `folder`, named `folder_name` in the replay's folder):
+/// peak and average bit rate from its segment files.
 fn variant(
     folder: &Path,
-    resolution: &Resolution,
+    folder_name: &str,
     segments: &[HlsSegment],
     width: u32,
     height: u32,
@@ -385,7 +403,7 @@ fn variant(
         duration_ms += segment.duration_ms;
     }
     Variant {
-        uri: format!("{}/replay.m3u8", resolution.folder()),
+        uri: format!("{folder_name}/replay.m3u8"),
         bandwidth: peak,
         average_bandwidth: bytes * 8 * 1000 / duration_ms.max(1),
         width,

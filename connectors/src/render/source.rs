@@ -7,6 +7,9 @@
 //! video stream's start time. Timestamps come out in [`TIMELINE`] ticks, one clock for every
 //! stream, fine enough for any frame or sample rate in use (90 kHz, as MPEG-TS).
 //!
+//! Chunks with sound only (a radio commentary) have no video: the audio track then times
+//! them, as ingest did when it cut them.
+//!
 //! Only one chunk is open at a time and packets are handed out one by one, so memory does not
 //! grow with the length of a range.
 //!
@@ -86,14 +89,15 @@ pub(crate) struct SourcePacket {
 /// A chunk being read.
 struct OpenChunk {
     input: Input,
-    video_index: usize,
+    video_index: Option<usize>,
     audio_index: Option<usize>,
     video_time_base: Rational,
     audio_time_base: Rational,
     /// Ticks added to a timestamp (already on [`TIMELINE`]) to make it event time.
     offset: i64,
-    /// End of the latest video frame read, in event ticks.
-    video_end: i64,
+    /// End of the latest frame read of the stream that times the chunk (its video, or its
+    /// audio when it has none), in event ticks.
+    media_end: i64,
     /// Duration of one frame in [`TIMELINE`] ticks, for packets that carry none.
     frame_ticks: i64,
     /// Packets already read (to check the chunk's streams, or split), handed out before
@@ -164,8 +168,8 @@ pub(crate) struct Source {
     /// Packets are decoded, not copied: later chunks need only the same codecs, not the same
     /// parameters (a decoder follows a change of picture size).
     decoding: bool,
-    /// The video stream of the first chunk.
-    pub video: StreamInfo,
+    /// The video stream of the first chunk; `None` for chunks with sound only.
+    pub video: Option<StreamInfo>,
     /// The audio stream of the first chunk, if it has the track.
     pub audio: Option<StreamInfo>,
     /// Taken from the first chunk's packets as they are read.
@@ -288,7 +292,7 @@ impl Source {
                     Err(e) => return Err(self.error(format!("cannot read packets: {e}"))),
                 },
             };
-            let (kind, time_base) = if packet.stream() == open.video_index {
+            let (kind, time_base) = if Some(packet.stream()) == open.video_index {
                 (Kind::Video, open.video_time_base)
             } else if Some(packet.stream()) == open.audio_index {
                 (Kind::Audio, open.audio_time_base)
@@ -322,7 +326,9 @@ impl Source {
                 if packet.duration() <= 0 {
                     packet.set_duration(open.frame_ticks);
                 }
-                open.video_end = open.video_end.max(pts + packet.duration());
+                open.media_end = open.media_end.max(pts + packet.duration());
+            } else if open.video_index.is_none() {
+                open.media_end = open.media_end.max(pts + packet.duration().max(0));
             }
             return Ok(Some(SourcePacket { kind, packet }));
         }
@@ -335,12 +341,12 @@ impl Source {
         if let Some(open) = &self.current {
             let declared_end = ms_to_ticks(chunk.start_ms + chunk.duration_ms);
             let needed = declared_end.min(self.needed_end);
-            if open.video_end < needed - TRUNCATION_TOLERANCE_MS * TICKS_PER_MS {
+            if open.media_end < needed - TRUNCATION_TOLERANCE_MS * TICKS_PER_MS {
                 return Err(chunk_error(
                     chunk,
                     format!(
                         "truncated: its frames end at {} ms of event time, its record says {} ms",
-                        ticks_to_ms(open.video_end),
+                        ticks_to_ms(open.media_end),
                         chunk.start_ms + chunk.duration_ms
                     ),
                 ));
@@ -360,16 +366,20 @@ impl Source {
             return Ok(());
         }
         let (opened, video, audio) = open_chunk(chunk, self.track)?;
-        check_same(chunk, "video", &self.video, &video, self.decoding)?;
-        match (&self.audio, &audio) {
-            (Some(first), Some(this)) => check_same(chunk, "audio", first, this, self.decoding)?,
-            (None, None) => {}
-            _ => {
-                return Err(RenderError::Incompatible {
-                    seq_no: chunk.seq_no,
-                    uri: chunk.uri.clone(),
-                    problem: "audio track present in one chunk and not the other".into(),
-                })
+        for (what, first, this) in [("video", &self.video, &video), ("audio", &self.audio, &audio)]
+        {
+            match (first, this) {
+                (Some(first), Some(this)) => {
+                    check_same(chunk, what, first, this, self.decoding)?;
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(RenderError::Incompatible {
+                        seq_no: chunk.seq_no,
+                        uri: chunk.uri.clone(),
+                        problem: format!("{what} present in one chunk and not the other"),
+                    })
+                }
             }
         }
         self.current = Some(opened);
@@ -384,10 +394,11 @@ impl Source {
     /// chunk is then probed and its streams compared in full).
     fn join_unprobed(&self, chunk: &Chunk) -> Option<OpenChunk> {
         let sps = self.reference.sps.as_deref().filter(|_| !self.decoding)?;
+        let first_video = self.video.as_ref()?;
         let pts_start_ms = chunk.pts_start_ms?;
         let input = open_unprobed(location(&chunk.uri))?;
         let video = input.streams().find(|s| s.parameters().medium() == media::Type::Video)?;
-        if video.parameters().id() != self.video.parameters.id() {
+        if video.parameters().id() != first_video.parameters.id() {
             return None;
         }
         let audio = usize::try_from(self.track).ok().and_then(|t| t.checked_sub(1)).and_then(|n| {
@@ -403,13 +414,13 @@ impl Source {
         };
         let mut opened = OpenChunk {
             input,
-            video_index,
+            video_index: Some(video_index),
             audio_index,
             video_time_base,
             audio_time_base,
             offset: ms_to_ticks(chunk.start_ms) - ms_to_ticks(pts_start_ms),
-            video_end: ms_to_ticks(chunk.start_ms),
-            frame_ticks: frame_ticks(self.video.frame_rate),
+            media_end: ms_to_ticks(chunk.start_ms),
+            frame_ticks: frame_ticks(first_video.frame_rate),
             pending: VecDeque::new(),
             unprobed: true,
             audio_next: None,
@@ -464,22 +475,23 @@ fn open_unprobed(location: &str) -> Option<Input> {
     (opened == 0).then(|| unsafe { Input::wrap(context) })
 }
 
-/// Opens one chunk and finds its video and audio track.
-fn open_chunk(
-    chunk: &Chunk,
-    track: u32,
-) -> Result<(OpenChunk, StreamInfo, Option<StreamInfo>), RenderError> {
+/// An opened chunk with its video and audio streams.
+type Opened = (OpenChunk, Option<StreamInfo>, Option<StreamInfo>);
+
+/// Opens one chunk and finds its video and audio track (a chunk with sound only has no
+/// video, and must have the track).
+fn open_chunk(chunk: &Chunk, track: u32) -> Result<Opened, RenderError> {
     let input = format::input(location(&chunk.uri))
         .map_err(|e| chunk_error(chunk, format!("cannot open: {e}")))?;
-    let video_stream = input
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| chunk_error(chunk, "has no video stream"))?;
+    let video_stream = input.streams().best(media::Type::Video);
     let audio_streams: Vec<_> =
         input.streams().filter(|s| s.parameters().medium() == media::Type::Audio).collect();
     let audio_stream = match usize::try_from(track).ok().and_then(|t| t.checked_sub(1)) {
         Some(n) if n < audio_streams.len() => Some(&audio_streams[n]),
-        _ if audio_streams.is_empty() && track == 1 => None,
+        _ if audio_streams.is_empty() && track == 1 && video_stream.is_some() => None,
+        _ if audio_streams.is_empty() && video_stream.is_none() => {
+            return Err(chunk_error(chunk, "has no video or audio stream"))
+        }
         _ => {
             return Err(chunk_error(
                 chunk,
@@ -487,15 +499,14 @@ fn open_chunk(
             ))
         }
     };
-    let frame_rate = match video_stream.avg_frame_rate() {
-        r if r.numerator() > 0 => r,
-        _ => video_stream.rate(),
-    };
-    let video = StreamInfo {
-        parameters: video_stream.parameters(),
-        time_base: video_stream.time_base(),
-        frame_rate,
-    };
+    let video = video_stream.as_ref().map(|s| StreamInfo {
+        parameters: s.parameters(),
+        time_base: s.time_base(),
+        frame_rate: match s.avg_frame_rate() {
+            r if r.numerator() > 0 => r,
+            _ => s.rate(),
+        },
+    });
     let audio = audio_stream.map(|s| StreamInfo {
         parameters: s.parameters(),
         time_base: s.time_base(),
@@ -504,24 +515,28 @@ fn open_chunk(
     let anchor = match chunk.pts_start_ms {
         Some(pts_start_ms) => ms_to_ticks(pts_start_ms),
         None => {
-            let start = video_stream.start_time();
+            // The stream that times the chunk: its video, or its audio when it has none.
+            let (start, time_base) = match (&video_stream, audio_stream) {
+                (Some(s), _) | (None, Some(s)) => (s.start_time(), s.time_base()),
+                (None, None) => (ffmpeg_next::ffi::AV_NOPTS_VALUE, TIMELINE),
+            };
             if start == ffmpeg_next::ffi::AV_NOPTS_VALUE {
                 return Err(chunk_error(
                     chunk,
-                    "its video has no start time: give pts_start in the chunk record",
+                    "it has no start time: give pts_start in the chunk record",
                 ));
             }
-            start.rescale(video.time_base, TIMELINE)
+            start.rescale(time_base, TIMELINE)
         }
     };
     let opened = OpenChunk {
-        video_index: video_stream.index(),
+        video_index: video_stream.as_ref().map(|s| s.index()),
         audio_index: audio_stream.map(|s| s.index()),
-        video_time_base: video.time_base,
+        video_time_base: video.as_ref().map_or(TIMELINE, |v| v.time_base),
         audio_time_base: audio.as_ref().map_or(TIMELINE, |a| a.time_base),
         offset: ms_to_ticks(chunk.start_ms) - anchor,
-        video_end: ms_to_ticks(chunk.start_ms),
-        frame_ticks: frame_ticks(frame_rate),
+        media_end: ms_to_ticks(chunk.start_ms),
+        frame_ticks: frame_ticks(video.as_ref().map_or(Rational(0, 1), |v| v.frame_rate)),
         input,
         pending: VecDeque::new(),
         unprobed: false,
@@ -530,22 +545,32 @@ fn open_chunk(
     Ok((opened, video, audio))
 }
 
+/// The name of a codec when chunks are compared: MPEG audio layers I, II and III are one
+/// (the demuxer of an MPEG-TS chunk names its MPEG audio from the first frames it happens to
+/// probe, MP2 in one chunk and MP3 in the next, and one decoder reads every layer).
+fn codec_family(id: codec::Id) -> String {
+    match id {
+        codec::Id::MP1 | codec::Id::MP2 | codec::Id::MP3 => "MPEG audio".to_owned(),
+        id => format!("{id:?}"),
+    }
+}
+
 /// The codec facts that must agree for packets of two chunks to share one output stream.
 fn describe(parameters: &Parameters) -> String {
-    let id = parameters.id();
+    let id = codec_family(parameters.id());
     let Ok(context) = codec::Context::from_parameters(parameters.clone()) else {
-        return format!("{id:?}");
+        return id;
     };
     match parameters.medium() {
         media::Type::Video => match context.decoder().video() {
-            Ok(v) => format!("{id:?} {}x{} {:?}", v.width(), v.height(), v.format()),
-            Err(_) => format!("{id:?}"),
+            Ok(v) => format!("{id} {}x{} {:?}", v.width(), v.height(), v.format()),
+            Err(_) => id,
         },
         media::Type::Audio => match context.decoder().audio() {
-            Ok(a) => format!("{id:?} {} Hz {} channels", a.rate(), a.channels()),
-            Err(_) => format!("{id:?}"),
+            Ok(a) => format!("{id} {} Hz {} channels", a.rate(), a.channels()),
+            Err(_) => id,
         },
-        _ => format!("{id:?}"),
+        _ => id,
     }
 }
 
@@ -557,7 +582,7 @@ fn check_same(
     codec_only: bool,
 ) -> Result<(), RenderError> {
     let (expected, found) = if codec_only {
-        (format!("{:?}", first.parameters.id()), format!("{:?}", this.parameters.id()))
+        (codec_family(first.parameters.id()), codec_family(this.parameters.id()))
     } else {
         (describe(&first.parameters), describe(&this.parameters))
     };
@@ -611,6 +636,14 @@ mod tests {
             chunks_for(&[], EventRange::new(0, 1)).unwrap_err(),
             RenderError::NoChunks { .. }
         ));
+    }
+
+    #[test]
+    fn mpeg_audio_layers_are_one_codec_and_others_their_own() {
+        assert_eq!(codec_family(codec::Id::MP2), codec_family(codec::Id::MP3));
+        assert_eq!(codec_family(codec::Id::MP1), "MPEG audio");
+        assert_eq!(codec_family(codec::Id::AAC), "AAC");
+        assert_ne!(codec_family(codec::Id::AAC), codec_family(codec::Id::AC3));
     }
 
     #[test]

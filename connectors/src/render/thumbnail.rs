@@ -29,7 +29,10 @@ pub(crate) fn write_thumbnail(
         return Err(RenderError::Options(format!("thumbnail width {width} is below 2 pixels")));
     }
     let mut source = Source::open(chunks.to_vec(), first, track, at_ms)?.for_decoding();
-    let mut decoder = codec::Context::from_parameters(source.video.parameters.clone())
+    let Some(video) = source.video.as_ref() else {
+        return Err(source.error("has no video to take a thumbnail of"));
+    };
+    let mut decoder = codec::Context::from_parameters(video.parameters.clone())
         .map_err(|e| source.error(format!("cannot decode its video: {e}")))?
         .decoder();
     decoder.set_packet_time_base(TIMELINE);
