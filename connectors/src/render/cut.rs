@@ -26,6 +26,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use ffmpeg_next::codec::Parameters;
 use reeltime_schemas::record::Chunk;
 use serde::{Deserialize, Serialize};
 
@@ -428,12 +429,28 @@ impl CopySinks {
 pub(crate) struct CodecNames {
     video: Option<String>,
     has_video: bool,
-    audio: bool,
+    /// The audio's codec, when there is audio.
+    audio: Option<&'static str>,
+}
+
+/// The RFC 6381 name of an audio codec as HLS playlists give it: AAC-LC (what reeltime
+/// encodes), MPEG audio layers by their MPEG-4 audio object type, AC-3 and E-AC-3 by their
+/// own names; other codecs never reach a chunk (ingest converts them to AAC).
+pub(crate) fn audio_codec_name(id: ffmpeg_next::codec::Id) -> &'static str {
+    use ffmpeg_next::codec::Id;
+    match id {
+        Id::MP3 => "mp4a.40.34",
+        Id::MP2 => "mp4a.40.33",
+        Id::MP1 => "mp4a.40.32",
+        Id::AC3 => "ac-3",
+        Id::EAC3 => "ec-3",
+        _ => "mp4a.40.2",
+    }
 }
 
 impl CodecNames {
-    pub fn new(has_video: bool, audio: bool) -> CodecNames {
-        CodecNames { video: None, has_video, audio }
+    pub fn new(has_video: bool, audio: Option<ffmpeg_next::codec::Id>) -> CodecNames {
+        CodecNames { video: None, has_video, audio: audio.map(audio_codec_name) }
     }
 
     pub fn see_video(&mut self, packet: &ffmpeg_next::Packet) {
@@ -443,16 +460,9 @@ impl CodecNames {
     }
 
     pub fn names(&self) -> String {
-        if !self.has_video {
-            return "mp4a.40.2".to_owned();
-        }
         // Without an SPS in band (not H.264 Annex B), High profile level 4.0 is a safe claim.
-        let video = self.video.clone().unwrap_or_else(|| "avc1.640028".into());
-        if self.audio {
-            format!("{video},mp4a.40.2")
-        } else {
-            video
-        }
+        let video = self.has_video.then(|| self.video.clone().unwrap_or("avc1.640028".into()));
+        video.into_iter().chain(self.audio.map(str::to_owned)).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -579,7 +589,7 @@ fn copy_sinks(
     let hls = outputs
         .hls
         .map(|segment_ms| HlsSegmenter::new(outputs.dir, outputs.name, segment_ms, video, audio));
-    let codecs = CodecNames::new(video.is_some(), audio.is_some());
+    let codecs = CodecNames::new(video.is_some(), audio.map(Parameters::id));
     Ok(CopySinks { mp4, hls, origin, codecs })
 }
 
@@ -740,5 +750,22 @@ impl Streaming {
             reencoded: false,
             has_video: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ffmpeg_next::codec::Id;
+
+    #[test]
+    fn codec_names_say_what_the_streams_are() {
+        assert_eq!(CodecNames::new(true, Some(Id::AAC)).names(), "avc1.640028,mp4a.40.2");
+        assert_eq!(CodecNames::new(true, None).names(), "avc1.640028");
+        assert_eq!(CodecNames::new(true, Some(Id::AC3)).names(), "avc1.640028,ac-3");
+        // Sound only: a radio commentary's clips, as they were copied.
+        assert_eq!(CodecNames::new(false, Some(Id::MP2)).names(), "mp4a.40.33");
+        assert_eq!(CodecNames::new(false, Some(Id::MP3)).names(), "mp4a.40.34");
+        assert_eq!(audio_codec_name(Id::EAC3), "ec-3");
     }
 }

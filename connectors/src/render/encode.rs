@@ -182,7 +182,7 @@ pub(crate) fn encode(
         };
         outs.push(RenditionOut {
             time_base,
-            codecs: CodecNames::new(encoder.is_some(), audio.is_some()),
+            codecs: CodecNames::new(encoder.is_some(), audio.is_some().then_some(codec::Id::AAC)),
             encoder,
             width,
             height,
