@@ -18,6 +18,14 @@
 //! the first chunk to the last: media seconds per wall-clock second (the real-time factor), at
 //! the default 5 analysed frames per second.
 //!
+//! **Live ingest latency.** `reeltime run --data-dir` (the binary) serves; `reeltime ingest`
+//! (in process) listens on a UDP port, and the `ffmpeg` command line plays a 1080p25
+//! H.264/AAC match of `--seconds` into it at real time (`-re`). Per chunk, from the splitter's
+//! hand-over (the first packet after the chunk's end is in) to the service having the `chunk`
+//! record durably, and to it having what the plugins found in the chunk. The baseline, in the
+//! same run: a bare `POST /api/v1/records` of one chunk record to the same service, the floor
+//! of any durable write. Goal: the chunk record under 100 ms.
+//!
 //! ```text
 //! cargo bench -p reeltime --bench media_ingest [-- --seconds 60 --runs 3]
 //! ```
@@ -26,6 +34,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use reeltime::live_ingest::{ingest, IngestOptions, IngestReport};
+use reeltime::playout::ApiWriter;
+use reeltime::serve::api::RecordWriter;
 use reeltime_connectors::ingest::convert::{convert, ConvertSettings};
 use reeltime_connectors::ingest::split::split_file;
 use reeltime_connectors::ingest::ChunkIngest;
@@ -79,6 +93,7 @@ fn main() {
     println!("machine: {cores} cores; FFmpeg's libraries from Debian, the ffmpeg command line beside them");
     converting_ingest(&options, dir.path());
     video_only_analysis(&options, dir.path());
+    live_ingest_latency(&options, dir.path());
 }
 
 fn converting_ingest(options: &Options, dir: &Path) {
@@ -217,4 +232,150 @@ fn video_only_analysis(options: &Options, dir: &Path) {
 /// Whether a record is a burst of motion.
 fn is_burst(record: &PluginRecord) -> bool {
     matches!(record, PluginRecord::Detection(d) if d.plugin == MOTION_ENERGY)
+}
+
+/// The goal: a chunk's record durable in the service this soon after the chunk is cut.
+const LATENCY_GOAL_MS: f64 = 100.0;
+
+/// A `reeltime run --data-dir` in `dir`, killed when dropped.
+struct Service {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Service {
+    fn start(dir: &Path) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reeltime"))
+            .args(["run", "--listen", "127.0.0.1:0"])
+            .args(["--data-dir", dir.join("data").to_str().expect("a UTF-8 path")])
+            .args(["--out", dir.join("out").to_str().expect("a UTF-8 path")])
+            .env("REELTIME__RENDER__ENABLED", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("reeltime run starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("its stderr")).lines();
+        let base = loop {
+            let line = lines.next().expect("the service says where it listens").expect("a line");
+            if let Some(at) = line.find("serving http://") {
+                let address = line[at + "serving ".len()..].split_whitespace().next();
+                break address.expect("an address").to_owned();
+            }
+        };
+        // The rest of its log is not read; draining it keeps the service from blocking.
+        std::thread::spawn(move || lines.for_each(drop));
+        Service { child, base }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn live_ingest_latency(options: &Options, dir: &Path) {
+    let source = dir.join("live.mp4");
+    let seconds = options.seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("anoisesrc=r=48000:c=pink:a=0.05:d={seconds}"),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "25",
+        "-c:a",
+        "aac",
+        source.to_str().expect("a UTF-8 path"),
+    ]);
+    println!("live ingest latency: {seconds} s of 1080p25 H.264/AAC played over UDP at real time, 4 s chunks");
+    let service = Service::start(&dir.join("service"));
+    let writer = ApiWriter::new(&service.base, None);
+    let bare: Vec<Duration> = (0..20)
+        .map(|n| {
+            let record = format!(
+                r#"{{"type":"chunk","event_id":"baseline","seq_no":{n},"uri":"/nowhere/{n}.ts","start":{},"duration":4}}"#,
+                n * 4
+            );
+            let started = Instant::now();
+            writer.write(&[record.into_bytes()]).expect("the service takes a record");
+            started.elapsed()
+        })
+        .collect();
+    let (mut chunk, mut found) = (Vec::new(), Vec::new());
+    for run in 0..options.runs {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("a free UDP port")
+            .port();
+        let url = format!("udp://127.0.0.1:{port}");
+        let ingest_options = IngestOptions {
+            input: url.clone().into(),
+            event_id: Some(format!("live-{run}")),
+            title: None,
+            chunk_dir: dir.join("chunks"),
+            chunk_seconds: CHUNK_SECONDS,
+            silence_seconds: Some(3.0),
+            catchup_seconds: Some(30.0),
+            progress: false,
+        };
+        let report = std::thread::scope(|scope| {
+            let listener =
+                scope.spawn(|| ingest(&ingest_options, &writer).expect("the stream is ingested"));
+            while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            ffmpeg(&[
+                "-re",
+                "-i",
+                source.to_str().expect("a UTF-8 path"),
+                "-c",
+                "copy",
+                "-f",
+                "mpegts",
+                &format!("{url}?pkt_size=1316"),
+            ]);
+            listener.join().expect("the ingest thread")
+        });
+        let (c, f) = (
+            IngestReport::percentiles(&report.chunk_latency).expect("chunks were sent"),
+            IngestReport::percentiles(&report.findings_latency).expect("findings were sent"),
+        );
+        println!(
+            "  run {}: {} chunks; chunk record median {:.1} ms (p95 {:.1}), findings median {:.1} ms (p95 {:.1})",
+            run + 1,
+            report.chunk_latency.len(),
+            c.0,
+            c.1,
+            f.0,
+            f.1
+        );
+        chunk.extend(report.chunk_latency);
+        found.extend(report.findings_latency);
+    }
+    let (bare, chunk, found) = (
+        IngestReport::percentiles(&bare).expect("baseline posts"),
+        IngestReport::percentiles(&chunk).expect("chunks"),
+        IngestReport::percentiles(&found).expect("findings"),
+    );
+    println!(
+        "live ingest latency over {} runs: chunk record median {:.1} ms, p95 {:.1} ms (goal < {LATENCY_GOAL_MS} ms: {}); a bare POST of one record median {:.1} ms: {:.2}x; what the plugins found median {:.1} ms, p95 {:.1} ms",
+        options.runs,
+        chunk.0,
+        chunk.1,
+        if chunk.1 < LATENCY_GOAL_MS { "met" } else { "not met" },
+        bare.0,
+        chunk.0 / bare.0,
+        found.0,
+        found.1
+    );
 }

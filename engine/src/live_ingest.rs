@@ -7,10 +7,10 @@
 //! and catch-up replays grow while the stream plays, and its render sink cuts the replays
 //! from the chunk files, which stay in `chunk_dir` (the service must be able to read them).
 //!
-//! Each chunk's latency is measured from the moment the splitter hands it over (the stream's
-//! first packet after the chunk's end has arrived, so the chunk's last byte is in) to the
-//! moment the service has its records durably: the analysis by the built-in plugins, then the
-//! send. The summary gives both parts.
+//! Each chunk's record is sent as soon as the chunk is cut, and what the plugins found in it
+//! once they have analysed it. Both latencies are measured from the moment the splitter hands
+//! the chunk over (the stream's first packet after the chunk's end has arrived, so the chunk's
+//! last byte is in) to the moment the service has the records durably.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -57,10 +57,10 @@ pub struct IngestReport {
     pub analysis: LogSummary,
     /// Records the service accepted.
     pub records: u64,
-    /// Per chunk: from its hand-over by the splitter to its records being durable.
-    pub latency: Vec<Duration>,
-    /// Per chunk: the part of that spent analysing it.
-    pub analysis_time: Vec<Duration>,
+    /// Per chunk: from its hand-over by the splitter to its `chunk` record being durable.
+    pub chunk_latency: Vec<Duration>,
+    /// Per chunk: from its hand-over to what the plugins found in it being durable.
+    pub findings_latency: Vec<Duration>,
 }
 
 impl IngestReport {
@@ -76,24 +76,23 @@ impl IngestReport {
     }
 }
 
-/// The records of each chunk, sent to the service once the chunk is analysed.
+/// The records of each chunk, sent to the service as they are made.
 struct LiveSink<'a> {
     writer: &'a dyn RecordWriter,
     batch: Vec<Vec<u8>>,
-    arrived: Option<Instant>,
-    first_record: Option<Instant>,
-    latency: Vec<Duration>,
-    analysis_time: Vec<Duration>,
+    /// When the chunk being analysed was handed over, and whether its record was sent.
+    arrived: Option<(Instant, bool)>,
+    chunk_latency: Vec<Duration>,
+    findings_latency: Vec<Duration>,
     progress: bool,
 }
 
 impl RecordSink for LiveSink<'_> {
     fn chunk_arrived(&mut self) {
-        self.arrived = Some(Instant::now());
+        self.arrived = Some((Instant::now(), false));
     }
 
     fn write(&mut self, record: &Value) -> Result<()> {
-        self.first_record.get_or_insert_with(Instant::now);
         self.batch.push(serde_json::to_vec(record).context("encoding a record")?);
         Ok(())
     }
@@ -105,21 +104,26 @@ impl RecordSink for LiveSink<'_> {
         self.writer
             .write(&self.batch)
             .with_context(|| format!("sending {} records to the service", self.batch.len()))?;
-        // A chunk's records (the others: the profile before the first chunk, the event's end).
-        if let (Some(arrived), Some(first)) = (self.arrived, self.first_record) {
-            self.latency.push(arrived.elapsed());
-            self.analysis_time.push(first.saturating_duration_since(arrived));
-            if self.progress {
-                eprintln!(
-                    "sent {} records, {:.0} ms after the chunk was cut",
-                    self.batch.len(),
-                    arrived.elapsed().as_secs_f64() * 1000.0
-                );
+        match self.arrived {
+            Some((at, false)) => {
+                self.chunk_latency.push(at.elapsed());
+                self.arrived = Some((at, true));
             }
+            Some((at, true)) => {
+                self.findings_latency.push(at.elapsed());
+                if self.progress {
+                    eprintln!(
+                        "sent what the plugins found ({} records), {:.0} ms after the chunk was cut",
+                        self.batch.len(),
+                        at.elapsed().as_secs_f64() * 1000.0
+                    );
+                }
+                self.arrived = None;
+            }
+            // The profile before the first chunk, or the event's end.
+            None => {}
         }
         self.batch.clear();
-        self.arrived = None;
-        self.first_record = None;
         Ok(())
     }
 }
@@ -185,9 +189,8 @@ pub fn ingest(options: &IngestOptions, writer: &dyn RecordWriter) -> Result<Inge
         writer,
         batch: Vec::new(),
         arrived: None,
-        first_record: None,
-        latency: Vec::new(),
-        analysis_time: Vec::new(),
+        chunk_latency: Vec::new(),
+        findings_latency: Vec::new(),
         progress: options.progress,
     };
     let accepted = writer.accepted();
@@ -196,8 +199,8 @@ pub fn ingest(options: &IngestOptions, writer: &dyn RecordWriter) -> Result<Inge
         event_id: plan.event_id,
         analysis,
         records: writer.accepted() - accepted,
-        latency: sink.latency,
-        analysis_time: sink.analysis_time,
+        chunk_latency: sink.chunk_latency,
+        findings_latency: sink.findings_latency,
     })
 }
 

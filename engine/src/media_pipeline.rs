@@ -163,8 +163,9 @@ pub trait RecordSink {
     fn chunk_arrived(&mut self) {}
     /// Takes one record.
     fn write(&mut self, record: &Value) -> Result<()>;
-    /// The records written since the last call make a whole (the event's opening records and
-    /// a chunk's, or the event's end): a sink that publishes sends them now.
+    /// The records written since the last call make a whole (a chunk's record, with the
+    /// event's opening records before the first; what the plugins found in a chunk; the
+    /// event's end): a sink that publishes sends them now.
     fn complete(&mut self) -> Result<()>;
 }
 
@@ -230,13 +231,14 @@ impl Run<'_> {
         }
         self.summary.media_ms = chunk.end_ms();
         let analyzer = self.analyzer.as_mut().expect("made above");
-        // The chunk record goes first, as ingest publishes it before the plugins see the
-        // chunk; a chunk the plugins could not analyse carries the reason.
+        // The chunk record goes out as soon as the chunk is read, before the plugins see it:
+        // the media exists, and a live service learns of it at once. A chunk the plugins then
+        // cannot analyse is published again with the reason (of two records of one chunk,
+        // the later is the chunk).
+        self.log.write(&chunk.record())?;
+        self.log.complete()?;
         let records = match analyzer.analyze_chunk(&chunk) {
-            Ok(records) => {
-                self.log.write(&chunk.record())?;
-                records
-            }
+            Ok(records) => records,
             Err(failure) => {
                 self.log.write(&chunk.failed_record(&failure.to_string()))?;
                 self.fail(failure.to_string());

@@ -860,7 +860,7 @@ fn a_live_stream_ingested_into_the_service_grows_its_catch_up_replay_while_it_pl
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("analysed 10 chunks"), "{stdout}");
     assert!(stdout.contains("sent ") && stdout.contains("of event final to"), "{stdout}");
-    assert!(stdout.contains("chunk cut to records durable, median / p95 ms"), "{stdout}");
+    assert!(stdout.contains("from a chunk's cut, median / p95 ms: its chunk record"), "{stdout}");
 
     settle(&service);
     let last = get(&service, &format!("/api/v1/replays/{replay}")).json();
