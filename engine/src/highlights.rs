@@ -147,15 +147,7 @@ pub fn nothing_found(analysis: &LogSummary) -> Option<String> {
 
 /// Runs `reeltime highlights`.
 pub fn highlights(options: &HighlightsOptions) -> Result<HighlightsReport> {
-    let source = match (MediaSource::of_path(&options.input)?, options.silence_seconds) {
-        (_, Some(seconds)) if !(seconds.is_finite() && seconds > 0.0) => {
-            bail!("--silence {seconds} is not a number of seconds > 0")
-        }
-        (MediaSource::Stream { url, .. }, Some(seconds)) => {
-            MediaSource::Stream { url, silence: std::time::Duration::from_secs_f64(seconds) }
-        }
-        (source, _) => source,
-    };
+    let source = MediaSource::of_input(&options.input, options.silence_seconds)?;
     if !(options.duration_seconds.is_finite()
         && (1.0..=10_000.0).contains(&options.duration_seconds))
     {

@@ -175,15 +175,7 @@ pub fn plan(options: &IngestOptions, source: &MediaSource) -> Result<EventPlan> 
 
 /// Runs `reeltime ingest` into `writer`.
 pub fn ingest(options: &IngestOptions, writer: &dyn RecordWriter) -> Result<IngestReport> {
-    let source = match (MediaSource::of_path(&options.input)?, options.silence_seconds) {
-        (_, Some(seconds)) if !(seconds.is_finite() && seconds > 0.0) => {
-            bail!("--silence {seconds} is not a number of seconds > 0")
-        }
-        (MediaSource::Stream { url, .. }, Some(seconds)) => {
-            MediaSource::Stream { url, silence: Duration::from_secs_f64(seconds) }
-        }
-        (source, _) => source,
-    };
+    let source = MediaSource::of_input(&options.input, options.silence_seconds)?;
     let plan = plan(options, &source)?;
     let mut sink = LiveSink {
         writer,

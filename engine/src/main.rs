@@ -195,8 +195,9 @@ enum Command {
     },
     /// Analyse an event's media into a running service as it arrives: a live stream
     /// (udp://HOST:PORT, srt://HOST:PORT?mode=listener), or a video file, folder of chunks or
-    /// HLS playlist; each chunk's records are sent once it is analysed, so the service's
-    /// catch-up replays grow while the stream plays.
+    /// HLS playlist; each chunk's record is sent as soon as the chunk is cut and what the
+    /// plugins found in it once analysed, so the service's catch-up replays grow while the
+    /// stream plays.
     Ingest {
         /// The live MPEG-TS stream, video file, folder of .ts/.mp4 chunks or HLS playlist.
         input: PathBuf,

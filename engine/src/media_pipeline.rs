@@ -78,6 +78,22 @@ impl MediaSource {
     }
 }
 
+impl MediaSource {
+    /// What `path` is, as [`MediaSource::of_path`] says, with `--silence` (seconds without
+    /// data that end a live stream) checked and applied to a stream.
+    pub fn of_input(path: &Path, silence_seconds: Option<f64>) -> Result<Self> {
+        Ok(match (MediaSource::of_path(path)?, silence_seconds) {
+            (_, Some(seconds)) if !(seconds.is_finite() && seconds > 0.0) => {
+                bail!("--silence {seconds} is not a number of seconds > 0")
+            }
+            (MediaSource::Stream { url, .. }, Some(seconds)) => {
+                MediaSource::Stream { url, silence: Duration::from_secs_f64(seconds) }
+            }
+            (source, _) => source,
+        })
+    }
+}
+
 /// How long a live stream may go without data before its event ends, by default.
 pub const DEFAULT_SILENCE_SECONDS: u64 = 10;
 
