@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use reeltime_connectors::ingest::chunks::chunk_files;
 use reeltime_connectors::ingest::convert::{
-    convert, needs_conversion, ConvertProgress, ConvertSettings,
+    convert, needs_conversion, ConvertProgress, ConvertSettings, ConvertedKind, StreamToConvert,
 };
 use reeltime_connectors::ingest::hls_reader::{follow, read_playlist, standalone};
 use reeltime_connectors::ingest::split::{is_stream, split_file, split_stream};
@@ -303,6 +303,34 @@ impl Run<'_> {
     }
 }
 
+/// What is said before a conversion: which streams cannot be copied and what each kind becomes
+/// (a source with sound only gets no word of H.264).
+fn conversion_notice(
+    path: &Path,
+    streams: &[StreamToConvert],
+    settings: &ConvertSettings,
+    chunk_seconds: f64,
+) -> String {
+    let video = streams.iter().any(|s| s.kind == ConvertedKind::Video);
+    let audio = streams.iter().any(|s| matches!(s.kind, ConvertedKind::Audio(_)));
+    let h264 = format!(
+        "H.264 (libx264 {}, CRF {}, a keyframe every {} s)",
+        settings.preset, settings.crf, chunk_seconds
+    );
+    let aac = format!("AAC ({} kb/s per channel)", settings.audio_bitrate_per_channel / 1000);
+    let target = match (video, audio) {
+        (true, true) => format!("{h264} and {aac}"),
+        (true, false) => h264,
+        (false, _) => aac,
+    };
+    let named: Vec<String> = streams.iter().map(ToString::to_string).collect();
+    format!(
+        "{}: {} cannot go into MPEG-TS chunks as it is; converting it once to {target}",
+        path.display(),
+        named.join(", ")
+    )
+}
+
 /// Converts a recording whose codecs MPEG-TS chunks cannot hold into an H.264/AAC file beside
 /// the chunks (returned, for the split to cut), saying what and how fast; `None` when it can
 /// be cut as it is.
@@ -315,14 +343,7 @@ fn convert_if_needed(path: &Path, plan: &EventPlan, progress: bool) -> Result<Op
     std::fs::create_dir_all(&plan.chunk_dir)
         .with_context(|| format!("creating {:?}", plan.chunk_dir))?;
     let converted = plan.chunk_dir.join("converted-source.ts");
-    eprintln!(
-        "{}: {} cannot go into MPEG-TS chunks as it is; converting it once to H.264/AAC (libx264 {}, CRF {}, a keyframe every {} s)",
-        path.display(),
-        streams.join(", "),
-        settings.preset,
-        settings.crf,
-        plan.chunk_seconds
-    );
+    eprintln!("{}", conversion_notice(path, &streams, settings, plan.chunk_seconds));
     let mut shown: Option<Instant> = None;
     let mut report = |at: ConvertProgress| {
         if progress && shown.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
@@ -450,7 +471,7 @@ pub fn analyse(
             MediaSource::Stream { url, .. } => url.clone(),
         };
         let reasons = run.summary.failures.join("; ");
-        bail!("no readable video in {path}: {reasons}");
+        bail!("no readable media in {path}: {reasons}");
     };
     let last = analyzer.finish().map_err(|e| anyhow::anyhow!("finishing the analysis: {e}"))?;
     run.records(&last)?;
@@ -487,4 +508,40 @@ pub fn default_priorities() -> Vec<Value> {
         json!({"plugin": segmenter::PLUGIN, "attribute": "Excitement", "value": "high", "weight": 90}),
         json!({"plugin": segmenter::PLUGIN, "attribute": "Excitement", "value": "medium", "weight": 50}),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(kind: ConvertedKind, why: &str) -> StreamToConvert {
+        StreamToConvert { kind, why: why.to_owned() }
+    }
+
+    #[test]
+    fn a_conversion_names_what_each_kind_of_stream_becomes() {
+        let settings = ConvertSettings::default();
+        let path = Path::new("match.mov");
+        let both =
+            [stream(ConvertedKind::Video, "prores"), stream(ConvertedKind::Audio(1), "pcm_s24le")];
+        assert_eq!(
+            conversion_notice(path, &both, &settings, 4.0),
+            "match.mov: video prores, audio 1 pcm_s24le cannot go into MPEG-TS chunks as it is; \
+             converting it once to H.264 (libx264 veryfast, CRF 20, a keyframe every 4 s) and AAC (96 kb/s per channel)"
+        );
+        let video = [stream(ConvertedKind::Video, "vp9")];
+        let said = conversion_notice(path, &video, &settings, 4.0);
+        assert!(
+            said.ends_with("to H.264 (libx264 veryfast, CRF 20, a keyframe every 4 s)"),
+            "{said}"
+        );
+        // A radio commentary in WAV: its sound is converted, and nothing is said of video.
+        let wav = [stream(ConvertedKind::Audio(1), "pcm_s16le")];
+        let said = conversion_notice(Path::new("commentary.wav"), &wav, &settings, 4.0);
+        assert_eq!(
+            said,
+            "commentary.wav: audio 1 pcm_s16le cannot go into MPEG-TS chunks as it is; \
+             converting it once to AAC (96 kb/s per channel)"
+        );
+    }
 }

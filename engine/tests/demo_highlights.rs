@@ -704,12 +704,11 @@ fn free_udp_port() -> u16 {
 }
 
 /// Highlights of a live stream: `reeltime highlights URL` listens, the ffmpeg command line
-/// plays the roaring match into `push` at 4 times real time once the port is taken, and the
-/// catch-up of the whole stream holds the roar.
-fn highlights_of_a_live_stream(listen: &str, push: &str, port: u16) {
+/// plays `source` (40 s with a roar from 20 to 26 s) into `push` at 4 times real time once the
+/// port is taken, and the catch-up of the whole stream holds the roar; returns the streams of
+/// its video.
+fn highlights_of_a_live_stream(listen: &str, push: &str, port: u16, source: &Path) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("source.mp4");
-    roaring_video(&source);
     let out = dir.path().join("out");
     let engine = Command::new(env!("CARGO_BIN_EXE_reeltime"))
         .args(["highlights", listen, "--duration", "20", "--priority", "Loud:60"])
@@ -736,21 +735,41 @@ fn highlights_of_a_live_stream(listen: &str, push: &str, port: u16) {
     assert!(start <= 20.0 && end >= 26.0, "the clip holds the roar: {selection}");
     let mp4 = out.join(selection["rendered"]["renditions"][0]["mp4"].as_str().unwrap());
     assert_eq!(decode_errors(&mp4, false), "", "{mp4:?} decodes cleanly");
+    streams(&mp4)
 }
 
 #[test]
 fn highlights_of_a_live_udp_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    roaring_video(&source);
     let port = free_udp_port();
     let url = format!("udp://127.0.0.1:{port}");
-    highlights_of_a_live_stream(&url, &format!("{url}?pkt_size=1316"), port);
+    let streams = highlights_of_a_live_stream(&url, &format!("{url}?pkt_size=1316"), port, &source);
+    assert_eq!(streams, ["h264,video", "aac,audio"]);
 }
 
 #[test]
 fn highlights_of_a_live_srt_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    roaring_video(&source);
     let port = free_udp_port();
     let listen = format!("srt://127.0.0.1:{port}?mode=listener");
     let push = format!("srt://127.0.0.1:{port}?mode=caller&pkt_size=1316");
-    highlights_of_a_live_stream(&listen, &push, port);
+    highlights_of_a_live_stream(&listen, &push, port, &source);
+}
+
+#[test]
+fn highlights_of_a_live_radio_stream_are_sound_only() {
+    // A radio contribution feed: MP2 sound in MPEG-TS over UDP, with no picture.
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("commentary.ts");
+    roaring_commentary(&source, "mp2");
+    let port = free_udp_port();
+    let url = format!("udp://127.0.0.1:{port}");
+    let streams = highlights_of_a_live_stream(&url, &format!("{url}?pkt_size=1316"), port, &source);
+    assert_eq!(streams, ["aac,audio"], "the replay of a radio stream is sound only");
 }
 
 /// The filters of a still, grainy picture (input 0) with a moving pattern (input 1) over it
@@ -852,11 +871,32 @@ fn highlights_of_an_interlaced_source_without_sound_follow_a_burst_of_motion() {
     highlights_follow_the_burst_of_motion(&video, &dir.path().join("out"));
 }
 
+/// A radio commentary in `codec`: 40 s of murmur with a roar from 20 to 26 s, and no picture.
+fn roaring_commentary(path: &Path, codec: &str) {
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "anoisesrc=r=48000:c=pink:a=0.02:seed=3:d=40",
+        "-f",
+        "lavfi",
+        "-i",
+        "anoisesrc=r=48000:c=white:a=0.5:seed=4:d=6",
+        "-filter_complex",
+        "[1:a]adelay=20000:all=1[roar];[0:a][roar]amix=inputs=2:normalize=0[a]",
+        "-map",
+        "[a]",
+        "-c:a",
+        codec,
+        path.to_str().unwrap(),
+    ]);
+}
+
 #[test]
 fn highlights_of_a_source_with_sound_only_are_sound_only() {
     let dir = tempfile::tempdir().unwrap();
-    // A radio commentary: 40 s of murmur with a roar from 20 to 26 s, and no picture, in the
-    // containers and codecs radio comes in (PCM is converted to AAC; the others are copied).
+    // A radio commentary in the containers and codecs radio comes in (PCM is converted to AAC;
+    // the others are copied).
     let cases = [
         ("commentary.m4a", "aac"),
         ("commentary.mp3", "libmp3lame"),
@@ -865,23 +905,7 @@ fn highlights_of_a_source_with_sound_only_are_sound_only() {
     ];
     for (name, codec) in cases {
         let input = dir.path().join(name);
-        ffmpeg(&[
-            "-f",
-            "lavfi",
-            "-i",
-            "anoisesrc=r=48000:c=pink:a=0.02:seed=3:d=40",
-            "-f",
-            "lavfi",
-            "-i",
-            "anoisesrc=r=48000:c=white:a=0.5:seed=4:d=6",
-            "-filter_complex",
-            "[1:a]adelay=20000:all=1[roar];[0:a][roar]amix=inputs=2:normalize=0[a]",
-            "-map",
-            "[a]",
-            "-c:a",
-            codec,
-            input.to_str().unwrap(),
-        ]);
+        roaring_commentary(&input, codec);
         let out = dir.path().join(format!("out-{name}"));
         let output = highlights(&input, "20", &out, &[]);
         assert!(output.status.success(), "{name}: {}", text(&output.stderr));

@@ -146,25 +146,53 @@ fn kept_streams(input: &format::context::Input) -> Vec<usize> {
 /// What of `input` MPEG-TS chunks cannot hold as it is, as "video prores", "audio 2
 /// pcm_s24le" or "video h264 at a variable frame rate" (empty: the recording can be cut by
 /// stream copy); an error when FFmpeg cannot decode one of its streams.
-pub fn needs_conversion(input: &Path) -> Result<Vec<String>, MediaError> {
+pub fn needs_conversion(input: &Path) -> Result<Vec<StreamToConvert>, MediaError> {
     let source = open(input)?;
     check_decodable(&source, input)?;
     let mut audio_track = 0;
     let mut found = Vec::new();
     for index in kept_streams(&source) {
         let stream = source.stream(index).expect("a kept stream exists");
-        let what = match stream.parameters().medium() {
+        let kind = match stream.parameters().medium() {
             media::Type::Audio => {
                 audio_track += 1;
-                format!("audio {audio_track}")
+                ConvertedKind::Audio(audio_track)
             }
-            _ => "video".to_owned(),
+            _ => ConvertedKind::Video,
         };
         if let Some(why) = must_convert(&stream) {
-            found.push(format!("{what} {why}"));
+            found.push(StreamToConvert { kind, why });
         }
     }
     Ok(found)
+}
+
+/// A kept stream that must be converted, and why (shown as "video prores",
+/// "audio 2 pcm_s24le").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamToConvert {
+    /// Which stream.
+    pub kind: ConvertedKind,
+    /// Its codec, and what else forbids copying it (a variable frame rate).
+    pub why: String,
+}
+
+/// Which of the kept streams: the video, or an audio track counted from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvertedKind {
+    /// The video (the best of the source's).
+    Video,
+    /// The audio track of this number.
+    Audio(usize),
+}
+
+impl std::fmt::Display for StreamToConvert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ConvertedKind::Video => write!(f, "video {}", self.why),
+            ConvertedKind::Audio(track) => write!(f, "audio {track} {}", self.why),
+        }
+    }
 }
 
 /// One kept stream on its way into the converted file.
