@@ -113,14 +113,15 @@ pub fn process(options: &ProcessOptions) -> Result<Summary> {
                 }
             });
             let epochs = Epochs { lines: lines.peekable(), epoch_records, next_epoch: 0 };
-            Box::new(epochs.map(move |lines| {
+            // A log is all there: small epochs share a timely step.
+            Box::new(harness::ReadAhead(epochs.map(move |lines| {
                 if index == 0 {
                     if let Some(last) = lines.last() {
                         bytes_read.store(last.offset, Ordering::Relaxed);
                     }
                 }
                 decode_share(lines, index, peers, max_record_bytes)
-            }))
+            })))
         })
     };
 

@@ -252,7 +252,8 @@ fn incremental(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let epochs = Mutex::new(Some(epochs));
     let source: Arc<harness::Source<()>> = Arc::new(move |_index, _peers| {
         let epochs = epochs.lock().expect("not poisoned").take();
-        Box::new(epochs.expect("one worker reads the epochs, once").into_iter())
+        // The recorded match is all there, as `reeltime process` reads a log.
+        Box::new(harness::ReadAhead(epochs.expect("one worker reads the epochs, once").into_iter()))
     });
 
     let mut model = ReadModel::default();

@@ -10,7 +10,9 @@
 //! ones, at most [`RunOptions::epochs_ahead`] ahead of it. A worker waits for the sink before it
 //! asks its source for another epoch, so a live source that is not asked keeps its input (a
 //! Kafka consumer keeps polling into its buffer) and its next epoch takes all of it: epochs
-//! coalesce while the sink is busy, instead of queueing without bound.
+//! coalesce while the sink is busy, instead of queueing without bound. An input that is all
+//! there already ([`ReadAhead`]: a log file) is taken several small epochs at a time, computed
+//! in one timely step, and still closed and handed over one epoch at a time.
 //!
 //! The workers may span several processes ([`Cluster`]): one timely cluster over TCP. The rows
 //! and side payloads of every worker then travel through the dataflow to the workers of the
@@ -100,6 +102,12 @@ impl Agreed {
 pub trait EpochSource<X> {
     /// The next epoch's input, or `None` when this worker has no more.
     fn next_epoch(&mut self, agreed: Agreed) -> Option<EpochInput<X>>;
+
+    /// Whether a worker may take this source's next epochs before the dataflow is through
+    /// with the last one, with what the workers agreed before them ([`ReadAhead`]).
+    fn reads_ahead(&self) -> bool {
+        false
+    }
 }
 
 /// A source that decides nothing with the other workers: its epochs in order.
@@ -107,6 +115,40 @@ impl<X, I: Iterator<Item = EpochInput<X>>> EpochSource<X> for I {
     fn next_epoch(&mut self, _agreed: Agreed) -> Option<EpochInput<X>> {
         self.next()
     }
+}
+
+/// The epochs of an input that is all there (a log file, a recorded match), which a worker
+/// may take several at a time: their records go into the dataflow together and one timely
+/// step computes them all, each epoch still closing on its own and in order. A step's fixed
+/// cost (scheduling every operator, tracking progress) is then paid once for the lot, which
+/// is most of the cost of an epoch of a few records.
+///
+/// Only for sources whose next epoch is ready at once and depends on nothing the workers
+/// agree (a live source must not wait for more input while earlier epochs are held back),
+/// and that never vote to stop before their end. A worker is then as many epochs ahead of
+/// the sink as it takes at once.
+pub struct ReadAhead<I>(pub I);
+
+impl<X, I: Iterator<Item = EpochInput<X>>> EpochSource<X> for ReadAhead<I> {
+    fn next_epoch(&mut self, _agreed: Agreed) -> Option<EpochInput<X>> {
+        self.0.next()
+    }
+
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+}
+
+/// The most epochs a worker takes for one step from a source that reads ahead.
+const STEP_EPOCHS: usize = 64;
+/// The most records a worker takes for one step, beyond its first epoch, from a source that
+/// reads ahead: large epochs gain nothing from sharing a step and would only hold more memory.
+const STEP_RECORDS: usize = 1024;
+
+/// Whether a worker that has taken `epochs` epochs of `records` records in all for its next
+/// step takes another from a source that reads ahead.
+fn takes_another(epochs: usize, records: usize) -> bool {
+    epochs < STEP_EPOCHS && records < STEP_RECORDS
 }
 
 /// The changes of one closed epoch, from all workers.
@@ -356,9 +398,9 @@ struct Built<X: Clone + 'static> {
     /// Votes, one for every worker.
     votes: InputHandleVec<Epoch, (u64, Vote)>,
     probe: ProbeHandle<Epoch>,
-    rows: Captured<(Row, Epoch, isize)>,
-    side: Captured<(u64, X)>,
-    voted: Captured<(u64, Vote)>,
+    rows: Captured<(Epoch, (Row, Epoch, isize))>,
+    side: Captured<(Epoch, (u64, X))>,
+    voted: Captured<(Epoch, (u64, Vote))>,
 }
 
 /// What a sink of the dataflow received since it was last taken.
@@ -386,19 +428,43 @@ fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
     Built { events, control, sides, votes, probe, rows, side, voted }
 }
 
-/// A sink that keeps what reaches it at this worker, probed so that an epoch is known to be
-/// all there once the probe passes it.
+/// A sink that keeps what reaches it at this worker, each with its epoch, probed so that an
+/// epoch is known to be all there once the probe passes it. (Every message of this dataflow
+/// travels at one epoch: its operators give at one capability and nothing is batched across
+/// times.)
 fn capture<T: ExchangeData + Clone>(
     stream: StreamVec<'_, Epoch, T>,
     probe: &ProbeHandle<Epoch>,
     name: &str,
-) -> Captured<T> {
-    let captured: Captured<T> = Rc::default();
+) -> Captured<(Epoch, T)> {
+    let captured: Captured<(Epoch, T)> = Rc::default();
     let sink = captured.clone();
     stream.probe_with(probe).sink(Pipeline, name, move |(input, _frontier)| {
-        input.for_each(|_time, batch| sink.borrow_mut().append(batch));
+        input.for_each(|capability, batch| {
+            let epoch = *capability.stamp().expect_singleton();
+            sink.borrow_mut().extend(batch.drain(..).map(|x| (epoch, x)));
+        });
     });
     captured
+}
+
+/// What was captured for the epochs `first..first + epochs`, by epoch. What came for later
+/// epochs stays captured: in a cluster, a worker of another process may be epochs ahead, and
+/// its side payloads and votes (sent as its input is read) reach this one before it gets
+/// there.
+fn by_epoch<T>(captured: &Captured<(Epoch, T)>, first: Epoch, epochs: usize) -> Vec<Vec<T>> {
+    let mut split: Vec<Vec<T>> = (0..epochs).map(|_| Vec::new()).collect();
+    let mut captured = captured.borrow_mut();
+    let mut later = Vec::new();
+    for (epoch, x) in captured.drain(..) {
+        let offset = epoch.checked_sub(first).and_then(|o| usize::try_from(o).ok());
+        match offset.filter(|offset| *offset < epochs) {
+            Some(offset) => split[offset].push(x),
+            None => later.push((epoch, x)),
+        }
+    }
+    *captured = later;
+    split
 }
 
 /// Builds the dataflow on `worker` and runs its source's epochs through it. A worker of the
@@ -417,36 +483,61 @@ fn drive<X: ExchangeData + Clone>(
         build::<X>(worker, sink);
     let mut source = (source)(index, peers);
     let mut agreed = Agreed { ready: false, stop: false };
-    let mut epoch: Epoch = 0;
-    while let Some(epoch_input) = source.next_epoch(agreed) {
-        for (seq, record) in epoch_input.records {
-            match record {
-                Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
-                Compact::Control(key, input) => control.send((seq, key, input)),
+    let mut next: Epoch = 0;
+    let mut ended = false;
+    while !ended {
+        // One epoch, or several from a source that reads ahead, for one step.
+        let first = next;
+        let mut records = 0;
+        while next == first
+            || (source.reads_ahead() && takes_another((next - first) as usize, records))
+        {
+            let Some(epoch_input) = source.next_epoch(agreed) else {
+                ended = true;
+                break;
+            };
+            records += epoch_input.records.len();
+            for (seq, record) in epoch_input.records {
+                match record {
+                    Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
+                    Compact::Control(key, input) => control.send((seq, key, input)),
+                }
             }
+            for x in epoch_input.side {
+                sides.send((sink, x));
+            }
+            for peer in 0..peers as u64 {
+                votes.send((peer, epoch_input.vote));
+            }
+            next += 1;
+            events.advance_to(next);
+            control.advance_to(next);
+            sides.advance_to(next);
+            votes.advance_to(next);
         }
-        for x in epoch_input.side {
-            sides.send((sink, x));
-        }
-        for peer in 0..peers as u64 {
-            votes.send((peer, epoch_input.vote));
-        }
-        events.advance_to(epoch + 1);
-        control.advance_to(epoch + 1);
-        sides.advance_to(epoch + 1);
-        votes.advance_to(epoch + 1);
-        worker.step_while(|| probe.less_than(&(epoch + 1)));
-        let votes_of_epoch: Vec<Vote> = voted.borrow_mut().drain(..).map(|(_, v)| v).collect();
-        agreed = Agreed::from_votes(&votes_of_epoch);
-        let rows: Vec<RowChange> =
-            rows.borrow_mut().drain(..).map(|(row, _time, diff)| (row, diff)).collect();
-        let side: Vec<X> = side.borrow_mut().drain(..).map(|(_, x)| x).collect();
-        if on_sink_process {
-            deliver(EpochRows { epoch, rows, side, finished: SystemTime::now() });
-        }
-        epoch += 1;
-        if agreed.stop {
+        if next == first {
             break;
+        }
+        worker.step_while(|| probe.less_than(&next));
+        let taken = (next - first) as usize;
+        let rows = by_epoch(&rows, first, taken);
+        let side = by_epoch(&side, first, taken);
+        let voted = by_epoch(&voted, first, taken);
+        for (offset, ((rows, side), voted)) in rows.into_iter().zip(side).zip(voted).enumerate() {
+            let votes: Vec<Vote> = voted.into_iter().map(|(_, v)| v).collect();
+            agreed = Agreed::from_votes(&votes);
+            if on_sink_process {
+                deliver(EpochRows {
+                    epoch: first + offset as Epoch,
+                    rows: rows.into_iter().map(|(row, _time, diff)| (row, diff)).collect(),
+                    side: side.into_iter().map(|(_, x)| x).collect(),
+                    finished: SystemTime::now(),
+                });
+            }
+            if agreed.stop {
+                ended = true;
+                break;
+            }
         }
     }
 }
@@ -496,6 +587,63 @@ mod tests {
         .unwrap();
         assert_eq!(sunk.load(Ordering::SeqCst), EPOCHS);
         assert!(!too_far.load(Ordering::SeqCst), "the source was asked too far ahead of the sink");
+    }
+
+    #[test]
+    fn what_came_for_later_epochs_waits_for_them() {
+        let captured: Captured<(Epoch, char)> =
+            Rc::new(RefCell::new(vec![(4, 'b'), (3, 'a'), (6, 'd'), (4, 'c'), (5, 'e')]));
+        assert_eq!(by_epoch(&captured, 3, 2), [vec!['a'], vec!['b', 'c']]);
+        assert_eq!(*captured.borrow(), [(6, 'd'), (5, 'e')]);
+        assert_eq!(by_epoch(&captured, 5, 1), [vec!['e']]);
+        assert_eq!(*captured.borrow(), [(6, 'd')]);
+    }
+
+    #[test]
+    fn a_step_takes_epochs_that_are_all_there_up_to_a_limit_of_epochs_and_records() {
+        assert!(takes_another(1, 0));
+        assert!(takes_another(STEP_EPOCHS - 1, STEP_RECORDS - 1));
+        assert!(!takes_another(STEP_EPOCHS, 0));
+        assert!(!takes_another(1, STEP_RECORDS));
+    }
+
+    /// How many epochs the source had given when the sink saw each epoch, with the source
+    /// read ahead or not.
+    fn asked_when_sunk(read_ahead: bool, epochs: u64) -> Vec<u64> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let asked = Arc::new(AtomicU64::new(0));
+        let counted = asked.clone();
+        let source: Arc<Source<()>> = Arc::new(move |_index, _peers| {
+            let counted = counted.clone();
+            let inputs = (0..epochs).map(move |_| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                EpochInput::default()
+            });
+            if read_ahead {
+                Box::new(ReadAhead(inputs))
+            } else {
+                Box::new(inputs)
+            }
+        });
+        let mut seen = Vec::new();
+        run(RunOptions::sequential(), source, |rows| {
+            assert_eq!(rows.epoch, seen.len() as u64, "epochs close in order");
+            seen.push(asked.load(Ordering::SeqCst));
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn a_source_that_reads_ahead_gives_many_epochs_to_one_step_which_close_one_by_one() {
+        let epochs = STEP_EPOCHS as u64 + 10;
+        let one_by_one = asked_when_sunk(false, epochs);
+        assert_eq!(one_by_one, (1..=epochs).collect::<Vec<_>>());
+        let ahead = asked_when_sunk(true, epochs);
+        assert_eq!(ahead.len() as u64, epochs, "every epoch closes");
+        let step = STEP_EPOCHS as u64;
+        assert!(ahead[..STEP_EPOCHS].iter().all(|&asked| asked == step), "{ahead:?}");
+        assert!(ahead[STEP_EPOCHS..].iter().all(|&asked| asked == epochs), "{ahead:?}");
     }
 
     #[test]

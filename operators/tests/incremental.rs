@@ -301,9 +301,33 @@ fn free_addresses(count: usize) -> Vec<String> {
     listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
 }
 
-/// Runs the dataflow over `epochs` on `workers` threads in each of `processes` processes and
-/// checks every epoch's views.
-fn check(workers: usize, processes: usize, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> {
+/// How the dataflow runs in a check.
+#[derive(Clone, Copy)]
+struct Setup {
+    /// Worker threads in each process.
+    workers: usize,
+    /// Processes of one cluster.
+    processes: usize,
+    /// Whether the workers take several epochs for one step ([`harness::ReadAhead`]).
+    read_ahead: bool,
+    /// Whether a single worker runs on the sink's thread ([`RunOptions::sequential`]).
+    sequential: bool,
+}
+
+impl Setup {
+    /// `workers` threads in each of `processes` processes, one epoch at a time.
+    fn new(workers: usize, processes: usize) -> Setup {
+        Setup { workers, processes, read_ahead: false, sequential: false }
+    }
+
+    fn reading_ahead(self) -> Setup {
+        Setup { read_ahead: true, ..self }
+    }
+}
+
+/// Runs the dataflow over `epochs` as `setup` says and checks every epoch's views.
+fn check(setup: Setup, epochs: Vec<Vec<Record>>) -> Result<(), TestCaseError> {
+    let Setup { workers, processes, read_ahead, sequential } = setup;
     let mut positioned = Vec::new();
     let mut seq = 0;
     for epoch in &epochs {
@@ -317,18 +341,21 @@ fn check(workers: usize, processes: usize, epochs: Vec<Vec<Record>>) -> Result<(
     let shared = Arc::new(positioned.clone());
     let source: Arc<harness::Source<()>> = Arc::new(move |index, peers| {
         let epochs = shared.clone();
-        Box::new((0..epochs.len()).map(move |e| {
-            EpochInput {
-                records: epochs[e]
-                    .iter()
-                    .filter(|(seq, _)| (*seq as usize) % peers == index)
-                    .map(|(seq, record)| {
-                        (*seq, Compact::from_record(record.clone()).expect("a compact record"))
-                    })
-                    .collect(),
-                ..EpochInput::default()
-            }
-        }))
+        let inputs = (0..epochs.len()).map(move |e| EpochInput {
+            records: epochs[e]
+                .iter()
+                .filter(|(seq, _)| (*seq as usize) % peers == index)
+                .map(|(seq, record)| {
+                    (*seq, Compact::from_record(record.clone()).expect("a compact record"))
+                })
+                .collect(),
+            ..EpochInput::default()
+        });
+        if read_ahead {
+            Box::new(harness::ReadAhead(inputs))
+        } else {
+            Box::new(inputs)
+        }
     });
     let mut model = ReadModel::default();
     let mut log = Vec::new();
@@ -349,7 +376,11 @@ fn check(workers: usize, processes: usize, epochs: Vec<Vec<Record>>) -> Result<(
             })
         })
         .collect();
-    let options = RunOptions { cluster: cluster(0), ..RunOptions::workers(workers) };
+    let options = if sequential {
+        RunOptions::sequential()
+    } else {
+        RunOptions { cluster: cluster(0), ..RunOptions::workers(workers) }
+    };
     harness::run(options, source, |updates| {
         model.apply(updates.rows);
         log.extend(positioned[updates.epoch as usize].iter().cloned());
@@ -395,12 +426,22 @@ proptest! {
 
     #[test]
     fn one_worker_matches_the_reference(epochs in epochs()) {
-        check(1, 1, epochs)?;
+        check(Setup::new(1, 1), epochs)?;
     }
 
     #[test]
     fn two_workers_match_the_reference(epochs in epochs()) {
-        check(2, 1, epochs)?;
+        check(Setup::new(2, 1), epochs)?;
+    }
+
+    #[test]
+    fn one_worker_on_the_sinks_thread_reading_ahead_matches_the_reference(epochs in epochs()) {
+        check(Setup { sequential: true, ..Setup::new(1, 1).reading_ahead() }, epochs)?;
+    }
+
+    #[test]
+    fn two_workers_reading_ahead_match_the_reference(epochs in epochs()) {
+        check(Setup::new(2, 1).reading_ahead(), epochs)?;
     }
 }
 
@@ -410,11 +451,16 @@ proptest! {
 
     #[test]
     fn two_processes_match_the_reference(epochs in epochs()) {
-        check(1, 2, epochs)?;
+        check(Setup::new(1, 2), epochs)?;
     }
 
     #[test]
     fn two_processes_of_two_workers_match_the_reference(epochs in epochs()) {
-        check(2, 2, epochs)?;
+        check(Setup::new(2, 2), epochs)?;
+    }
+
+    #[test]
+    fn two_processes_of_two_workers_reading_ahead_match_the_reference(epochs in epochs()) {
+        check(Setup::new(2, 2).reading_ahead(), epochs)?;
     }
 }
