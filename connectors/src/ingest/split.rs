@@ -153,6 +153,15 @@ pub fn split_stream(
     split(source, Path::new(url), out_dir, chunk_seconds, true, on_chunk)
 }
 
+/// Where the chunk begun by a cut at `since_first_us` (a frame that starts within `slack_us`
+/// of a boundary counts as on it) ends: the next multiple of `chunk_us` after the boundary it
+/// was cut at. Without the slack, a cut just before a boundary (at an MP2 frame of 24 ms that
+/// starts at 7.992 s, of 4 s chunks) would leave that same boundary ahead, and the next frame
+/// would be cut off alone.
+fn next_boundary(since_first_us: i64, slack_us: i64, chunk_us: i64) -> i64 {
+    ((since_first_us + slack_us) / chunk_us + 1) * chunk_us
+}
+
 /// Cuts what `source` (read from `input`) holds into chunks in `out_dir`, handing each to
 /// `on_chunk` as soon as it is complete. A live source's read errors end it rather than fail
 /// it: a stream that stops is over.
@@ -252,7 +261,7 @@ fn split(
                     on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
                     written += 1;
                     current = open_chunk(written)?;
-                    next_boundary_us = (since_first / chunk_us + 1) * chunk_us;
+                    next_boundary_us = next_boundary(since_first, slack_us, chunk_us);
                 }
                 current.first_us = Some(current.first_us.map_or(pts_us, |f| f.min(pts_us)));
                 current.end_us = Some(current.end_us.map_or(end_us, |e| e.max(end_us)));
@@ -275,4 +284,23 @@ fn split(
         on_chunk(current.finish()?).map_err(SplitError::Consumer)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_cut_at_a_boundary_ends_at_the_next_one() {
+        let chunk = 4_000_000;
+        // A 24 ms audio frame 8 ms before 8 s: the chunk it begins ends at 12 s, not 8 s.
+        assert_eq!(next_boundary(7_992_000, 12_000, chunk), 12_000_000);
+        // A video frame on the boundary, and one just after it.
+        assert_eq!(next_boundary(8_000_000, 20_000, chunk), 12_000_000);
+        assert_eq!(next_boundary(8_040_000, 20_000, chunk), 12_000_000);
+        // A keyframe long after the boundary (a GOP longer than a chunk) still ends at the
+        // boundary after it.
+        assert_eq!(next_boundary(10_000_000, 20_000, chunk), 12_000_000);
+        assert_eq!(next_boundary(11_990_000, 20_000, chunk), 16_000_000);
+    }
 }
