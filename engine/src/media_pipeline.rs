@@ -331,9 +331,9 @@ fn conversion_notice(
     )
 }
 
-/// Converts a recording whose codecs MPEG-TS chunks cannot hold into an H.264/AAC file beside
-/// the chunks (returned, for the split to cut), saying what and how fast; `None` when it can
-/// be cut as it is.
+/// Converts a recording whose codecs MPEG-TS chunks cannot hold into a file beside the chunks
+/// whose video is H.264 and audio AAC (returned, for the split to cut), saying what and how
+/// fast; `None` when it can be cut as it is.
 fn convert_if_needed(path: &Path, plan: &EventPlan, progress: bool) -> Result<Option<PathBuf>> {
     let streams = needs_conversion(path)?;
     if streams.is_empty() {

@@ -143,9 +143,9 @@ fn kept_streams(input: &format::context::Input) -> Vec<usize> {
         .collect()
 }
 
-/// What of `input` MPEG-TS chunks cannot hold as it is, as "video prores", "audio 2
-/// pcm_s24le" or "video h264 at a variable frame rate" (empty: the recording can be cut by
-/// stream copy); an error when FFmpeg cannot decode one of its streams.
+/// The streams of `input` that MPEG-TS chunks cannot hold as they are, shown as "video
+/// prores", "audio 2 pcm_s24le" or "video h264 at a variable frame rate" (none: the recording
+/// can be cut by stream copy); an error when FFmpeg cannot decode one of its streams.
 pub fn needs_conversion(input: &Path) -> Result<Vec<StreamToConvert>, MediaError> {
     let source = open(input)?;
     check_decodable(&source, input)?;
