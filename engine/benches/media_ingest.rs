@@ -81,6 +81,13 @@ fn ffmpeg(args: &[&str]) {
     assert!(output.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// Runs the ffmpeg command line on the media FFmpeg generates from `sources` (lavfi graphs, an
+/// input each), then `args`.
+fn ffmpeg_generated(sources: &[String], args: &[&str]) {
+    let inputs = sources.iter().flat_map(|source| ["-f", "lavfi", "-i", source.as_str()]);
+    ffmpeg(&inputs.chain(args.iter().copied()).collect::<Vec<_>>());
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -99,25 +106,23 @@ fn main() {
 fn converting_ingest(options: &Options, dir: &Path) {
     let source = dir.join("mezzanine.mov");
     let seconds = options.seconds.to_string();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("sine=f=440:r=48000:d={seconds}"),
-        "-ac",
-        "2",
-        "-c:v",
-        "prores",
-        "-profile:v",
-        "2",
-        "-c:a",
-        "pcm_s16le",
-        source.to_str().expect("a UTF-8 path"),
-    ]);
+    ffmpeg_generated(
+        &[
+            format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
+            format!("sine=f=440:r=48000:d={seconds}"),
+        ],
+        &[
+            "-ac",
+            "2",
+            "-c:v",
+            "prores",
+            "-profile:v",
+            "2",
+            "-c:a",
+            "pcm_s16le",
+            source.to_str().expect("a UTF-8 path"),
+        ],
+    );
     println!("converting ingest: {seconds} s of 1080p25 ProRes 422 + stereo PCM, 4 s chunks");
     let (mut cli, mut ours) = (Vec::new(), Vec::new());
     for run in 0..options.runs {
@@ -178,25 +183,23 @@ fn converting_ingest(options: &Options, dir: &Path) {
 fn video_only_analysis(options: &Options, dir: &Path) {
     let source = dir.join("silent.mp4");
     let seconds = options.seconds.to_string();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("color=c=gray:s=1920x1080:r=25:d={seconds}"),
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
-        "-filter_complex",
-        "[0][1]overlay=enable='between(mod(t,20),12,16)',noise=alls=4:allf=t",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-g",
-        "50",
-        source.to_str().expect("a UTF-8 path"),
-    ]);
+    ffmpeg_generated(
+        &[
+            format!("color=c=gray:s=1920x1080:r=25:d={seconds}"),
+            format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
+        ],
+        &[
+            "-filter_complex",
+            "[0][1]overlay=enable='between(mod(t,20),12,16)',noise=alls=4:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "50",
+            source.to_str().expect("a UTF-8 path"),
+        ],
+    );
     let chunks = split_file(&source, &dir.join("silent-chunks"), CHUNK_SECONDS)
         .expect("the silent source splits");
     println!(
@@ -278,25 +281,23 @@ impl Drop for Service {
 fn live_ingest_latency(options: &Options, dir: &Path) {
     let source = dir.join("live.mp4");
     let seconds = options.seconds.to_string();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("anoisesrc=r=48000:c=pink:a=0.05:d={seconds}"),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-g",
-        "25",
-        "-c:a",
-        "aac",
-        source.to_str().expect("a UTF-8 path"),
-    ]);
+    ffmpeg_generated(
+        &[
+            format!("testsrc2=s=1920x1080:r=25:d={seconds}"),
+            format!("anoisesrc=r=48000:c=pink:a=0.05:d={seconds}"),
+        ],
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            source.to_str().expect("a UTF-8 path"),
+        ],
+    );
     println!("live ingest latency: {seconds} s of 1080p25 H.264/AAC played over UDP at real time, 4 s chunks");
     let service = Service::start(&dir.join("service"));
     let writer = ApiWriter::new(&service.base, None);
