@@ -52,6 +52,9 @@ from .records import (
 DEFAULT_PREFIX = "reeltime."
 #: Input topics the group consumes (after the prefix).
 GROUP_TOPICS = ("chunks", "segments", "detections")
+#: How often a runner whose own partitions are done checks, with ``until_ended``, whether the
+#: rest of the group is done too (each check reads every input partition's committed end).
+GROUP_CHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -125,6 +128,9 @@ class Runner:
         self.last_record: dict[str, float] = {}
         self.released: set[str] = set()
         self.stopping = False
+        # Reads past the group's committed offsets, for ``until_ended`` (made when first used).
+        self.checker: Any = None
+        self.group_checked = 0.0
         self.produced = 0
         self.chunks_done = 0
         base = {"bootstrap.servers": options.brokers, **options.extra_config}
@@ -388,9 +394,8 @@ class Runner:
         self.consumed.clear()
 
     def _caught_up(self) -> bool:
-        """Whether every partition has been read to its end, no chunk waits, and every event
-        of this runner's partitions (if it has any) has ended, its work published: the end of
-        a batch job."""
+        """Whether every partition of this runner has been read to its end, no chunk waits,
+        and every event of its partitions (if it has any) has ended, its work published."""
         if not self.assigned or any(self.queues.values()):
             return False
         ends = {(self.topic[t], p) for t in GROUP_TOPICS for p in self.assigned}
@@ -399,6 +404,46 @@ class Runner:
         mine = [s for e, s in self.pipeline.events.items()
                 if self.event_partition.get(e) in self.assigned]
         return all(s.ended for s in mine)
+
+    def _group_done(self) -> bool:
+        """Whether the group has committed every input partition to its end: the end of a
+        batch job. This runner's own partitions say nothing of the others': a member that was
+        killed keeps its partitions until its session expires, and a runner given only the
+        partitions without events would otherwise stop at once, its work never done."""
+        now = time.monotonic()
+        if now - self.group_checked < GROUP_CHECK_SECONDS:
+            return False
+        self.group_checked = now
+        TopicPartition = self.kafka.TopicPartition
+        if self.checker is None:
+            self.checker = self.kafka.Consumer({
+                **self.base, "group.id": f"{self.options.group}.check",
+                "enable.auto.commit": False, "isolation.level": "read_committed",
+                "enable.partition.eof": True})
+        partitions = []
+        for short in GROUP_TOPICS:
+            name = self.topic[short]
+            metadata = self.consumer.list_topics(name, timeout=30).topics[name]
+            partitions += [TopicPartition(name, p) for p in metadata.partitions]
+        starts = [TopicPartition(tp.topic, tp.partition,
+                                 tp.offset if tp.offset >= 0 else self.kafka.OFFSET_BEGINNING)
+                  for tp in self.consumer.committed(partitions, timeout=30)]
+        left = {(tp.topic, tp.partition) for tp in starts}
+        self.checker.assign(starts)
+        try:
+            deadline = time.monotonic() + 30
+            while left and time.monotonic() < deadline:
+                message = self.checker.poll(0.5)
+                if message is None:
+                    continue
+                if not message.error():
+                    return False
+                if message.error().code() != self.kafka.KafkaError._PARTITION_EOF:
+                    raise self.kafka.KafkaException(message.error())
+                left.discard((message.topic(), message.partition()))
+        finally:
+            self.checker.unassign()
+        return not left
 
     def run(self) -> int:
         """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
@@ -429,7 +474,7 @@ class Runner:
                     self._take(message)
                 self._publish(self._work())
                 self._release()
-                if self.options.until_ended and self._caught_up():
+                if self.options.until_ended and self._caught_up() and self._group_done():
                     break
         except self.kafka.KafkaException as error:
             self.log(f"runner stopped: Kafka: {error}; start it again to resume exactly "
@@ -438,6 +483,8 @@ class Runner:
         finally:
             self.consumer.close()
             self.control.close()
+            if self.checker is not None:
+                self.checker.close()
             self.pipeline.close()
         failures = self.pipeline.failures
         self.log(f"runner stopped: {self.chunks_done} chunks, {self.produced} records "

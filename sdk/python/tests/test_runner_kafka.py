@@ -8,6 +8,9 @@
 - Two runners in one group over four events on four partitions: each takes part, and every
   event gets the same plugin records, each once, though some change hands when the second
   runner joins.
+- A runner with ``--until-ended`` beside a member that holds partitions and does nothing (a
+  killed runner, until its session expires) does not stop when its own events are done: it
+  waits for the other partitions, takes them once the member has left, and does their work.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -264,6 +268,11 @@ def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
         assert any(f"event {event_id} ended and its work is published: its state is released"
                    in log for log in logs), f"{event_id} was never released:\n{logs}"
 
+    assert_each_event_done_once(address, prefix, events)
+
+
+def assert_each_event_done_once(address: str, prefix: str, events: list[str]) -> None:
+    """Every event got the same plugin records (those of the same match), each once."""
     per_event: dict[str, list[str]] = collections.defaultdict(list)
     for topic in ("segments", "detections"):
         for _, _, record in consume(address, f"{prefix}{topic}"):
@@ -278,3 +287,85 @@ def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
         duplicates = [r for r, n in collections.Counter(records).items() if n > 1]
         assert not duplicates, f"{event_id}: published more than once: {duplicates[:3]}"
         assert sorted(records) == first, f"{event_id}: differs from {events[0]}"
+
+
+class IdleMember:
+    """A member of the runners' group that holds its partitions and does nothing, as a killed
+    runner does until its session expires."""
+
+    def __init__(self, address: str, group: str, topics: list[str]) -> None:
+        from confluent_kafka import Consumer
+
+        self.consumer = Consumer({"bootstrap.servers": address, "group.id": group,
+                                  "enable.auto.commit": False,
+                                  "partition.assignment.strategy": "range"})
+        self.consumer.subscribe(topics)
+        self.stop = threading.Event()
+        self.holds = threading.Event()
+        # Polled on its own thread: a member that does not poll cannot take part in the
+        # rebalance a joining runner starts.
+        self.thread = threading.Thread(target=self._poll)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        while not self.stop.is_set():
+            self.consumer.poll(0.2)
+            if self.consumer.assignment():
+                self.holds.set()
+        self.consumer.close()
+
+    def leave(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def wait_for_line(path: Path, line: str, runner: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + RUNNER_TIMEOUT
+    while line not in path.read_text():
+        assert runner.poll() is None, f"the runner stopped before {line!r}:\n{path.read_text()}"
+        assert time.monotonic() < deadline, f"no {line!r} in:\n{path.read_text()}"
+        time.sleep(0.1)
+
+
+def test_a_runner_until_ended_waits_for_partitions_another_member_holds(
+        demo: Path, tmp_path: Path) -> None:
+    address = brokers()
+    prefix = unique_prefix("held")
+    create_topics(address, prefix, partitions=2)
+    profile = json.loads((EXAMPLES / "profile.json").read_text())
+    match = [r for r in with_profile(demo_log(demo), profile, keep_plugins=False)
+             if r["type"] != "replay"]
+    events = events_on_partitions(2)
+    publish(address, prefix, [profile])
+    for event_id in events:
+        publish(address, prefix, renamed(match[1:], event_id))
+    module = tmp_path / "all_examples.py"
+    module.write_text("from motion import *  # noqa: F403\n"
+                      "from scoreboard import *  # noqa: F403\n")
+    env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
+           + os.environ.get("PYTHONPATH", "")}
+
+    idle = IdleMember(address, f"{prefix}plugins",
+                      [f"{prefix}{t}" for t in ("chunks", "segments", "detections")])
+    log = tmp_path / "runner.log"
+    try:
+        assert idle.holds.wait(60), "the idle member was never given partitions"
+        with log.open("w") as stderr:
+            runner = subprocess.Popen(
+                [*runner_command(address, prefix, module, "a"), "--until-ended",
+                 "--release-after", "0"],
+                stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            # The range assignor gives the runner one partition, so one of the two events.
+            wait_for_line(log, "its state is released", runner)
+            assert runner.poll() is None, ("the runner stopped while the other event's "
+                                           f"partition was not done:\n{log.read_text()}")
+        except BaseException:
+            runner.kill()
+            runner.wait()
+            raise
+    finally:
+        idle.leave()
+    # The idle member has left: the rebalance gives the runner the other partition.
+    assert runner.wait(timeout=RUNNER_TIMEOUT) == 0, log.read_text()
+    assert_each_event_done_once(address, prefix, events)
