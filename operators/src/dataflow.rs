@@ -12,7 +12,13 @@
 //! `operator_count` counts them). They hold plain state ([`Control`] and, per event,
 //! [`EventState`]) and apply one closed epoch at a time: an epoch's input is held until
 //! the input frontier has passed it, then applied whole, in log order, and only its net
-//! changes are emitted. The state of an event lives on one worker, so the latest-wins rules,
+//! changes are emitted.
+//!
+//! Every item carries its epoch, which may be later than the timestamp it travels at: a
+//! source that reads ahead sends the many epochs of one step at the step's first timestamp,
+//! so that timely tracks progress once per step instead of once per epoch. An epoch is
+//! closed once the frontier has passed it, as no timestamp the inputs may still bring can
+//! carry it; its rows are emitted with their epoch, at a capability no later than it. The state of an event lives on one worker, so the latest-wins rules,
 //! the event-delete barrier, duplicates, the detection × segment range join, feature counts,
 //! candidates and selections are all local updates of indexed state, not joins of
 //! differential arrangements: each record is held once, compactly, and each change touches
@@ -55,19 +61,19 @@ pub enum ToEvent {
     Replay(Sym, Option<Arc<ReplayDef>>),
 }
 
-/// An event record at its log position, keyed by its event.
-pub type EventItem = (Seq, Sym, ToEvent);
+/// An event record of an epoch at its log position, keyed by its event.
+pub type EventItem = (Epoch, Seq, Sym, ToEvent);
 
-/// A control record at its log position, keyed by its profile name or replay id.
-pub type ControlItem = (Seq, Sym, ControlInput);
+/// A control record of an epoch at its log position, keyed by its profile name or replay id.
+pub type ControlItem = (Epoch, Seq, Sym, ControlInput);
 
 /// A profile change, as every worker receives it.
 type ProfileChange = (Sym, Arc<Profile>, isize);
 
-/// What the control operator decided, for the worker `.0` (a worker index for a profile,
-/// which every worker gets; the event's hash for a replay, which goes where its event's
-/// records go, since an exchange sends both to the worker their value names).
-type Decided = (u64, Decision);
+/// What the control operator decided in an epoch, for the worker `.0` (a worker index for a
+/// profile, which every worker gets; the event's hash for a replay, which goes where its
+/// event's records go, since an exchange sends both to the worker their value names).
+type Decided = (u64, Epoch, Decision);
 
 /// One decision of the control operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -87,32 +93,60 @@ pub fn views<'s>(
     event_records(events, control_records(control)).as_collection()
 }
 
-/// One held epoch: a capability for its time and what each input brought.
-type Held<A, B> = (Capability<Epoch>, Vec<A>, Vec<B>);
+/// One held epoch: what each input brought.
+type Held<A, B> = (Vec<A>, Vec<B>);
 
-/// Epochs of input held until the frontier passes them, with a capability for each.
+/// Epochs of input held until the frontier passes them, and one capability, no later than
+/// any of them, to emit their output at.
 struct Pending<A, B> {
     epochs: BTreeMap<Epoch, Held<A, B>>,
+    capability: Option<Capability<Epoch>>,
 }
 
 impl<A, B> Pending<A, B> {
     fn new() -> Self {
-        Pending { epochs: BTreeMap::new() }
+        Pending { epochs: BTreeMap::new(), capability: None }
     }
 
-    fn entry(&mut self, capability: Capability<Epoch>) -> &mut Held<A, B> {
-        self.epochs
-            .entry(*capability.time())
-            .or_insert_with(|| (capability, Vec::new(), Vec::new()))
+    /// Keeps the capability that came with input, when it is earlier than the one held
+    /// (the input's epochs are no earlier than it).
+    fn hold(&mut self, capability: Capability<Epoch>) {
+        if self.capability.as_ref().is_none_or(|held| capability.time() < held.time()) {
+            self.capability = Some(capability);
+        }
+    }
+
+    fn entry(&mut self, epoch: Epoch) -> &mut Held<A, B> {
+        self.epochs.entry(epoch).or_insert_with(|| (Vec::new(), Vec::new()))
     }
 
     /// The earliest held epoch that no input can add to any more.
-    fn pop_closed(&mut self, open: impl Fn(&Epoch) -> bool) -> Option<Held<A, B>> {
+    fn pop_closed(&mut self, open: impl Fn(&Epoch) -> bool) -> Option<(Epoch, Held<A, B>)> {
         let entry = self.epochs.first_entry()?;
         if open(entry.key()) {
             return None;
         }
-        Some(entry.remove())
+        let epoch = *entry.key();
+        Some((epoch, entry.remove()))
+    }
+
+    /// The capability to emit a held epoch's output at.
+    fn capability(&self) -> &Capability<Epoch> {
+        self.capability.as_ref().expect("input is held with a capability")
+    }
+
+    /// Gives up the times no held epoch needs: the capability moves on to the earliest epoch
+    /// left, or goes when none is left.
+    fn release(&mut self) {
+        match self.epochs.keys().next() {
+            Some(first) => {
+                let held = self.capability.as_mut().expect("input is held with a capability");
+                if held.time() < first {
+                    held.downgrade(first);
+                }
+            }
+            None => self.capability = None,
+        }
     }
 }
 
@@ -121,23 +155,25 @@ fn control_records<'s>(
     control: StreamVec<'s, Epoch, ControlItem>,
 ) -> StreamVec<'s, Epoch, Decided> {
     let peers = control.scope().peers() as u64;
-    let by_id = Exchange::new(|(_, id, _): &ControlItem| id.hash64());
+    let by_id = Exchange::new(|(_, _, id, _): &ControlItem| id.hash64());
     control.unary_frontier::<CapacityContainerBuilder<Vec<Decided>>, _, _, _>(
         by_id,
         "Control",
         move |_capability, _info| {
-            let mut pending: Pending<ControlItem, ()> = Pending::new();
+            let mut pending: Pending<(Seq, Sym, ControlInput), ()> = Pending::new();
             let mut state = Control::default();
             move |(input, frontier), output| {
                 input.for_each_stamp(|capability, batches| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
-                        let held = pending.entry(capability);
+                        pending.hold(capability);
                         for batch in batches {
-                            held.1.append(batch);
+                            for (epoch, seq, id, input) in batch.drain(..) {
+                                pending.entry(epoch).0.push((seq, id, input));
+                            }
                         }
                     }
                 });
-                while let Some((capability, mut items, _)) =
+                while let Some((epoch, (mut items, _))) =
                     pending.pop_closed(|t| frontier.less_equal(t))
                 {
                     items.sort_by_key(|(seq, _, _)| *seq);
@@ -145,16 +181,17 @@ fn control_records<'s>(
                         state.apply(seq, id, input);
                     }
                     let changes = state.take_changes();
-                    let mut session = output.session(&capability);
+                    let mut session = output.session(pending.capability());
                     for change in changes.profiles {
                         for worker in 0..peers {
-                            session.give((worker, Decision::Profile(change.clone())));
+                            session.give((worker, epoch, Decision::Profile(change.clone())));
                         }
                     }
                     for route in changes.replays {
-                        session.give((route.event.hash64(), Decision::Replay(route)));
+                        session.give((route.event.hash64(), epoch, Decision::Replay(route)));
                     }
                 }
+                pending.release();
             }
         },
     )
@@ -172,13 +209,13 @@ impl Events {
     /// worker, which emits the profile rows (every worker learns every profile).
     fn epoch(
         &mut self,
-        mut items: Vec<EventItem>,
-        decided: Vec<Decided>,
+        mut items: Vec<(Seq, Sym, ToEvent)>,
+        decided: Vec<Decision>,
         first: bool,
         rows: &mut Vec<RowChange>,
     ) {
         let mut profiles = Vec::new();
-        for (_, decision) in decided {
+        for decision in decided {
             match decision {
                 Decision::Profile(change) => profiles.push(change),
                 Decision::Replay(route) => {
@@ -238,43 +275,47 @@ fn event_records<'s>(
     decided: StreamVec<'s, Epoch, Decided>,
 ) -> StreamVec<'s, Epoch, (Row, Epoch, isize)> {
     let first = events.scope().index() == 0;
-    let by_event = Exchange::new(|(_, event, _): &EventItem| event.hash64());
-    let by_target = Exchange::new(|(target, _): &Decided| *target);
+    let by_event = Exchange::new(|(_, _, event, _): &EventItem| event.hash64());
+    let by_target = Exchange::new(|(target, _, _): &Decided| *target);
     events.binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Epoch, isize)>>, _, _, _, _>(
         decided,
         by_event,
         by_target,
         "Events",
         move |_capability, _info| {
-            let mut pending: Pending<EventItem, Decided> = Pending::new();
+            let mut pending: Pending<(Seq, Sym, ToEvent), Decision> = Pending::new();
             let mut state = Events::default();
             let mut rows = Vec::new();
             move |(events, events_frontier), (decided, decided_frontier), output| {
                 events.for_each_stamp(|capability, batches| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
-                        let held = pending.entry(capability);
+                        pending.hold(capability);
                         for batch in batches {
-                            held.1.append(batch);
+                            for (epoch, seq, event, item) in batch.drain(..) {
+                                pending.entry(epoch).0.push((seq, event, item));
+                            }
                         }
                     }
                 });
                 decided.for_each_stamp(|capability, batches| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
-                        let held = pending.entry(capability);
+                        pending.hold(capability);
                         for batch in batches {
-                            held.2.append(batch);
+                            for (_, epoch, decision) in batch.drain(..) {
+                                pending.entry(epoch).1.push(decision);
+                            }
                         }
                     }
                 });
                 let open =
                     |t: &Epoch| events_frontier.less_equal(t) || decided_frontier.less_equal(t);
-                while let Some((capability, items, decided)) = pending.pop_closed(open) {
+                while let Some((epoch, (items, decided))) = pending.pop_closed(open) {
                     state.epoch(items, decided, first, &mut rows);
-                    let time = *capability.time();
                     output
-                        .session(&capability)
-                        .give_iterator(rows.drain(..).map(|(row, diff)| (row, time, diff)));
+                        .session(pending.capability())
+                        .give_iterator(rows.drain(..).map(|(row, diff)| (row, epoch, diff)));
                 }
+                pending.release();
             }
         },
     )

@@ -425,14 +425,14 @@ fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
         let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
         let rows = dataflow::views(event_stream, control_stream).inner;
         if alone {
-            return (capture(rows, &probe, "Capture"), Rc::default(), Rc::default());
+            return (capture(rows, &probe, "Capture", row_epoch), Rc::default(), Rc::default());
         }
         let side_stream = scope.input_from(&mut sides).container::<Vec<(u64, X)>>();
         let vote_stream = scope.input_from(&mut votes).container::<Vec<(u64, Vote)>>();
         (
-            capture(rows.exchange(move |_| sink), &probe, "Capture"),
-            capture(side_stream.exchange(|(to, _)| *to), &probe, "Side"),
-            capture(vote_stream.exchange(|(to, _)| *to), &probe, "Votes"),
+            capture(rows.exchange(move |_| sink), &probe, "Capture", row_epoch),
+            capture(side_stream.exchange(|(to, _)| *to), &probe, "Side", stamp_epoch),
+            capture(vote_stream.exchange(|(to, _)| *to), &probe, "Votes", stamp_epoch),
         )
     });
     let exchanged = (!alone).then_some(Exchanged { sides, votes });
@@ -440,23 +440,34 @@ fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
 }
 
 /// A sink that keeps what reaches it at this worker, each with its epoch, probed so that an
-/// epoch is known to be all there once the probe passes it. (Every message of this dataflow
-/// travels at one epoch: its operators give at one capability and nothing is batched across
-/// times.)
+/// epoch is known to be all there once the probe passes it. `epoch_of` tells an item's epoch
+/// from the item and the timestamp it came at: a row carries its own, which may be later
+/// than its timestamp (see [`dataflow`]); a side payload or a vote travels at its epoch.
 fn capture<T: ExchangeData + Clone>(
     stream: StreamVec<'_, Epoch, T>,
     probe: &ProbeHandle<Epoch>,
     name: &str,
+    epoch_of: fn(&T, Epoch) -> Epoch,
 ) -> Captured<(Epoch, T)> {
     let captured: Captured<(Epoch, T)> = Rc::default();
     let sink = captured.clone();
     stream.probe_with(probe).sink(Pipeline, name, move |(input, _frontier)| {
         input.for_each(|capability, batch| {
-            let epoch = *capability.stamp().expect_singleton();
-            sink.borrow_mut().extend(batch.drain(..).map(|x| (epoch, x)));
+            let stamp = *capability.stamp().expect_singleton();
+            sink.borrow_mut().extend(batch.drain(..).map(|x| (epoch_of(&x, stamp), x)));
         });
     });
     captured
+}
+
+/// The epoch a row carries.
+fn row_epoch<R>((_, epoch, _): &(R, Epoch, isize), _stamp: Epoch) -> Epoch {
+    *epoch
+}
+
+/// The epoch an item travels at.
+fn stamp_epoch<T>(_: &T, stamp: Epoch) -> Epoch {
+    stamp
 }
 
 /// What was captured for the epochs `first..first + epochs`, by epoch. What came for later
@@ -510,8 +521,10 @@ fn drive<X: ExchangeData + Clone>(
             records += epoch_input.records.len();
             for (seq, record) in epoch_input.records {
                 match record {
-                    Compact::Event(key, input) => events.send((seq, key, ToEvent::Record(input))),
-                    Compact::Control(key, input) => control.send((seq, key, input)),
+                    Compact::Event(key, input) => {
+                        events.send((next, seq, key, ToEvent::Record(input)))
+                    }
+                    Compact::Control(key, input) => control.send((next, seq, key, input)),
                 }
             }
             match exchanged.as_mut() {
@@ -532,12 +545,14 @@ fn drive<X: ExchangeData + Clone>(
                 }
             }
             next += 1;
-            events.advance_to(next);
-            control.advance_to(next);
         }
         if next == first {
             break;
         }
+        // The step's epochs travel at its first timestamp, each record with its own epoch:
+        // timely tracks progress once per step.
+        events.advance_to(next);
+        control.advance_to(next);
         worker.step_while(|| probe.less_than(&next));
         let taken = (next - first) as usize;
         let rows = by_epoch(&rows, first, taken);
