@@ -202,6 +202,8 @@ fn control_records<'s>(
 struct Events {
     states: FxHashMap<Sym, EventState>,
     profiles: Profiles,
+    /// The events an epoch touched (kept to reuse its allocation: most epochs touch one).
+    touched: Vec<Sym>,
 }
 
 impl Events {
@@ -242,14 +244,14 @@ impl Events {
             changed_profiles.insert(name);
         }
         items.sort_by_key(|(seq, _, _)| *seq);
-        let mut touched = FxHashSet::default();
+        let mut touched = std::mem::take(&mut self.touched);
         for (seq, event, item) in items {
             let state = self.states.entry(event).or_insert_with(|| EventState::new(event));
             match item {
                 ToEvent::Record(input) => state.apply(seq, input),
                 ToEvent::Replay(id, def) => state.apply_replay(seq, id, def),
             }
-            touched.insert(event);
+            touched.push(event);
         }
         if !changed_profiles.is_empty() {
             touched.extend(
@@ -261,10 +263,14 @@ impl Events {
                     .map(|(id, _)| *id),
             );
         }
-        for id in touched {
+        touched.sort_unstable();
+        touched.dedup();
+        for &id in &touched {
             let state = self.states.get_mut(&id).expect("a touched event has a state");
             state.finish(&self.profiles, rows);
         }
+        touched.clear();
+        self.touched = touched;
     }
 }
 

@@ -398,7 +398,7 @@ struct Built<X: Clone + 'static> {
     /// round trip (four operators fewer to schedule at every epoch).
     exchanged: Option<Exchanged<X>>,
     probe: ProbeHandle<Epoch>,
-    rows: Captured<(Epoch, (Row, Epoch, isize))>,
+    rows: Captured<(Epoch, RowChange)>,
     side: Captured<(Epoch, (u64, X))>,
     voted: Captured<(Epoch, (u64, Vote))>,
 }
@@ -425,14 +425,14 @@ fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
         let control_stream = scope.input_from(&mut control).container::<Vec<ControlItem>>();
         let rows = dataflow::views(event_stream, control_stream).inner;
         if alone {
-            return (capture(rows, &probe, "Capture", row_epoch), Rc::default(), Rc::default());
+            return (capture(rows, &probe, "Capture", row_by_epoch), Rc::default(), Rc::default());
         }
         let side_stream = scope.input_from(&mut sides).container::<Vec<(u64, X)>>();
         let vote_stream = scope.input_from(&mut votes).container::<Vec<(u64, Vote)>>();
         (
-            capture(rows.exchange(move |_| sink), &probe, "Capture", row_epoch),
-            capture(side_stream.exchange(|(to, _)| *to), &probe, "Side", stamp_epoch),
-            capture(vote_stream.exchange(|(to, _)| *to), &probe, "Votes", stamp_epoch),
+            capture(rows.exchange(move |_| sink), &probe, "Capture", row_by_epoch),
+            capture(side_stream.exchange(|(to, _)| *to), &probe, "Side", by_stamp),
+            capture(vote_stream.exchange(|(to, _)| *to), &probe, "Votes", by_stamp),
         )
     });
     let exchanged = (!alone).then_some(Exchanged { sides, votes });
@@ -440,34 +440,35 @@ fn build<X: ExchangeData + Clone>(worker: &mut Worker, sink: u64) -> Built<X> {
 }
 
 /// A sink that keeps what reaches it at this worker, each with its epoch, probed so that an
-/// epoch is known to be all there once the probe passes it. `epoch_of` tells an item's epoch
-/// from the item and the timestamp it came at: a row carries its own, which may be later
-/// than its timestamp (see [`dataflow`]); a side payload or a vote travels at its epoch.
-fn capture<T: ExchangeData + Clone>(
+/// epoch is known to be all there once the probe passes it. `keep` tells an item's epoch from
+/// the item and the timestamp it came at, and what to keep of it: a row carries its own epoch,
+/// which may be later than its timestamp (see [`dataflow`]); a side payload or a vote travels
+/// at its epoch.
+fn capture<T: ExchangeData + Clone, U: 'static>(
     stream: StreamVec<'_, Epoch, T>,
     probe: &ProbeHandle<Epoch>,
     name: &str,
-    epoch_of: fn(&T, Epoch) -> Epoch,
-) -> Captured<(Epoch, T)> {
-    let captured: Captured<(Epoch, T)> = Rc::default();
+    keep: fn(T, Epoch) -> (Epoch, U),
+) -> Captured<(Epoch, U)> {
+    let captured: Captured<(Epoch, U)> = Rc::default();
     let sink = captured.clone();
     stream.probe_with(probe).sink(Pipeline, name, move |(input, _frontier)| {
         input.for_each(|capability, batch| {
             let stamp = *capability.stamp().expect_singleton();
-            sink.borrow_mut().extend(batch.drain(..).map(|x| (epoch_of(&x, stamp), x)));
+            sink.borrow_mut().extend(batch.drain(..).map(|x| keep(x, stamp)));
         });
     });
     captured
 }
 
-/// The epoch a row carries.
-fn row_epoch<R>((_, epoch, _): &(R, Epoch, isize), _stamp: Epoch) -> Epoch {
-    *epoch
+/// A row change, by the epoch it carries.
+fn row_by_epoch((row, epoch, diff): (Row, Epoch, isize), _stamp: Epoch) -> (Epoch, RowChange) {
+    (epoch, (row, diff))
 }
 
-/// The epoch an item travels at.
-fn stamp_epoch<T>(_: &T, stamp: Epoch) -> Epoch {
-    stamp
+/// An item, by the epoch it travels at.
+fn by_stamp<T>(item: T, stamp: Epoch) -> (Epoch, T) {
+    (stamp, item)
 }
 
 /// What was captured for the epochs `first..first + epochs`, by epoch. What came for later
@@ -555,6 +556,8 @@ fn drive<X: ExchangeData + Clone>(
         control.advance_to(next);
         worker.step_while(|| probe.less_than(&next));
         let taken = (next - first) as usize;
+        // The step's epochs were computed together: they are through at the same moment.
+        let finished = SystemTime::now();
         let rows = by_epoch(&rows, first, taken);
         let side = by_epoch(&side, first, taken);
         let voted = by_epoch(&voted, first, taken);
@@ -564,9 +567,9 @@ fn drive<X: ExchangeData + Clone>(
             if on_sink_process {
                 deliver(EpochRows {
                     epoch: first + offset as Epoch,
-                    rows: rows.into_iter().map(|(row, _time, diff)| (row, diff)).collect(),
+                    rows,
                     side: side.into_iter().map(|(_, x)| x).collect(),
-                    finished: SystemTime::now(),
+                    finished,
                 });
             }
             if agreed.stop {
