@@ -336,25 +336,27 @@ impl ReplayState {
             });
             (shortest_ms, clips)
         });
-        let selected: BTreeSet<Ms> = selection::within_budget(
+        let mut selected: Vec<Ms> = selection::within_budget(
             selection::budget_ms(&self.def.record),
             self.def.record.equal_distribution,
             runs,
             &self.totals(),
-        )
-        .into_iter()
-        .collect();
+        );
+        selected.sort_unstable();
+        let is_selected = |start: &Ms| selected.binary_search(start).is_ok();
         // A clip both selected and shown before changed only if its candidate did: the rest
         // of a long selection is left alone, so the cost is what came, went or changed.
-        let starts: BTreeSet<Ms> = if redefined {
+        let mut starts: Vec<Ms> = if redefined {
             selected.iter().chain(self.shown.keys()).chain(&changed).copied().collect()
         } else {
             let came = selected.iter().filter(|start| !self.shown.contains_key(start));
-            let went = self.shown.keys().filter(|start| !selected.contains(start));
+            let went = self.shown.keys().filter(|start| !is_selected(start));
             came.chain(went).chain(&changed).copied().collect()
         };
+        starts.sort_unstable();
+        starts.dedup();
         for start in starts {
-            self.show(start, selected.contains(&start), rows);
+            self.show(start, is_selected(&start), rows);
         }
     }
 

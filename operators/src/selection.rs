@@ -7,7 +7,6 @@
 //! of SEMANTICS §5.1 by the unit tests below rather than by comparing two copies of it.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use reeltime_schemas::record::{EventStatus, Priority, Replay, ReplayMode};
 use reeltime_schemas::view::{ClipView, EventView, Feature, ReplayStatus, ReplayView};
@@ -140,7 +139,8 @@ impl Totals {
 /// whole run whose shortest clip is too long for what is left, and stops as soon as what is
 /// left is shorter than the shortest candidate of all; so its work is bounded by the budget
 /// and the number of runs rather than by the number of candidates. Equal distribution needs
-/// every candidate's group, so it walks them all.
+/// every candidate's group, so it walks them all once, then takes them group by group in
+/// passes that stop on the same condition.
 pub fn within_budget<T, I>(
     limit_ms: u64,
     equal_distribution: bool,
@@ -174,23 +174,37 @@ where
     // positive: the group arithmetic never divides by zero.
     let span_ms = totals.max_clip_end_ms;
     let groups = group_count(span_ms);
-    // Pushing in rank order keeps every group in rank order.
-    let mut members: BTreeMap<u64, Vec<(usize, T, u64)>> = BTreeMap::new();
-    let ranked = runs.flat_map(|(_, run)| run).enumerate();
-    for (position, (id, start, end)) in ranked {
-        let group = (u128::from(start) * u128::from(groups) / u128::from(span_ms))
-            .min(u128::from(groups - 1)) as u64;
-        members.entry(group).or_default().push((position, id, end.saturating_sub(start)));
-    }
+    let mut members: Vec<(u64, usize, T, u64)> = runs
+        .flat_map(|(_, run)| run)
+        .enumerate()
+        .map(|(position, (id, start, end))| {
+            let group = (u128::from(start) * u128::from(groups) / u128::from(span_ms))
+                .min(u128::from(groups - 1)) as u64;
+            (group, position, id, end.saturating_sub(start))
+        })
+        .collect();
+    // A stable sort by group keeps every group in rank order.
+    members.sort_by_key(|(group, ..)| *group);
+    let members: Vec<&[(u64, usize, T, u64)]> = members.chunk_by(|a, b| a.0 == b.0).collect();
+    let mut picks: Vec<(usize, T, u64)> = Vec::with_capacity(members.len());
     for pass in 0.. {
-        let mut picks: Vec<(usize, T, u64)> =
-            members.values().filter_map(|group| group.get(pass).copied()).collect();
+        // Nothing left fits once what is left is shorter than the shortest candidate.
+        if left_ms < totals.min_duration_ms {
+            break;
+        }
+        picks.clear();
+        picks.extend(
+            members
+                .iter()
+                .filter_map(|group| group.get(pass))
+                .map(|&(_, position, id, duration)| (position, id, duration)),
+        );
         if picks.is_empty() {
             break;
         }
         // Positions are rank order.
         picks.sort_unstable_by_key(|(position, _, _)| *position);
-        for (_, id, duration) in picks {
+        for &(_, id, duration) in &picks {
             take_if_fits(id, duration, &mut left_ms, &mut selected);
         }
     }
