@@ -189,6 +189,8 @@ impl EventState {
         let chunks = self.chunks.take_changes();
         emit(rows, &chunks, |_, chunk| Row::Chunk(id, chunk));
         let replays = self.replays.take_changes();
+        // A replay is new or redefined only through these changes.
+        let replays_changed = !replays.is_empty();
 
         let changed_features = self.update_features(&segments, &labels, &detections, rows);
 
@@ -210,7 +212,7 @@ impl EventState {
         }
         // Most epochs of a live match bring detections that change no feature a replay looks
         // at: then no replay has anything to do.
-        let replays_untouched = self.replay_states.values().all(|state| !state.is_redefined())
+        let replays_untouched = !replays_changed
             && segments.is_empty()
             && optimizations.is_empty()
             && feedback.is_empty()

@@ -89,11 +89,11 @@ pub struct Agreed {
 
 impl Agreed {
     /// What the votes of one epoch decide.
-    pub fn from_votes(votes: &[Vote]) -> Agreed {
-        Agreed {
-            ready: votes.iter().all(|vote| vote.ready),
-            stop: votes.iter().any(|vote| vote.stop),
-        }
+    pub fn from_votes<'v>(votes: impl IntoIterator<Item = &'v Vote>) -> Agreed {
+        votes.into_iter().fold(Agreed { ready: true, stop: false }, |agreed, vote| Agreed {
+            ready: agreed.ready && vote.ready,
+            stop: agreed.stop || vote.stop,
+        })
     }
 }
 
@@ -562,8 +562,7 @@ fn drive<X: ExchangeData + Clone>(
         let side = by_epoch(&side, first, taken);
         let voted = by_epoch(&voted, first, taken);
         for (offset, ((rows, side), voted)) in rows.into_iter().zip(side).zip(voted).enumerate() {
-            let votes: Vec<Vote> = voted.into_iter().map(|(_, v)| v).collect();
-            agreed = Agreed::from_votes(&votes);
+            agreed = Agreed::from_votes(voted.iter().map(|(_, vote)| vote));
             if on_sink_process {
                 deliver(EpochRows {
                     epoch: first + offset as Epoch,

@@ -15,11 +15,11 @@
 //! between processes carry the strings and are interned again on arrival; within a process
 //! timely moves them without serializing.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::sync::{LazyLock, RwLock};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An interned string (see the module documentation).
@@ -42,12 +42,13 @@ const SHARDS: usize = 16;
 
 /// A process-wide table from hashes to the values interned under them, in [`SHARDS`] parts.
 pub(crate) struct Table<V: 'static + ?Sized> {
-    shards: [RwLock<HashMap<u64, &'static V>>; SHARDS],
+    // Its keys are hashes already: hashing them again with SipHash would only cost time.
+    shards: [RwLock<FxHashMap<u64, &'static V>>; SHARDS],
 }
 
 impl<V: 'static + ?Sized + PartialEq> Table<V> {
     pub(crate) fn new() -> Self {
-        Table { shards: std::array::from_fn(|_| RwLock::new(HashMap::new())) }
+        Table { shards: std::array::from_fn(|_| RwLock::new(FxHashMap::default())) }
     }
 
     /// Interns `value` under `hash`: returns the held value when it is equal, `Err` with it
