@@ -441,17 +441,12 @@ fn verdict(goal_met: bool, done: bool) -> &'static str {
     }
 }
 
-/// CPU time (user + system) of this process so far, all threads included, from
-/// `/proc/self/stat` in clock ticks of 10 ms (Linux's `USER_HZ` is 100).
+/// CPU time (user + system) of this process so far, all threads included, in nanoseconds, as
+/// Python's `time.process_time()` gives the DuckDB job's (`/proc/self/stat` counts 10 ms ticks,
+/// too coarse for a run of 0.15 s).
 fn process_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat is readable");
-    // Fields after the command name (which may hold spaces) start with field 3, the state;
-    // utime and stime are fields 14 and 15.
-    let after_name = &stat[stat.rfind(')').expect("a command name in parentheses") + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    Duration::from_millis(ticks * 10)
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(now.tv_sec.unsigned_abs(), now.tv_nsec.try_into().expect("nanoseconds fit"))
 }
 
 /// The goal for the Python + DuckDB job's CPU time over reeltime's (1 record per epoch).
