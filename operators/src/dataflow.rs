@@ -12,17 +12,17 @@
 //! `operator_count` counts them). They hold plain state ([`Control`] and, per event,
 //! [`EventState`]) and apply one closed epoch at a time: an epoch's input is held until
 //! the input frontier has passed it, then applied whole, in log order, and only its net
-//! changes are emitted.
+//! changes are emitted. The state of an event lives on one worker, so the latest-wins rules,
+//! the event-delete barrier, duplicates, the detection × segment range join, feature counts,
+//! candidates and selections are all local updates of indexed state, not joins of
+//! differential arrangements: each record is held once, compactly, and each change touches
+//! only what depends on it.
 //!
 //! Every item carries its epoch, which may be later than the timestamp it travels at: a
 //! source that reads ahead sends the many epochs of one step at the step's first timestamp,
 //! so that timely tracks progress once per step instead of once per epoch. An epoch is
 //! closed once the frontier has passed it, as no timestamp the inputs may still bring can
-//! carry it; its rows are emitted with their epoch, at a capability no later than it. The state of an event lives on one worker, so the latest-wins rules,
-//! the event-delete barrier, duplicates, the detection × segment range join, feature counts,
-//! candidates and selections are all local updates of indexed state, not joins of
-//! differential arrangements: each record is held once, compactly, and each change touches
-//! only what depends on it.
+//! carry it; its rows are emitted with their epoch, at a capability no later than it.
 //!
 //! The output is a differential [`VecCollection`] of [`Row`]s: every change net within its
 //! epoch (an event's changes come from its one worker, already consolidated), which the read
