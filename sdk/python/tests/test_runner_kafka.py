@@ -153,11 +153,7 @@ def dump_log(address: str, prefix: str, path: Path) -> Path:
 def test_a_runner_killed_at_random_moments_publishes_every_record_exactly_once(
         demo: Path, tmp_path: Path) -> None:
     address = brokers()
-    module = tmp_path / "all_examples.py"
-    module.write_text("from motion import *  # noqa: F403\n"
-                      "from scoreboard import *  # noqa: F403\n")
-    env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
-           + os.environ.get("PYTHONPATH", "")}
+    module, env = examples_module(tmp_path)
     profile = json.loads((EXAMPLES / "profile.json").read_text())
     records = with_profile(demo_log(demo), profile, keep_plugins=False)
 
@@ -225,23 +221,37 @@ def renamed(records: list[dict[str, Any]], event_id: str) -> list[dict[str, Any]
     return [{**r, "event_id": event_id} if "event_id" in r else r for r in records]
 
 
-def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
-        demo: Path, tmp_path: Path) -> None:
-    address = brokers()
-    prefix = unique_prefix("shared")
-    create_topics(address, prefix, partitions=4)
+def one_match_per_partition(address: str, demo: Path, test: str,
+                            partitions: int) -> tuple[str, list[str]]:
+    """Topics of ``partitions`` partitions under a new prefix, holding the examples' profile
+    and the demo match once per partition, each as its own event; the prefix and the events."""
+    prefix = unique_prefix(test)
+    create_topics(address, prefix, partitions=partitions)
     profile = json.loads((EXAMPLES / "profile.json").read_text())
     match = [r for r in with_profile(demo_log(demo), profile, keep_plugins=False)
              if r["type"] != "replay"]
-    events = events_on_partitions(4)
+    events = events_on_partitions(partitions)
     publish(address, prefix, [profile])
     for event_id in events:
         publish(address, prefix, renamed(match[1:], event_id))
+    return prefix, events
+
+
+def examples_module(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A module of every example plugin, and the environment in which it finds them."""
     module = tmp_path / "all_examples.py"
     module.write_text("from motion import *  # noqa: F403\n"
                       "from scoreboard import *  # noqa: F403\n")
     env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
            + os.environ.get("PYTHONPATH", "")}
+    return module, env
+
+
+def test_two_runners_in_one_group_share_the_events_and_publish_each_record_once(
+        demo: Path, tmp_path: Path) -> None:
+    address = brokers()
+    prefix, events = one_match_per_partition(address, demo, "shared", 4)
+    module, env = examples_module(tmp_path)
     paths = [tmp_path / f"runner-{name}.log" for name in ("a", "b")]
     runners = []
     for name, path in zip(("a", "b"), paths, strict=True):
@@ -330,20 +340,8 @@ def wait_for_line(path: Path, line: str, runner: subprocess.Popen[bytes]) -> Non
 def test_a_runner_until_ended_waits_for_partitions_another_member_holds(
         demo: Path, tmp_path: Path) -> None:
     address = brokers()
-    prefix = unique_prefix("held")
-    create_topics(address, prefix, partitions=2)
-    profile = json.loads((EXAMPLES / "profile.json").read_text())
-    match = [r for r in with_profile(demo_log(demo), profile, keep_plugins=False)
-             if r["type"] != "replay"]
-    events = events_on_partitions(2)
-    publish(address, prefix, [profile])
-    for event_id in events:
-        publish(address, prefix, renamed(match[1:], event_id))
-    module = tmp_path / "all_examples.py"
-    module.write_text("from motion import *  # noqa: F403\n"
-                      "from scoreboard import *  # noqa: F403\n")
-    env = {**os.environ, "PYTHONPATH": f"{EXAMPLES}{os.pathsep}"
-           + os.environ.get("PYTHONPATH", "")}
+    prefix, events = one_match_per_partition(address, demo, "held", 2)
+    module, env = examples_module(tmp_path)
 
     idle = IdleMember(address, f"{prefix}plugins",
                       [f"{prefix}{t}" for t in ("chunks", "segments", "detections")])
