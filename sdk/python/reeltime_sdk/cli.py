@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="records consumed per transaction at most (default 64)")
     _common(run)
     run.add_argument("--until-ended", action="store_true",
-                     help="stop once every event seen has ended and its records are published")
+                     help="stop once every event seen has ended, its records are published "
+                     "and the group has committed every input partition to its end")
     run.add_argument("--release-after", type=float, default=600.0,
                      help="seconds after an event's end (its work published, nothing more of "
                           "it arriving) when its state leaves memory; later records of it "
