@@ -446,8 +446,9 @@ class Runner:
         return not left
 
     def run(self) -> int:
-        """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended
-        and all its work is published); returns the exit status."""
+        """Runs until SIGTERM/SIGINT (or, with ``until_ended``, until every event has ended,
+        all its work is published and the group has committed every input partition to its
+        end); returns the exit status."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: setattr(self, "stopping", True))
         self.producer.init_transactions(60)
