@@ -216,15 +216,17 @@ fn main() {
     python_duckdb_comparison(&lines, &log, &per_record);
 }
 
+/// The median of `times` (the upper one of an even count).
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
 /// Runs [`incremental`] [`INCREMENTAL_RUNS`] times; keeps the median wall and CPU time and
 /// the median cost of each record.
 fn median_run(log: &[(Seq, Record)], epoch_records: usize) -> IncrementalRun {
     let runs: Vec<IncrementalRun> =
         (0..INCREMENTAL_RUNS).map(|_| incremental(log, epoch_records)).collect();
-    let median = |mut times: Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
-    };
     let per_record = (0..log.len())
         .map(|i| median(runs.iter().map(|run| run.per_record[i]).collect()))
         .collect();
@@ -515,16 +517,12 @@ fn python_duckdb_comparison(lines: &[LogLine], log: &[(Seq, Record)], per_record
         reeltime.len()
     );
     let after = median_run(log, 1);
-    let mut cpus: Vec<Duration> =
-        per_record.run_cpus.iter().chain(&after.run_cpus).copied().collect();
-    cpus.sort();
-    // The upper median of an even count, as `median_run` takes it.
-    let reeltime_cpu = cpus[cpus.len() / 2];
+    let reeltime_cpu = median(per_record.run_cpus.iter().chain(&after.run_cpus).copied().collect());
     println!(
         "reeltime at 1 record per epoch, CPU: {:.3} s, the median of {} runs ({:.3} s for the \
          {} before the job, {:.3} s for the {} after it)",
         reeltime_cpu.as_secs_f64(),
-        cpus.len(),
+        per_record.run_cpus.len() + after.run_cpus.len(),
         per_record.cpu.as_secs_f64(),
         per_record.run_cpus.len(),
         after.cpu.as_secs_f64(),
